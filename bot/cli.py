@@ -1,0 +1,151 @@
+"""The ``orderbot`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from bot.app import App, build_app
+from bot.console import run_console
+from bot.dispatch import Dispatcher
+from bot.logs import setup_logging
+from config import load_settings
+from orders.errors import DomainError
+from orders.importer import Importer
+from orders.seed import seed_demo
+from orders.users import list_users, upsert_user
+from orders.workflow_edit import current
+
+T = TypeVar("T")
+cli = typer.Typer(help="orderbot: the WeCom chat-ops bot of an e-commerce order hub.", no_args_is_help=True,
+                  add_completion=False)
+users_cli = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
+workflow_cli = typer.Typer(help="Inspect the order workflow.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+cli.add_typer(workflow_cli, name="workflow")
+err = Console(stderr=True)
+
+
+def run(body: Callable[[App], Awaitable[T]]) -> T:
+    """Build the app, run ``body`` with it, close it."""
+    settings = load_settings()
+    setup_logging(settings.log_level)
+
+    async def main() -> T:
+        app = await build_app(settings)
+        try:
+            return await body(app)
+        finally:
+            await app.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as e:
+        err.print(str(e), markup=False)
+        raise typer.Exit(2) from None
+
+
+def dispatcher(app: App) -> Dispatcher:
+    from handlers import registry
+
+    return Dispatcher(app, registry)
+
+
+@cli.command()
+def chat(as_: Annotated[str, typer.Option("--as", help="WeCom UserID to chat as")]) -> None:
+    """Chat with the bot as a WeCom user: lines from stdin, replies to stdout."""
+    run(lambda app: run_console(dispatcher(app), as_))
+
+
+@cli.command("seed-demo")
+def seed_demo_cmd(orders: int = typer.Option(2400, help="how many demo orders")) -> None:
+    """Seed demo users and orders (only if the database has no orders)."""
+
+    async def body(app: App) -> None:
+        rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz, n=orders)
+        err.print("database already has orders; demo users refreshed" if rep is None else f"seeded: {rep.summary()}")
+
+    run(body)
+
+
+@cli.command()
+def demo(as_: Annotated[str, typer.Option("--as", help="demo user to chat as")] = "cs01") -> None:
+    """Seed the demo data if the database is empty, then chat as a customer-service user."""
+
+    async def body(app: App) -> None:
+        rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz)
+        if rep is not None:
+            err.print(f"demo data seeded: {rep.summary()}")
+        err.print(f"chatting as {as_}. Try: 帮助 · 查 0001 · 轨迹 <单号> · 推进 <单号>. Ctrl-D to leave.")
+        await run_console(dispatcher(app), as_)
+
+    run(body)
+
+
+@cli.command("import")
+def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines file")) -> None:
+    """Import orders in the canonical JSON Lines format. Exit code 1 when any line failed."""
+
+    async def body(app: App) -> int:
+        imp = Importer(app.db, app.clock, app.workflows, app.settings.tz)
+        with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
+            task = bar.add_task("import", total=None)
+            rep = await imp.import_file(file, progress=lambda n: bar.advance(task, n))
+        for line, reason in rep.errors:
+            err.print(f"line {line}: {reason}", markup=False)
+        err.print(rep.summary())
+        return 1 if rep.errors else 0
+
+    raise typer.Exit(run(body))
+
+
+@users_cli.command("add")
+def users_add(
+    userid: str,
+    name: Annotated[str, typer.Option("--name", help="display name")],
+    role: Annotated[list[str], typer.Option("--role", help="role code or Chinese name; repeatable")],
+    dept: Annotated[str | None, typer.Option("--dept", help="department")] = None,
+) -> None:
+    """Add a user (or update one) with roles."""
+
+    async def body(app: App) -> None:
+        async with app.db.session() as s:
+            u = await upsert_user(s, app.roles, user_id=userid, name=name, roles=role, department=dept,
+                                  now=app.clock.now())
+        typer.echo(f"{u.user_id} {u.name} {','.join(u.roles)}")
+
+    run(body)
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List users with their roles."""
+
+    async def body(app: App) -> None:
+        async with app.db.session() as s:
+            for u in await list_users(s):
+                typer.echo(f"{u.user_id}\t{u.name}\t{u.department}\t{','.join(u.roles)}")
+
+    run(body)
+
+
+@workflow_cli.command("show")
+def workflow_show(mermaid: bool = typer.Option(False, help="print a Mermaid state diagram")) -> None:
+    """Print the workflow in force (the newest version)."""
+    from handlers.workflow_admin import describe
+
+    async def body(app: App) -> None:
+        wf = await current(app.db, app.workflows)
+        typer.echo(wf.mermaid() if mermaid else describe(wf, app.roles.names))
+
+    run(body)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,183 @@
+"""Routing an Incoming to a handler: command word, card button, pending conversation or
+message kind. Checks that the user exists and that their role may run the command."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.app import App
+from bot.types import Incoming, Reply
+from orders.errors import DomainError
+from orders.models import User
+from orders.privacy import scrub
+from orders.service import Actor
+from orders.users import get_user
+
+log = logging.getLogger(__name__)
+MAX_INPUT = 500
+
+SOURCE_BY_KIND = {"text": "chat", "voice": "voice", "image": "chat", "event": "button", "card_action": "button",
+                  "scan": "button"}
+
+
+@dataclass
+class Request:
+    """What a handler gets: the app, the calling user and the raw incoming message."""
+
+    app: App
+    user: User
+    incoming: Incoming
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.user.user_id, name=self.user.name, roles=tuple(self.user.roles),
+                     source=SOURCE_BY_KIND.get(self.incoming.kind, "chat"))
+
+
+CommandFunc = Callable[[Request, str], Awaitable[list[Reply]]]
+KindFunc = Callable[[Request], Awaitable[list[Reply]]]
+ConversationFunc = Callable[[Request], Awaitable[list[Reply] | None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    func: CommandFunc
+    roles: tuple[str, ...]
+    summary: str
+    example: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Registry:
+    """Static registration of handlers (filled when ``handlers`` is imported)."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)  # word/alias -> command name
+    buttons: dict[str, CommandFunc] = field(default_factory=dict)  # button key prefix -> func(req, key)
+    kinds: dict[str, KindFunc] = field(default_factory=dict)  # "voice", "image", "event:enter_agent", ...
+    conversations: list[ConversationFunc] = field(default_factory=list)
+
+    def command(
+        self, name: str, *, roles: tuple[str, ...], summary: str, example: str, aliases: tuple[str, ...] = ()
+    ) -> Callable[[CommandFunc], CommandFunc]:
+        def deco(func: CommandFunc) -> CommandFunc:
+            self.commands[name] = Command(name, func, roles, summary, example, aliases)
+            for w in (name, *aliases):
+                self.words[w] = name
+            return func
+
+        return deco
+
+    def button(self, prefix: str) -> Callable[[CommandFunc], CommandFunc]:
+        def deco(func: CommandFunc) -> CommandFunc:
+            self.buttons[prefix] = func
+            return func
+
+        return deco
+
+    def kind(self, kind: str) -> Callable[[KindFunc], KindFunc]:
+        def deco(func: KindFunc) -> KindFunc:
+            self.kinds[kind] = func
+            return func
+
+        return deco
+
+    def conversation(self, func: ConversationFunc) -> ConversationFunc:
+        """A hook asked first for every message; returns None when it does not take the message."""
+        self.conversations.append(func)
+        return func
+
+
+def allowed_roles(app: App, cmd: Command) -> tuple[str, ...]:
+    return app.roles.permissions.get(cmd.name, cmd.roles)
+
+
+def may_run(app: App, user: User, cmd: Command) -> bool:
+    return "admin" in user.roles or bool(set(user.roles) & set(allowed_roles(app, cmd)))
+
+
+UNKNOWN_USER = "您好，您还没有开通 orderbot。请把您的企业微信账号「{uid}」发给管理员，开通后即可使用。"
+
+
+class Dispatcher:
+    def __init__(self, app: App, registry: Registry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Process one message; never raises for user mistakes (they become replies)."""
+        async with self.app.db.session() as s:
+            user = await get_user(s, incoming.user_id)
+        if user is None:
+            log.warning("message from unknown user %s (kind=%s)", incoming.user_id, incoming.kind)
+            return [Reply(text=UNKNOWN_USER.format(uid=incoming.user_id))]
+        req = Request(self.app, user, incoming)
+        try:
+            return await self._route(req)
+        except DomainError as e:
+            log.info("refused for %s: %s", user.user_id, scrub(str(e)).splitlines()[0])
+            return [Reply(text=str(e))]
+
+    async def _route(self, req: Request) -> list[Reply]:
+        inc = req.incoming
+        for conv in self.registry.conversations:
+            out = await conv(req)
+            if out is not None:
+                return out
+        if inc.kind == "text":
+            return await self._text(req, inc.text)
+        if inc.kind == "card_action" or (inc.kind == "event" and inc.event == "template_card_event"):
+            return await self._button(req)
+        key = inc.kind if inc.kind != "event" else f"event:{inc.event}"
+        func = self.registry.kinds.get(key) or self.registry.kinds.get(f"{key}:{inc.event_key}")
+        if func is None:
+            log.info("no handler for %s from %s", key, req.user.user_id)
+            if inc.kind == "event":
+                return []
+            return [Reply(text="暂不支持这种消息，发送「帮助」查看可用命令。")]
+        return await func(req)
+
+    async def _button(self, req: Request) -> list[Reply]:
+        key = req.incoming.event_key
+        for prefix, func in self.registry.buttons.items():
+            if key.startswith(prefix):
+                return await func(req, key)
+        log.warning("unknown button key %r from %s", key, req.user.user_id)
+        return [Reply(text="这个按钮已失效，请重新打开任务。")]
+
+    async def _text(self, req: Request, text: str) -> list[Reply]:
+        text = text.strip()
+        if not text:
+            return [Reply(text="请输入命令，发送「帮助」查看可用命令。")]
+        if len(text) > MAX_INPUT:
+            log.info("over-long message (%d chars) from %s", len(text), req.user.user_id)
+            return [Reply(text=f"消息太长（{len(text)}字），请控制在{MAX_INPUT}字以内。")]
+        word, _, args = text.partition(" ")
+        name = self.registry.words.get(word)
+        if name is None:  # "查BG260122-8812" without a space: the longest command word it starts with
+            w = max((w for w in self.registry.words if text.startswith(w)), key=len, default=None)
+            if w is not None:
+                name, args = self.registry.words[w], text[len(w):]
+        if name is None:
+            return [self._unknown(req, word)]
+        cmd = self.registry.commands[name]
+        if not may_run(self.app, req.user, cmd):
+            roles = self.app.roles.labels(list(allowed_roles(self.app, cmd))) or ["管理员"]
+            log.info("user %s (%s) may not run %s", req.user.user_id, ",".join(req.user.roles), name)
+            return [Reply(text=f"您的角色不能使用「{name}」。可以使用的角色：{'、'.join(roles)}")]
+        log.info("command %s by %s", name, req.user.user_id)
+        return await cmd.func(req, args.strip())
+
+    def _unknown(self, req: Request, word: str) -> Reply:
+        mine = [c.name for c in self.registry.commands.values() if may_run(self.app, req.user, c)]
+        close = difflib.get_close_matches(word, mine, n=1, cutoff=0.3) or [
+            c for c in mine if c and (c[0] in word)
+        ][:1]
+        log.info("unknown command %r from %s", word[:20], req.user.user_id)
+        hint = f"您是不是想用「{close[0]}」？" if close else ""
+        return Reply(text=f"不认识的命令「{word[:20]}」。{hint}发送「帮助」查看可用命令。")

@@ -1,0 +1,46 @@
+"""Process settings from the environment (``ORDERBOT_*`` and ``WECOM_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """All settings. Build one with :func:`load_settings` and pass it on; there is no global."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///orderbot.db", validation_alias=_env("ORDERBOT_DATABASE_URL")
+    )
+    http_host: str = Field("127.0.0.1", validation_alias=_env("ORDERBOT_HTTP_HOST"))
+    http_port: int = Field(8080, validation_alias=_env("ORDERBOT_HTTP_PORT"))
+    stt_model: str | None = Field(None, validation_alias=_env("ORDERBOT_STT_MODEL"))
+    tz: str = Field("Asia/Shanghai", validation_alias=_env("ORDERBOT_TZ"))
+    config_dir: Path | None = Field(None, validation_alias=_env("ORDERBOT_CONFIG_DIR"))
+    data_dir: Path = Field(Path("var"), validation_alias=_env("ORDERBOT_DATA_DIR"))
+    log_level: str = Field("INFO", validation_alias=_env("ORDERBOT_LOG_LEVEL"))
+
+    wecom_corp_id: str = Field("", validation_alias=_env("WECOM_CORP_ID"))
+    wecom_agent_id: int = Field(0, validation_alias=_env("WECOM_AGENT_ID"))
+    wecom_secret: str = Field("", validation_alias=_env("WECOM_SECRET"))
+    wecom_token: str = Field("", validation_alias=_env("WECOM_TOKEN"))
+    wecom_aes_key: str = Field("", validation_alias=_env("WECOM_AES_KEY"))
+    wecom_api_base: str = Field(
+        "https://qyapi.weixin.qq.com/cgi-bin/", validation_alias=_env("WECOM_API_BASE")
+    )
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Settings(database_url={self.database_url!r}, http={self.http_host}:{self.http_port})"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword overrides win (tests use them)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

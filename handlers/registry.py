@@ -1,0 +1,5 @@
+"""The one registry every handler module registers into."""
+
+from bot.dispatch import Registry
+
+registry = Registry()

@@ -1,0 +1,1 @@
+"""The order domain: tables, workflow, timeline and services. Knows nothing of WeCom."""

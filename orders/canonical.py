@@ -1,0 +1,92 @@
+"""The canonical order shape (one JSON object per line in ``orderbot import``).
+Channel adapters map each platform's payload into this same shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from orders.money import MoneyError, yuan_to_fen
+
+
+def _fen(v: Any) -> int:
+    if isinstance(v, float):
+        raise ValueError("money must be a decimal string like \"12.80\", not a float")
+    if isinstance(v, str | int | Decimal) and not isinstance(v, bool):
+        try:
+            return yuan_to_fen(v)
+        except MoneyError as e:
+            raise ValueError(str(e)) from None
+    raise ValueError("money must be a decimal string like \"12.80\"")
+
+
+Fen = Annotated[int, BeforeValidator(_fen)]
+
+
+class CanonAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    province: str = Field(max_length=32)
+    city: str = Field(max_length=32)
+    district: str = Field("", max_length=32)
+    detail: str = Field(max_length=255)
+
+
+class CanonItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=128)
+    qty: int = Field(gt=0, le=100000, strict=True)
+    price: Fen = Field(ge=0)
+
+
+class CanonDiscount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(min_length=1, max_length=32)
+    source: str = Field("", max_length=64)
+    label: str = Field("", max_length=128)
+    amount: Fen
+    promotion_id: str = Field("", max_length=64)
+    offered_by: str = Field("unknown", max_length=16)
+    borne_by: str = Field("unknown", max_length=16)
+    sku: str | None = None  # the order line it belongs to, if any
+
+
+class CanonOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(min_length=1, max_length=20)
+    order_id: str = Field(min_length=1, max_length=64)
+    shop: str = Field("", max_length=64)
+    created_at: datetime
+    paid_at: datetime | None = None
+    status: str | None = None
+    buyer_name: str = Field("", max_length=64)
+    phone: str = Field("", max_length=32)
+    address: CanonAddress
+    items: list[CanonItem] = Field(min_length=1)
+    goods_total: Fen = Field(ge=0)
+    discounts: list[CanonDiscount] = Field(default_factory=list)
+    shipping: Fen = Field(0, ge=0)
+    paid: Fen = Field(ge=0)
+    flags: list[str] = Field(default_factory=list)
+    owner: str | None = None
+    note: str = Field("", max_length=255)
+
+    @field_validator("created_at", "paid_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset, e.g. 2026-01-22T10:42:00+08:00")
+        return v
+
+
+def describe_errors(exc: Any) -> str:
+    """Pydantic ValidationError -> 'field: reason; field: reason'."""
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(line)"
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)

@@ -1,0 +1,168 @@
+"""Core tables: orders, lines, discounts, tracking, users, timeline, workflow versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orders.base import Base
+
+SOURCES = ("chat", "voice", "button", "import", "schedule", "system")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_order_id", name="uq_orders_channel_order"),
+        Index("ix_orders_status_since", "status", "status_since"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(40), unique=True)
+    # order_no reversed: a suffix search becomes an indexed prefix range scan.
+    order_no_rev: Mapped[str] = mapped_column(String(40), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    channel_order_id: Mapped[str] = mapped_column(String(64), index=True)
+    shop: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(32))
+    status_since: Mapped[datetime]
+    flags: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    buyer_name: Mapped[str] = mapped_column(String(64), default="")
+    phone_masked: Mapped[str] = mapped_column(String(20), default="")
+    phone_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    province: Mapped[str] = mapped_column(String(32), default="")
+    city: Mapped[str] = mapped_column(String(32), default="")
+    district: Mapped[str] = mapped_column(String(32), default="")
+    address_detail: Mapped[str] = mapped_column(String(255), default="")
+    goods_total_fen: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_fen: Mapped[int] = mapped_column(Integer, default=0)
+    discount_total_fen: Mapped[int] = mapped_column(Integer, default=0)
+    paid_fen: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    discounts: Mapped[list[Discount]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Discount.id"
+    )
+    tracking: Mapped[list[Tracking]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="Tracking.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    qty: Mapped[int] = mapped_column(Integer)
+    price_fen: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Discount(Base):
+    """One discount line of an order: a ledger row for amount tracing."""
+
+    __tablename__ = "discounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))  # coupon, full_reduction, red_packet, points, ...
+    source: Mapped[str] = mapped_column(String(64), default="")  # platform field it came from
+    label: Mapped[str] = mapped_column(String(128), default="")
+    promotion_id: Mapped[str] = mapped_column(String(64), default="")
+    offered_by: Mapped[str] = mapped_column(String(16), default="unknown")
+    borne_by: Mapped[str] = mapped_column(String(16), default="unknown")
+    # Positive: reduces what the buyer pays. Negative: adds to it (e.g. a freight subsidy).
+    amount_fen: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="discounts")
+
+
+class Tracking(Base):
+    __tablename__ = "tracking_numbers"
+    __table_args__ = (UniqueConstraint("carrier", "number", name="uq_tracking_carrier_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+
+    order: Mapped[Order] = relationship(back_populates="tracking")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(64), default="")
+    roles: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class TimelineEvent(Base):
+    __tablename__ = "timeline_events"
+    __table_args__ = (Index("ix_timeline_order_at", "order_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WorkflowVersion(Base):
+    """Each saved workflow definition; the highest version is the one in force."""
+
+    __tablename__ = "workflow_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    definition: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Conversation(Base):
+    """A pending multi-step exchange with one user (e.g. 'send the voice report next')."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expires_at: Mapped[datetime]
+
+
+class OrderCounter(Base):
+    """Per-day sequence for hub order numbers (BG<yymmdd>-<seq>)."""
+
+    __tablename__ = "order_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
