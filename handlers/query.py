@@ -14,7 +14,7 @@ MAX_TIMELINE_LINES = 60
 @registry.command("查", roles=READERS, summary="查订单：状态、金额、商品、运单、最近动态",
                   example="查 BG260122-8812 或 查 8812")
 async def query(req: Request, args: str) -> list[Reply]:
-    d = await req.app.orders.detail(args)
+    d = await req.app.orders.detail(args, user_id=req.user.user_id)
     return [Reply(text=order_card_text(d.order, d.recent, req.app.settings.tz))]
 
 

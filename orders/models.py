@@ -166,3 +166,14 @@ class OrderCounter(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserFocus(Base):
+    """The order a user is working on (last one they looked at or changed); an image or voice
+    message without an order number attaches to it."""
+
+    __tablename__ = "user_focus"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]

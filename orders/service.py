@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
@@ -18,7 +20,7 @@ from orders.clock import Clock
 from orders.db import Database
 from orders.errors import IllegalTransition, InvalidInput, NotPermitted, StaleOrder
 from orders.lookup import find_order
-from orders.models import Order, TimelineEvent, Tracking
+from orders.models import Order, TimelineEvent, Tracking, UserFocus
 from orders.privacy import mask_detail
 from orders.users import RoleBook, users_with_role
 from orders.workflow import Workflow, WorkflowRegistry
@@ -59,17 +61,34 @@ class Detail:
     workflow: Workflow
 
 
+EnterHook = Callable[[AsyncSession, Order, str, "Actor"], Awaitable[None]]
+
+
 class OrderService:
     def __init__(self, db: Database, clock: Clock, workflows: WorkflowRegistry, roles: RoleBook) -> None:
         self.db = db
         self.clock = clock
         self.workflows = workflows
         self.roles = roles
+        # Called inside the transaction after an order enters a state (e.g. auto-assignment).
+        self.on_enter: list[EnterHook] = []
 
-    async def detail(self, query: str, *, last: int = 5) -> Detail:
+    async def focus(self, user_id: str, order: Order) -> None:
+        """Remember the order ``user_id`` is working on (same transaction as nothing else)."""
+        async with self.db.session() as s:
+            await s.merge(UserFocus(user_id=user_id, order_id=order.id, updated_at=self.clock.now()))
+
+    async def focused(self, user_id: str) -> Order | None:
+        async with self.db.session() as s:
+            f = await s.get(UserFocus, user_id)
+            return await s.get(Order, f.order_id) if f else None
+
+    async def detail(self, query: str, *, last: int = 5, user_id: str | None = None) -> Detail:
         async with self.db.session() as s:
             order = await find_order(s, query, full=True)
             recent = await timeline.events(s, order.id, last=last)
+            if user_id:
+                await s.merge(UserFocus(user_id=user_id, order_id=order.id, updated_at=self.clock.now()))
             return Detail(order, recent, await self.workflows.current(s))
 
     async def history(self, query: str) -> tuple[Order, list[TimelineEvent]]:
@@ -132,6 +151,10 @@ class OrderService:
         timeline.record(s, order_id=order.id, at=now, actor=actor.user_id, source=actor.source, kind=kind,
                         from_state=current, to_state=target, detail={"actor_name": actor.name, **(detail or {})})
         notified = await self._notify_enter(s, wf, order, target, actor)
+        for hook in self.on_enter:
+            await hook(s, order, target, actor)
+        if actor.user_id != "system":
+            await s.merge(UserFocus(user_id=actor.user_id, order_id=order.id, updated_at=now))
         await s.flush()  # raises StaleDataError if someone else moved it first
         log.info("order %s: %s -> %s by %s via %s", order.order_no, current, target, actor.user_id, actor.source)
         return Moved(order, current, target, wf, notified)
@@ -176,8 +199,6 @@ class OrderService:
         number = number.strip().upper()
         if not TRACKING_RE.match(number):
             raise InvalidInput("运单号需为6到40位字母或数字。")
-        from sqlalchemy import select
-
         async with self.db.session() as s:
             order = await find_order(s, query, full=True)
             other = await s.scalar(select(Tracking).where(Tracking.carrier == carrier, Tracking.number == number))

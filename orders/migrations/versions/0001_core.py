@@ -2,11 +2,12 @@
 
 Revision ID: 0001_core
 Revises: 
-Create Date: 2026-11-25 20:52:42.576553
+Create Date: 2026-11-25 20:56:26.944136
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0001_core'
 down_revision = None
@@ -88,6 +89,12 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('user_focus',
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_user_focus'))
+    )
     op.create_table('users',
     sa.Column('user_id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -192,6 +199,7 @@ def downgrade() -> None:
     op.drop_table('order_lines')
     op.drop_table('workflow_versions')
     op.drop_table('users')
+    op.drop_table('user_focus')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
 
