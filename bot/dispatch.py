@@ -4,6 +4,7 @@ message kind. Checks that the user exists and that their role may run the comman
 from __future__ import annotations
 
 import difflib
+import re
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from orders.users import get_user
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 500
+ORDER_TOKEN = re.compile(r"^[A-Za-z0-9#-]+$")
 
 SOURCE_BY_KIND = {"text": "chat", "voice": "voice", "image": "chat", "event": "button", "card_action": "button",
                   "scan": "button"}
@@ -159,9 +161,9 @@ class Dispatcher:
             return [Reply(text=f"消息太长（{len(text)}字），请控制在{MAX_INPUT}字以内。")]
         word, _, args = text.partition(" ")
         name = self.registry.words.get(word)
-        if name is None:  # "查BG260122-8812" without a space: the longest command word it starts with
-            w = max((w for w in self.registry.words if text.startswith(w)), key=len, default=None)
-            if w is not None:
+        if name is None:  # "查BG260122-8812" / "查8812" without a space
+            w = max((w for w in self.registry.words if word.startswith(w)), key=len, default=None)
+            if w is not None and ORDER_TOKEN.match(word[len(w):]):
                 name, args = self.registry.words[w], text[len(w):]
         if name is None:
             return [self._unknown(req, word)]
