@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -32,10 +33,12 @@ cli.add_typer(workflow_cli, name="workflow")
 err = Console(stderr=True)
 
 
-def run(body: Callable[[App], Awaitable[T]]) -> T:
-    """Build the app, run ``body`` with it, close it."""
+def run(body: Callable[[App], Awaitable[T]], *, quiet: bool = False) -> T:
+    """Build the app, run ``body`` with it, close it. ``quiet``: only warnings on stderr unless
+    ORDERBOT_LOG_LEVEL asks for more (the chat console's replies stay readable)."""
     settings = load_settings()
-    setup_logging(settings.log_level)
+    explicit = "ORDERBOT_LOG_LEVEL" in os.environ or "orderbot_log_level" in os.environ
+    setup_logging("WARNING" if quiet and not explicit else settings.log_level)
 
     async def main() -> T:
         app = await build_app(settings)
@@ -60,7 +63,7 @@ def dispatcher(app: App) -> Dispatcher:
 @cli.command()
 def chat(as_: Annotated[str, typer.Option("--as", help="WeCom UserID to chat as")]) -> None:
     """Chat with the bot as a WeCom user: lines from stdin, replies to stdout."""
-    run(lambda app: run_console(dispatcher(app), as_))
+    run(lambda app: run_console(dispatcher(app), as_), quiet=True)
 
 
 @cli.command("seed-demo")
@@ -82,10 +85,21 @@ def demo(as_: Annotated[str, typer.Option("--as", help="demo user to chat as")] 
         rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz)
         if rep is not None:
             err.print(f"demo data seeded: {rep.summary()}")
-        err.print(f"chatting as {as_}. Try: 帮助 · 查 0001 · 轨迹 <单号> · 推进 <单号>. Ctrl-D to leave.")
+        sample = await newest_order_no(app)
+        err.print(f"chatting as {as_}. Try: 帮助 · 查 {sample} · 查 {sample[-4:]} · 轨迹 {sample} · 推进 {sample}. "
+                  "Ctrl-D to leave.", markup=False)
         await run_console(dispatcher(app), as_)
 
-    run(body)
+    run(body, quiet=True)
+
+
+async def newest_order_no(app: App) -> str:
+    from sqlalchemy import select
+
+    from orders.models import Order
+
+    async with app.db.session() as s:
+        return await s.scalar(select(Order.order_no).order_by(Order.created_at.desc()).limit(1)) or "BG260122-0001"
 
 
 @cli.command("import")
@@ -97,7 +111,7 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
             task = bar.add_task("import", total=None)
             rep = await imp.import_file(file, progress=lambda n: bar.advance(task, n))
-        for line, reason in rep.errors:
+        for line, reason in sorted(rep.errors):
             err.print(f"line {line}: {reason}", markup=False)
         err.print(rep.summary())
         return 1 if rep.errors else 0

@@ -116,7 +116,9 @@ class Importer:
             for no, o in batch:
                 status = o.status or default
                 if status not in names:
-                    report.errors.append((no, f"status: unknown state {status!r} (known: {', '.join(sorted(names))})"))
+                    reason = f"status: unknown state {status!r} (known: {', '.join(sorted(names))})"
+                    report.errors.append((no, reason))
+                    log.warning("import line %d rejected: %s", no, reason)
                     continue
                 key = (o.channel, o.order_id)
                 if key in seen:
