@@ -12,7 +12,7 @@ def figure(name: str, value: float, unit: str) -> None:
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def median(values: list[float]) -> float:

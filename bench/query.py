@@ -19,13 +19,13 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import figure, median, pct  # noqa: E402
-from bot.app import build_app  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.types import Incoming  # noqa: E402
-from config import load_settings  # noqa: E402
-from orders.models import Order, OrderLine, TimelineEvent  # noqa: E402
-from orders.users import upsert_user  # noqa: E402
+from bench._common import figure, median, pct
+from bot.app import build_app
+from bot.dispatch import Dispatcher
+from bot.types import Incoming
+from config import load_settings
+from orders.models import Order, OrderLine, TimelineEvent
+from orders.users import upsert_user
 
 CHUNK = 20_000
 
@@ -41,7 +41,7 @@ async def seed(app, n: int) -> float:  # type: ignore[no-untyped-def]
             day, seq = divmod(i, per_day)
             created = start + timedelta(days=day, seconds=seq * 20)
             no = f"BG{created:%y%m%d}-{seq + 1:04d}"
-            orders.append(dict(id=i + 1, order_no=no, order_no_rev=no[::-1], channel=rnd.choice(["taobao", "pdd", "jd"]),
+            orders.append(dict(id=i + 1, order_no=no, order_no_rev=no[::-1], channel=rnd.choice(["taobao", "jd"]),
                                channel_order_id=str(10**15 + i), shop="童趣旗舰店", status="支付成功",
                                status_since=created, flags=[], created_at=created, paid_at=created, updated_at=created,
                                buyer_name="张三", phone_masked="138****5678", phone_hash=f"{i:064x}",
@@ -71,7 +71,8 @@ async def main() -> None:
         settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp}/bench.db", log_level="WARNING")
         app = await build_app(settings)
         async with app.db.session() as s:
-            await upsert_user(s, app.roles, user_id="cs01", name="李客服", roles=["cs"], department="", now=app.clock.now())
+            await upsert_user(s, app.roles, user_id="cs01", name="李客服", roles=["cs"], department="",
+                              now=app.clock.now())
         rate = await seed(app, a.orders)
         from handlers import registry
 

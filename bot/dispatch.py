@@ -4,8 +4,8 @@ message kind. Checks that the user exists and that their role may run the comman
 from __future__ import annotations
 
 import difflib
-import re
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
