@@ -28,30 +28,27 @@ def _next_prefix(prefix: str) -> str:
 
 
 async def find_order(session: AsyncSession, query: str, *, full: bool = False) -> Order:
-    """One order, or OrderNotFound / AmbiguousOrder. ``full`` also loads lines, discounts, tracking."""
+    """One order, or OrderNotFound / AmbiguousOrder. ``full`` also loads lines, discounts, tracking.
+    Candidates are looked up by number only; the full row is loaded once the match is unique."""
     q = normalize(query)
     opts = [selectinload(Order.lines), selectinload(Order.discounts), selectinload(Order.tracking)] if full else []
     found = await session.scalar(select(Order).where(Order.order_no == q).options(*opts))
     if found is not None:
         return found
-    by_channel = (await session.scalars(
-        select(Order).where(Order.channel_order_id == q).options(*opts).limit(MAX_LISTED + 1))).all()
-    if len(by_channel) == 1:
-        return by_channel[0]
-    if len(by_channel) > 1:
-        raise AmbiguousOrder(q, [o.order_no for o in by_channel[:MAX_LISTED]], len(by_channel) > MAX_LISTED)
-    if len(q) < MIN_SUFFIX:
+    hits = (await session.execute(
+        select(Order.id, Order.order_no).where(Order.channel_order_id == q).limit(MAX_LISTED + 1))).all()
+    if not hits and len(q) >= MIN_SUFFIX:
+        rev = q[::-1]
+        hits = (await session.execute(
+            select(Order.id, Order.order_no)
+            .where(Order.order_no_rev >= rev, Order.order_no_rev < _next_prefix(rev))
+            .order_by(Order.created_at.desc())
+            .limit(MAX_LISTED + 1)
+        )).all()
+    if not hits:
         raise OrderNotFound(q)
-    rev = q[::-1]
-    rows = (await session.scalars(
-        select(Order)
-        .where(Order.order_no_rev >= rev, Order.order_no_rev < _next_prefix(rev))
-        .order_by(Order.created_at.desc())
-        .options(*opts)
-        .limit(MAX_LISTED + 1)
-    )).all()
-    if not rows:
-        raise OrderNotFound(q)
-    if len(rows) > 1:
-        raise AmbiguousOrder(q, [o.order_no for o in rows[:MAX_LISTED]], len(rows) > MAX_LISTED)
-    return rows[0]
+    if len(hits) > 1:
+        raise AmbiguousOrder(q, [h.order_no for h in hits[:MAX_LISTED]], len(hits) > MAX_LISTED)
+    order = await session.scalar(select(Order).where(Order.id == hits[0].id).options(*opts))
+    assert order is not None
+    return order
