@@ -109,8 +109,10 @@ class FakeWeCom:
         faults = self.faults.get(api)
         if faults:
             fault = faults.pop(0)
-            if fault.delay:
+            if fault.delay:  # a hung upstream: nothing is delivered, the answer comes too late
                 await asyncio.sleep(fault.delay)
+                call.ok = False
+                return web.Response(status=504, text="gateway timeout")
             if fault.status != 200 or fault.errcode:
                 call.ok = False
                 if fault.status != 200:
