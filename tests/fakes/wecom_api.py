@@ -110,8 +110,8 @@ class FakeWeCom:
         if faults:
             fault = faults.pop(0)
             if fault.delay:  # a hung upstream: nothing is delivered, the answer comes too late
-                await asyncio.sleep(fault.delay)
                 call.ok = False
+                await asyncio.sleep(fault.delay)
                 return web.Response(status=504, text="gateway timeout")
             if fault.status != 200 or fault.errcode:
                 call.ok = False
