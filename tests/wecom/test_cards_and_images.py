@@ -40,7 +40,7 @@ async def test_card_pressed_by_a_role_that_may_not_then_twice(wecom: Harness) ->
     key = "t3test-split:BG260122-0002"
     await wecom.post(card_xml("temp01", key, "task-77", "rc-a", 1769047600))
     await wecom.settle()
-    assert "不能" in wecom.fake.texts_to("temp01")[-1] or "无权" in wecom.fake.texts_to("temp01")[-1]
+    assert "您的角色不能把订单推进到「仓库分单」" in wecom.fake.texts_to("temp01")[-1]
     assert await _status(wecom, "BG260122-0002") == "支付成功"
     assert wecom.fake.sent("message/update_template_card") == []
 
