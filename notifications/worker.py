@@ -166,41 +166,42 @@ class OutboxWorker:
                 .values(status="sending", next_attempt_at=now + self.policy.lease)
                 .returning(OutboxMessage.id))).all())
         outcomes = await asyncio.gather(*(self._deliver(r, result) for r in picked if r.id in claimed))
-        result.sent = sum(1 for ok in outcomes if ok)
+        sent = [oid for oid in outcomes if oid is not None]
+        if sent:  # one transaction for the whole pass; a crash before it leaves them 'sending' (never resent)
+            async with self.app.db.session() as s:
+                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent))
+                                .values(status="sent", sent_at=self.app.clock.now(),
+                                        attempts=OutboxMessage.attempts + 1, last_error=""))
+        result.sent = len(sent)
         return result
 
-    async def _deliver(self, row: OutboxMessage, result: PassResult) -> bool:
+    async def _deliver(self, row: OutboxMessage, result: PassResult) -> int | None:
         async with self._sem:
             try:
                 await self._send(row)
             except WeComUnavailable as e:
                 result.stalled = True
                 await self._retry(row, str(e), result)
-                return False
+                return None
             except WeComError as e:
                 if e.retryable:
                     await self._retry(row, str(e), result)
                 else:
                     await self._dead(row, str(e))
                     result.failed += 1
-                return False
+                return None
             except Permanent as e:
                 await self._dead(row, str(e))
                 result.failed += 1
-                return False
+                return None
             except Exception as e:  # a bug: keep the row, back off, tell the log
                 log.exception("outbox %d: unexpected error", row.id)
                 await self._retry(row, f"{type(e).__name__}: {e}", result)
-                return False
-            now = self.app.clock.now()
+                return None
             if row.channel == "webhook" or row.msgtype in COUNTED:
-                self.limiter.record(lanes(row), now)
-            async with self.app.db.session() as s:
-                await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                                .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1,
-                                        last_error=""))
+                self.limiter.record(lanes(row), self.app.clock.now())
             log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
-            return True
+            return row.id
 
     async def _send(self, row: OutboxMessage) -> None:
         p: dict[str, Any] = row.payload or {}

@@ -83,3 +83,43 @@ async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: st
         .returning(InboxMessage.id)
     )
     return res.scalar_one_or_none() is not None
+
+
+async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> dict[str, int]:
+    """Insert several messages in one statement; {dedupe_key: id} of those that were new."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(InboxMessage) if dialect == "postgresql" else sqlite_insert(InboxMessage)
+    values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
+    stmt = (ins.values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(InboxMessage.dedupe_key, InboxMessage.id))
+    return {k: i for k, i in (await session.execute(stmt)).all()}
+
+
+async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta) -> list[InboxMessage]:
+    """Claim several rows at once (see :func:`claim`); the rows this call got, in id order."""
+    got = (await session.scalars(
+        update(InboxMessage)
+        .where(InboxMessage.id.in_(ids),
+               or_(InboxMessage.status == "pending",
+                   (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= now - lease)))
+        .values(status="processing", claimed_at=now, attempts=InboxMessage.attempts + 1)
+        .returning(InboxMessage.id))).all()
+    if not got:
+        return []
+    rows = (await session.scalars(select(InboxMessage).where(InboxMessage.id.in_(list(got)))
+                                  .order_by(InboxMessage.id).execution_options(populate_existing=True))).all()
+    return list(rows)
+
+
+async def finish_many(session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
+    """Mark claimed rows done; the ids this call finished (others were finished elsewhere)."""
+    if not ids:
+        return set()
+    res = await session.scalars(
+        update(InboxMessage)
+        .where(InboxMessage.id.in_(ids), InboxMessage.status == "processing")
+        .values(status="done", processed_at=now)
+        .returning(InboxMessage.id))
+    return set(res.all())

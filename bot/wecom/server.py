@@ -12,10 +12,10 @@ from aiohttp import web
 
 from bot.app import App
 from bot.dispatch import Dispatcher
-from bot.wecom import inbox
 from bot.wecom.crypto import CallbackCrypto, CallbackError
 from bot.wecom.messages import parse
 from bot.wecom.processor import InboxProcessor
+from bot.wecom.writer import InboxWriter
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # 1 MiB; larger bodies get 413
@@ -23,6 +23,7 @@ MAX_BODY = 1024 * 1024  # 1 MiB; larger bodies get 413
 APP: web.AppKey[App] = web.AppKey("orderbot_app", App)
 CRYPTO: web.AppKey[CallbackCrypto] = web.AppKey("wecom_crypto", CallbackCrypto)
 PROCESSOR: web.AppKey[InboxProcessor] = web.AppKey("inbox_processor", InboxProcessor)
+WRITER: web.AppKey[InboxWriter] = web.AppKey("inbox_writer", InboxWriter)
 
 RouteAdder = Callable[[web.Application], None]
 
@@ -64,9 +65,8 @@ async def callback(request: web.Request) -> web.Response:
     except CallbackError as e:
         return _refuse(request, e)
     user_id = parsed.sender
-    async with app.db.session() as s:
-        row_id = await inbox.store(s, dedupe_key=parsed.dedupe_key, msg_id=parsed.msg_id, user_id=user_id,
-                                   kind=parsed.kind, xml=xml, now=app.clock.now())
+    row_id = await request.app[WRITER].store(dedupe_key=parsed.dedupe_key, msg_id=parsed.msg_id, user_id=user_id,
+                                             kind=parsed.kind, xml=xml, received_at=app.clock.now())
     if row_id is None:
         log.info("duplicate callback %s from %s ignored", parsed.dedupe_key, user_id)
     else:
@@ -88,6 +88,7 @@ def create_web_app(
     web_app[APP] = app
     web_app[CRYPTO] = CallbackCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
     web_app[PROCESSOR] = processor or InboxProcessor(app, dispatcher)
+    web_app[WRITER] = InboxWriter(app)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/wecom/callback", verify_url)
     web_app.router.add_post("/wecom/callback", callback)
