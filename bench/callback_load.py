@@ -3,13 +3,17 @@ through `orderbot serve` (inbox, dispatcher, outbox worker) to the fake WeCom AP
 
 Prints ack latency (callback in -> 200 back) and end-to-end latency (callback in -> the reply
 arrives at the fake API) p50/p99 as medians over rounds, and messages lost or duplicated.
-10 % of the callbacks are sent twice, as WeCom's retries would be. `--quick`: fewer rounds."""
+10 % of the callbacks are sent twice, as WeCom's retries would be. The server is a separate
+`orderbot serve` process (as in production); the load generator and the fake API share this one.
+`--quick`: fewer rounds."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import socket
 import statistics
 import sys
@@ -22,9 +26,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_app
-from bot.dispatch import Dispatcher
 from bot.wecom.crypto import CallbackCrypto
-from bot.wecom.runner import serve
 from config import load_settings
 from orders.models import Order
 from orders.seed import seed_demo
@@ -55,7 +57,6 @@ def xml(user: str, text: str, msg_id: int, ts: int) -> str:
 async def main(concurrency: int, rounds: int) -> None:
     from sqlalchemy import select
 
-    from handlers import registry
 
     tmp = Path(tempfile.mkdtemp(prefix="orderbot-bench-"))
     fake = await FakeWeCom().start()
@@ -70,8 +71,13 @@ async def main(concurrency: int, rounds: int) -> None:
             await upsert_user(s, app.roles, user_id=u, name=f"压测{u[-4:]}", roles=["cs"], department="客服部",
                               now=app.clock.now())
         order_nos = list((await s.scalars(select(Order.order_no).limit(concurrency))).all())
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, Dispatcher(app, registry), stop=stop))
+    await app.close()
+    env = {**os.environ, "ORDERBOT_DATABASE_URL": settings.database_url, "ORDERBOT_DATA_DIR": str(tmp / "var"),
+           "WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
+           "WECOM_AGENT_ID": "1000002", "WECOM_API_BASE": fake.base_url, "ORDERBOT_HTTP_PORT": str(settings.http_port),
+           "ORDERBOT_LOG_LEVEL": "WARNING"}
+    server = await asyncio.create_subprocess_exec(sys.executable, "-c", "from bot.cli import main; main()", "serve",
+                                                  env=env)
     crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
     base = f"http://127.0.0.1:{settings.http_port}"
     acks: list[list[float]] = []
@@ -79,7 +85,7 @@ async def main(concurrency: int, rounds: int) -> None:
     lost = dup = 0
     msg_id = 10**17
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        for _ in range(100):
+        for _ in range(400):
             try:
                 async with http.get(base + "/healthz"):
                     break
@@ -121,10 +127,9 @@ async def main(concurrency: int, rounds: int) -> None:
             dup += sum(len(ts) - 1 for ts in per_user.values())
             acks.append(ack)
             e2es.append(e2e)
-    stop.set()
-    await server
+    server.send_signal(signal.SIGTERM)
+    await server.wait()
     await fake.close()
-    await app.close()
     ms = 1000.0
     print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried)")
     print(f"ack_p50: {statistics.median(pct(a, 50) for a in acks) * ms:.1f} ms")

@@ -37,7 +37,7 @@ class InboxProcessor:
     """Runs inbox rows through the dispatcher in a background task."""
 
     def __init__(self, app: App, dispatcher: Dispatcher, *, on_outbox: Callable[[], None] | None = None,
-                 concurrency: int = 16) -> None:
+                 concurrency: int = 8) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.on_outbox = on_outbox
