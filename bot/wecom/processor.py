@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -34,22 +35,31 @@ UNKNOWN_ALERT = ("⚠️ 未开通的企业微信账号「{uid}」在 {at} 给 o
 
 
 class InboxProcessor:
-    """Runs inbox rows through the dispatcher in a background task."""
+    """Runs inbox rows through the dispatcher in background tasks.
+
+    Claims are taken in batches; each user's messages run one after another (a per-user lock),
+    different users concurrently; finished rows are written in shared transactions (the replies
+    and the "done" mark together), so a slow message (voice) never holds up anyone else's."""
 
     def __init__(self, app: App, dispatcher: Dispatcher, *, on_outbox: Callable[[], None] | None = None,
                  concurrency: int = 8) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.on_outbox = on_outbox
-        self.concurrency = concurrency
+        self._sem = asyncio.Semaphore(concurrency)
         self._pending: list[int] = []
-        self._task: asyncio.Task[None] | None = None
+        self._finished: list[tuple[InboxMessage, list[Reply], str]] = []
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._claimer: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     def submit(self, row_id: int, user_id: str = "") -> None:
         """Process a stored row in the background (the HTTP answer does not wait for it)."""
         self._pending.append(row_id)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="inbox-processor")
+        if self._claimer is None or self._claimer.done():
+            self._claimer = self._spawn(self._claim_loop(), "inbox-claim")
 
     async def replay(self) -> int:
         """Queue rows left unprocessed by a crash or stop; returns how many."""
@@ -62,55 +72,76 @@ class InboxProcessor:
         return len(rows)
 
     async def drain(self) -> None:
-        """Wait until every submitted row is processed."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        """Wait until every submitted row is processed and written."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _run(self) -> None:
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _claim_loop(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                await self.process(batch)
+                async with self.app.db.session() as s:
+                    rows = await inbox.claim_many(s, sorted(set(batch)), self.app.clock.now(), LEASE)
             except Exception:
-                log.exception("inbox batch of %d crashed; the rows are retried at the next start", len(batch))
+                log.exception("claiming %d inbox rows failed; they are retried at the next start", len(batch))
+                continue
+            by_user: dict[str, list[InboxMessage]] = {}
+            for r in rows:
+                by_user.setdefault(r.user_id, []).append(r)
+            for user_id, user_rows in by_user.items():
+                self._waiting[user_id] = self._waiting.get(user_id, 0) + 1
+                self._spawn(self._user(user_id, user_rows), f"inbox-{user_id}")
 
-    async def process(self, ids: list[int]) -> int:
-        """Process the rows that can be claimed; returns how many this call finished."""
+    async def _user(self, user_id: str, rows: list[InboxMessage]) -> None:
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        try:
+            async with lock:
+                for r in rows:
+                    async with self._sem:
+                        replies, error = await self._handle(r)
+                    self._finished.append((r, replies, error))
+                    if self._flusher is None or self._flusher.done():
+                        self._flusher = self._spawn(self._flush_loop(), "inbox-flush")
+        finally:
+            self._waiting[user_id] -= 1
+            if not self._waiting[user_id]:
+                del self._waiting[user_id]
+                self._locks.pop(user_id, None)
+
+    async def _flush_loop(self) -> None:
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                await self._write(batch)
+            except Exception:
+                log.exception("writing %d processed inbox rows failed; they are retried at the next start",
+                              len(batch))
+
+    async def _write(self, batch: list[tuple[InboxMessage, list[Reply], str]]) -> None:
+        """Mark rows done and queue their replies in one transaction."""
         app = self.app
         async with app.db.session() as s:
-            rows = await inbox.claim_many(s, sorted(set(ids)), app.clock.now(), LEASE)
-        if not rows:
-            return 0
-        by_user: dict[str, list[InboxMessage]] = {}
-        for r in rows:
-            by_user.setdefault(r.user_id, []).append(r)
-        results: dict[int, tuple[list[Reply], str]] = {}
-        sem = asyncio.Semaphore(self.concurrency)
-
-        async def one_user(user_rows: list[InboxMessage]) -> None:
-            async with sem:
-                for r in user_rows:
-                    results[r.id] = await self._handle(r)
-
-        await asyncio.gather(*(one_user(v) for v in by_user.values()))
-        async with app.db.session() as s:
             now = app.clock.now()
-            done = await inbox.finish_many(s, [r.id for r in rows if not results[r.id][1]], now)
-            for r in rows:
-                if results[r.id][1] and await inbox.finish(s, r.id, now, error=results[r.id][1]):
+            done = await inbox.finish_many(s, [r.id for r, _, err in batch if not err], now)
+            for r, _, err in batch:
+                if err and await inbox.finish(s, r.id, now, error=err):
                     done.add(r.id)
-            await self._unknown_users(s, {r.user_id for r in rows if r.id in done})
+            await self._unknown_users(s, {r.user_id for r, _, _ in batch if r.id in done})
             n = 0
-            for r in rows:
+            for r, replies, _ in batch:
                 if r.id in done:
-                    n += await enqueue_replies(s, results[r.id][0], r.user_id, now=now,
-                                               data_dir=app.settings.data_dir)
+                    n += await enqueue_replies(s, replies, r.user_id, now=now, data_dir=app.settings.data_dir)
                 else:
                     log.warning("inbox row %d was finished by another worker; its replies are dropped", r.id)
         log.info("inbox: %d messages processed, %d outgoing", len(done), n)
         if n and self.on_outbox is not None:
             self.on_outbox()
-        return len(done)
 
     async def _handle(self, row: InboxMessage) -> tuple[list[Reply], str]:
         """The replies to one row, and an error text when processing failed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from bot.types import Reply
 from handlers.registry import registry
 from notifications.outbox import enqueue
 from orders.models import Order, TimelineEvent
-from tests.wecom.harness import Harness, card_xml, media_xml
+from tests.wecom.harness import Harness, card_xml, event_xml, media_xml
 
 CARD_USERS = ["cs01", "cs02", "temp01"]
 
@@ -88,3 +89,30 @@ async def test_image_is_kept_as_evidence_on_the_focused_order(wecom: Harness) ->
     assert evs[0].detail["sha256"] == sha and evs[0].actor == "cs01"
     assert (wecom.app.settings.data_dir / evs[0].detail["path"]).read_bytes() == jpeg
     assert evs[0].detail["path"].startswith("evidence/BG260122-0001/")
+
+
+GATE: dict[str, asyncio.Event] = {}
+
+
+@registry.kind("event:t3test_slow")
+async def _slow_event(req: Request) -> list[Reply]:
+    """Test-only slow handler (think: a long voice transcription)."""
+    await GATE["open"].wait()
+    return [Reply(text="慢消息处理完了")]
+
+
+async def test_a_slow_message_holds_up_only_its_own_sender(wecom: Harness) -> None:
+    GATE["open"] = asyncio.Event()
+    await wecom.post(event_xml("cs01", "t3test_slow", "", 1769047700))
+    await wecom.say("cs01", "查 BG260122-0001")  # must wait for the slow one: same sender, in order
+    await wecom.say("cs02", "查 BG260122-0002")
+    for _ in range(200):  # cs02 is answered while cs01's first message is still running
+        await wecom.worker.run_until_idle()
+        if wecom.fake.texts_to("cs02"):
+            break
+        await asyncio.sleep(0.01)
+    assert wecom.fake.texts_to("cs02") and wecom.fake.texts_to("cs01") == []
+    GATE["open"].set()
+    await wecom.settle()
+    texts = wecom.fake.texts_to("cs01")
+    assert texts[0] == "慢消息处理完了" and "BG260122-0001" in texts[1]
