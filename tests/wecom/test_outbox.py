@@ -238,3 +238,13 @@ async def test_media_get_binary_and_json_error(wecom: Harness) -> None:
     assert e.value.errcode == 40007
     wecom.fake.expire_tokens()
     assert await wecom.client.fetch_media("MEDIA1") == b"#!AMR\n1234"
+
+
+async def test_bad_secret_is_permanent(wecom: Harness) -> None:
+    wecom.client._secret = "wrong"
+    rid = await put(wecom, "cs01", "x")
+    await wecom.worker.run_until_idle()
+    row = (await rows(wecom))[rid]
+    assert row.status == "dead" and "40001" in row.last_error
+    assert [c.api for c in wecom.fake.calls].count("gettoken") >= 1
+    assert wecom.fake.sent() == []
