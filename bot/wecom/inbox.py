@@ -47,22 +47,6 @@ async def store(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def claim(session: AsyncSession, row_id: int, now: datetime, lease: timedelta) -> InboxMessage | None:
-    """Take a row for processing: pending, or processing with an expired claim (a crashed run)."""
-    stale = now - lease
-    res = await session.execute(
-        update(InboxMessage)
-        .where(InboxMessage.id == row_id,
-               or_(InboxMessage.status == "pending",
-                   (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= stale)))
-        .values(status="processing", claimed_at=now, attempts=InboxMessage.attempts + 1)
-        .returning(InboxMessage.id)
-    )
-    if res.scalar_one_or_none() is None:
-        return None
-    return await session.get(InboxMessage, row_id, populate_existing=True)
-
-
 async def unfinished(session: AsyncSession, now: datetime, lease: timedelta) -> list[tuple[int, str]]:
     """(id, user) of rows to (re)process at start: pending ones and claims older than the lease."""
     rows = await session.execute(

@@ -27,6 +27,18 @@ def client_for(app: App) -> WeComClient:
                        agent_id=s.wecom_agent_id, clock=app.clock)
 
 
+async def _sweep(processor: InboxProcessor, stop: asyncio.Event, every: float = 60.0) -> None:
+    """Pick up inbox rows whose claim expired (a peer process died mid-message)."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            try:
+                await processor.replay()
+            except Exception:
+                log.exception("inbox sweep failed")
+
+
 async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None = None,
                 extra_routes: Sequence[RouteAdder] = ()) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM arrives)."""
@@ -50,10 +62,12 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
              app.settings.http_port)
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
+    sweeper = asyncio.create_task(_sweep(processor, stop), name="inbox-sweeper")
     try:
         await stop.wait()
     finally:
         log.info("stopping: finishing in-flight messages")
+        sweeper.cancel()
         await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
         worker_stop.set()
         await worker_task

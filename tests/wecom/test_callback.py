@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.wecom.crypto import CallbackCrypto
 from bot.wecom.inbox import InboxMessage
@@ -180,9 +180,19 @@ async def test_inbox_rows_left_by_a_crash_are_processed_on_start(wecom: Harness)
     async with wecom.app.db.session() as s:
         await inbox.store(s, dedupe_key="msg:555", msg_id="555", user_id="cs02", kind="text",
                           xml=text_xml("cs02", "查 BG260122-0004", "555"), now=wecom.app.clock.now())
-    assert await wecom.processor.replay() == 1
+        crashed = await inbox.store(s, dedupe_key="msg:556", msg_id="556", user_id="cs01", kind="text",
+                                    xml=text_xml("cs01", "查 BG260122-0005", "556"), now=wecom.app.clock.now())
+        running = await inbox.store(s, dedupe_key="msg:557", msg_id="557", user_id="wh01", kind="text",
+                                    xml=text_xml("wh01", "查 BG260122-0003", "557"), now=wecom.app.clock.now())
+        await s.execute(update(InboxMessage).where(InboxMessage.id == crashed)
+                        .values(status="processing", claimed_at=wecom.app.clock.now() - timedelta(minutes=6)))
+        await s.execute(update(InboxMessage).where(InboxMessage.id == running)  # a live peer's claim
+                        .values(status="processing", claimed_at=wecom.app.clock.now()))
+    assert await wecom.processor.replay() == 2
     await wecom.settle()
     assert any("BG260122-0004" in t for t in wecom.fake.texts_to("cs02"))
+    assert any("BG260122-0005" in t for t in wecom.fake.texts_to("cs01"))
+    assert wecom.fake.texts_to("wh01") == []
     assert await wecom.processor.replay() == 0
 
 
