@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import bot.wecom.inbox  # noqa: F401
 import notifications.models  # noqa: F401  (register tables)
 import orders.models  # noqa: F401
 from config.settings import load_settings

@@ -1,0 +1,109 @@
+"""The inbox table: every verified callback is stored before WeCom gets its 200, so a crash
+after the answer loses nothing; the unique dedupe key makes WeCom's retries harmless."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Index, Integer, String, Text, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orders.base import Base
+
+# status: pending -> processing -> done | failed
+INBOX_STATUSES = ("pending", "processing", "done", "failed")
+
+
+class InboxMessage(Base):
+    __tablename__ = "wecom_inbox"
+    __table_args__ = (Index("ix_wecom_inbox_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
+    msg_id: Mapped[str] = mapped_column(String(64), default="")
+    user_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48))  # msgtype, or event:<name>
+    xml: Mapped[str] = mapped_column(Text)  # the decrypted message
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+async def store(
+    session: AsyncSession, *, dedupe_key: str, msg_id: str, user_id: str, kind: str, xml: str, now: datetime
+) -> int | None:
+    """Insert one message; None when the dedupe key is already there (a retry or a replay)."""
+    values = {"dedupe_key": dedupe_key, "msg_id": msg_id, "user_id": user_id, "kind": kind, "xml": xml,
+              "status": "pending", "attempts": 0, "received_at": now, "error": ""}
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(InboxMessage) if dialect == "postgresql" else sqlite_insert(InboxMessage)
+    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(InboxMessage.id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def unfinished(session: AsyncSession, now: datetime, lease: timedelta) -> list[tuple[int, str]]:
+    """(id, user) of rows to (re)process at start: pending ones and claims older than the lease."""
+    rows = await session.execute(
+        select(InboxMessage.id, InboxMessage.user_id)
+        .where(or_(InboxMessage.status == "pending",
+                   (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= now - lease)))
+        .order_by(InboxMessage.id)
+    )
+    return [(i, u) for i, u in rows.all()]
+
+
+async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: str = "") -> bool:
+    """Mark a claimed row done (or failed with ``error``); False if someone else finished it."""
+    res = await session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.id == row_id, InboxMessage.status == "processing")
+        .values(status="failed" if error else "done", processed_at=now, error=error[:2000])
+        .returning(InboxMessage.id)
+    )
+    return res.scalar_one_or_none() is not None
+
+
+async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> dict[str, int]:
+    """Insert several messages in one statement; {dedupe_key: id} of those that were new."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(InboxMessage) if dialect == "postgresql" else sqlite_insert(InboxMessage)
+    values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
+    stmt = (ins.values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(InboxMessage.dedupe_key, InboxMessage.id))
+    return {k: i for k, i in (await session.execute(stmt)).all()}
+
+
+async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta) -> list[InboxMessage]:
+    """Claim several rows at once (see :func:`claim`); the rows this call got, in id order."""
+    got = (await session.scalars(
+        update(InboxMessage)
+        .where(InboxMessage.id.in_(ids),
+               or_(InboxMessage.status == "pending",
+                   (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= now - lease)))
+        .values(status="processing", claimed_at=now, attempts=InboxMessage.attempts + 1)
+        .returning(InboxMessage.id))).all()
+    if not got:
+        return []
+    rows = (await session.scalars(select(InboxMessage).where(InboxMessage.id.in_(list(got)))
+                                  .order_by(InboxMessage.id).execution_options(populate_existing=True))).all()
+    return list(rows)
+
+
+async def finish_many(session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
+    """Mark claimed rows done; the ids this call finished (others were finished elsewhere)."""
+    if not ids:
+        return set()
+    res = await session.scalars(
+        update(InboxMessage)
+        .where(InboxMessage.id.in_(ids), InboxMessage.status == "processing")
+        .values(status="done", processed_at=now)
+        .returning(InboxMessage.id))
+    return set(res.all())

@@ -1,0 +1,171 @@
+"""Processing inbox rows after WeCom got its 200: dispatch, then queue the replies in the same
+transaction that marks the rows done. Rows are taken in batches (one claim and one finish
+transaction per batch); one user's messages are handled one after another, in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App
+from bot.dispatch import Dispatcher
+from bot.types import Reply
+from bot.wecom import inbox
+from bot.wecom.inbox import InboxMessage
+from bot.wecom.messages import parse
+from bot.wecom.replies import enqueue_replies
+from notifications.outbox import enqueue_text
+from orders.models import User
+from orders.users import users_with_role
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+MAX_BATCH = 200
+FAILED = "抱歉，处理您的消息时出错了，请稍后再试；如果一直出错请联系管理员。"
+UNSUPPORTED = "暂不支持{label}消息。可以发送文字命令、语音或图片，发送「帮助」查看可用命令。"
+UNKNOWN_ALERT = ("⚠️ 未开通的企业微信账号「{uid}」在 {at} 给 orderbot 发了消息。"
+                 "如需开通：orderbot users add {uid} --name 姓名 --role 角色")
+
+
+class InboxProcessor:
+    """Runs inbox rows through the dispatcher in background tasks.
+
+    Claims are taken in batches; each user's messages run one after another (a per-user lock),
+    different users concurrently; finished rows are written in shared transactions (the replies
+    and the "done" mark together), so a slow message (voice) never holds up anyone else's."""
+
+    def __init__(self, app: App, dispatcher: Dispatcher, *, on_outbox: Callable[[], None] | None = None,
+                 concurrency: int = 8) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+        self.on_outbox = on_outbox
+        self._sem = asyncio.Semaphore(concurrency)
+        self._pending: list[int] = []
+        self._finished: list[tuple[InboxMessage, list[Reply], str]] = []
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._claimer: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    def submit(self, row_id: int, user_id: str = "") -> None:
+        """Process a stored row in the background (the HTTP answer does not wait for it)."""
+        self._pending.append(row_id)
+        if self._claimer is None or self._claimer.done():
+            self._claimer = self._spawn(self._claim_loop(), "inbox-claim")
+
+    async def replay(self) -> int:
+        """Queue rows left unprocessed by a crash or stop; returns how many."""
+        async with self.app.db.session() as s:
+            rows = await inbox.unfinished(s, self.app.clock.now(), LEASE)
+        for row_id, user_id in rows:
+            self.submit(row_id, user_id)
+        if rows:
+            log.info("replaying %d unprocessed inbox messages", len(rows))
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait until every submitted row is processed and written."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _claim_loop(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                async with self.app.db.session() as s:
+                    rows = await inbox.claim_many(s, sorted(set(batch)), self.app.clock.now(), LEASE)
+            except Exception:
+                log.exception("claiming %d inbox rows failed; they are retried at the next start", len(batch))
+                continue
+            by_user: dict[str, list[InboxMessage]] = {}
+            for r in rows:
+                by_user.setdefault(r.user_id, []).append(r)
+            for user_id, user_rows in by_user.items():
+                self._waiting[user_id] = self._waiting.get(user_id, 0) + 1
+                self._spawn(self._user(user_id, user_rows), f"inbox-{user_id}")
+
+    async def _user(self, user_id: str, rows: list[InboxMessage]) -> None:
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        try:
+            async with lock:
+                for r in rows:
+                    async with self._sem:
+                        replies, error = await self._handle(r)
+                    self._finished.append((r, replies, error))
+                    if self._flusher is None or self._flusher.done():
+                        self._flusher = self._spawn(self._flush_loop(), "inbox-flush")
+        finally:
+            self._waiting[user_id] -= 1
+            if not self._waiting[user_id]:
+                del self._waiting[user_id]
+                self._locks.pop(user_id, None)
+
+    async def _flush_loop(self) -> None:
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                await self._write(batch)
+            except Exception:
+                log.exception("writing %d processed inbox rows failed; they are retried at the next start",
+                              len(batch))
+
+    async def _write(self, batch: list[tuple[InboxMessage, list[Reply], str]]) -> None:
+        """Mark rows done and queue their replies in one transaction."""
+        app = self.app
+        async with app.db.session() as s:
+            now = app.clock.now()
+            done = await inbox.finish_many(s, [r.id for r, _, err in batch if not err], now)
+            for r, _, err in batch:
+                if err and await inbox.finish(s, r.id, now, error=err):
+                    done.add(r.id)
+            await self._unknown_users(s, {r.user_id for r, _, _ in batch if r.id in done})
+            n = 0
+            for r, replies, _ in batch:
+                if r.id in done:
+                    n += await enqueue_replies(s, replies, r.user_id, now=now, data_dir=app.settings.data_dir)
+                else:
+                    log.warning("inbox row %d was finished by another worker; its replies are dropped", r.id)
+        log.info("inbox: %d messages processed, %d outgoing", len(done), n)
+        if n and self.on_outbox is not None:
+            self.on_outbox()
+
+    async def _handle(self, row: InboxMessage) -> tuple[list[Reply], str]:
+        """The replies to one row, and an error text when processing failed."""
+        try:
+            parsed = parse(row.xml, received_at=row.received_at)
+            if parsed.incoming is None:
+                return [Reply(text=UNSUPPORTED.format(label=parsed.unsupported))], ""
+            return await self.dispatcher.handle(parsed.incoming), ""
+        except Exception as e:
+            log.exception("inbox row %d (%s from %s) failed", row.id, row.kind, row.user_id)
+            return [Reply(text=FAILED)], f"{type(e).__name__}: {e}"
+
+    async def _unknown_users(self, s: AsyncSession, user_ids: set[str]) -> None:
+        """Tell the admins about users not in the users table, at most once a day per user."""
+        if not user_ids:
+            return
+        known = set((await s.scalars(select(User.user_id).where(User.user_id.in_(user_ids),
+                                                                 User.active.is_(True)))).all())
+        unknown = sorted(user_ids - known)
+        if not unknown:
+            return
+        now = self.app.clock.now()
+        local = now.astimezone(ZoneInfo(self.app.settings.tz))
+        admins = [u.user_id for u in await users_with_role(s, "admin")]
+        for uid in unknown:
+            text = UNKNOWN_ALERT.format(uid=uid[:64], at=local.strftime("%m-%d %H:%M"))
+            await enqueue_text(s, admins, text, now, dedupe_key=f"unknown-user:{uid[:120]}:{local.date().isoformat()}")

@@ -1,0 +1,86 @@
+"""Turning dispatcher ``Reply`` objects into outbox rows (the contract payloads, by msgtype)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.types import Reply
+from notifications.outbox import enqueue
+
+TEXT_LIMIT = 2048  # bytes, WeCom's limit for text and markdown app messages
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces of at most ``limit`` UTF-8 bytes, cut at line ends where possible."""
+    if len(text.encode()) <= limit:
+        return [text]
+    parts: list[str] = []
+    cur = ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:  # a single over-long line: cut by characters
+            head = line
+            while len(head.encode()) > limit:
+                head = head[: max(1, len(head) * limit // len(head.encode()) - 1)]
+            if cur:
+                parts.append(cur)
+                cur = ""
+            parts.append(head)
+            line = line[len(head):]
+        if len((cur + line).encode()) > limit:
+            parts.append(cur)
+            cur = ""
+        cur += line
+    if cur:
+        parts.append(cur)
+    return [p.rstrip("\n") for p in parts if p.strip()]
+
+
+def image_suffix(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return ".png"
+    if data.startswith(b"\xff\xd8"):
+        return ".jpg"
+    if data.startswith(b"GIF8"):
+        return ".gif"
+    return ".png"
+
+
+def save_reply_image(data_dir: Path, data: bytes) -> str:
+    """Store reply image bytes under ``data_dir/replies`` (content-addressed); the relative path."""
+    rel = Path("replies") / (hashlib.sha256(data).hexdigest()[:32] + image_suffix(data))
+    path = data_dir / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return rel.as_posix()
+
+
+async def enqueue_replies(
+    session: AsyncSession, replies: list[Reply], sender: str, *, now: datetime, data_dir: Path
+) -> int:
+    """Queue every reply (to the sender unless ``Reply.to`` says otherwise); returns rows added."""
+    n = 0
+    for r in replies:
+        to: tuple[str, ...] = r.to if r.to is not None else (sender,)
+        rows: list[tuple[str, dict[str, Any]]]
+        if r.card is not None:
+            rows = [("template_card", {"template_card": r.card.to_wecom()})]
+        elif r.image is not None:
+            rows = [("image", {"path": save_reply_image(data_dir, r.image)})]
+        elif r.markdown:
+            rows = [("markdown", {"content": p}) for p in split_text(r.markdown)]
+        elif r.text:
+            rows = [("text", {"content": p}) for p in split_text(r.text)]
+        else:
+            continue
+        for msgtype, payload in rows:
+            if await enqueue(session, to=to, msgtype=msgtype, payload=payload, now=now) is not None:
+                n += 1
+    return n

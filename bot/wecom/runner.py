@@ -1,0 +1,80 @@
+"""``orderbot serve``: the callback server, inbox replay and the outbox worker in one process,
+stopped gracefully on SIGINT/SIGTERM (in-flight messages and sends are finished first)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.app import App
+from bot.dispatch import Dispatcher
+from bot.keys import MEDIA_FETCHER
+from bot.wecom.processor import InboxProcessor
+from bot.wecom.server import RouteAdder, create_web_app
+from notifications.wecom_api import WeComClient
+from notifications.worker import OutboxWorker
+
+log = logging.getLogger(__name__)
+
+
+def client_for(app: App) -> WeComClient:
+    s = app.settings
+    return WeComClient(api_base=s.wecom_api_base, corp_id=s.wecom_corp_id, secret=s.wecom_secret,
+                       agent_id=s.wecom_agent_id, clock=app.clock)
+
+
+async def _sweep(processor: InboxProcessor, stop: asyncio.Event, every: float = 60.0) -> None:
+    """Pick up inbox rows whose claim expired (a peer process died mid-message)."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            try:
+                await processor.replay()
+            except Exception:
+                log.exception("inbox sweep failed")
+
+
+async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None = None,
+                extra_routes: Sequence[RouteAdder] = ()) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM arrives)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    client = client_for(app)
+    app[MEDIA_FETCHER] = client
+    worker = OutboxWorker(app, client)
+    processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)
+    web_app = create_web_app(app, dispatcher, extra_routes=extra_routes, processor=processor)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
+    await site.start()
+    log.info("listening on http://%s:%d (WeCom callback at /wecom/callback)", app.settings.http_host,
+             app.settings.http_port)
+    worker_stop = asyncio.Event()
+    worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
+    sweeper = asyncio.create_task(_sweep(processor, stop), name="inbox-sweeper")
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: finishing in-flight messages")
+        sweeper.cancel()
+        await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
+        worker_stop.set()
+        await worker_task
+        await client.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        log.info("stopped")
