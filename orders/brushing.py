@@ -75,6 +75,8 @@ def _clusters(items: list[tuple[datetime, int]], window: timedelta) -> list[list
 async def _flag(s: AsyncSession, rule: BrushingRule, ids: list[int], sku: str, now: datetime) -> int:
     orders = list((await s.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.created_at))).all())
     nos = [o.order_no for o in orders]
+    # an order already flagged means this group (or the part of it we see) was announced before
+    announce = not any(FLAG in (o.flags or []) for o in orders)
     count = 0
     for o in orders:
         if FLAG in (o.flags or []):
@@ -83,11 +85,13 @@ async def _flag(s: AsyncSession, rule: BrushingRule, ids: list[int], sku: str, n
         timeline.record(s, order_id=o.id, at=now, actor="system", source="import", kind="flagged",
                         detail={"actor_name": "系统", "flag": FLAG, "sku": sku, "group": nos})
         count += 1
+    if count:
+        log.warning("brushing suspected: %d orders, sku %s: %s", len(orders), sku, ",".join(nos))
+    if not announce:
+        return count
     minutes = int(rule.window.total_seconds() // 60)
     text = (f"疑似刷单：同一手机号（{orders[0].phone_masked}）{minutes}分钟内对商品 {sku} 下单{len(orders)}笔："
             + "、".join(nos) + "。请风控核查。")
     await enqueue(s, to=rule.robot, msgtype="text", payload={"content": text}, now=now, channel="webhook",
                   dedupe_key=f"brushing:{orders[0].phone_hash[:16]}:{sku}:{orders[0].id}", order_id=orders[0].id)
-    if count:
-        log.warning("brushing suspected: %d orders, sku %s: %s", len(orders), sku, ",".join(nos))
     return count

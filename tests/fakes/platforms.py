@@ -1,0 +1,127 @@
+"""Fake sales-platform open APIs on loopback (Taobao router, Pinduoduo router, Douyin shop API),
+speaking their documented request/answer shapes and checking signatures the documented way."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from aiohttp import web
+
+CST = timezone(timedelta(hours=8))
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def _sorted_kv(params: dict[str, str]) -> str:
+    return "".join(k + params[k] for k in sorted(params) if k != "sign")
+
+
+def _cst(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CST)
+
+
+@dataclass
+class FakePlatforms:
+    app_key: str = "ak-test"
+    secret: str = "sk-test"
+    # channel -> [(modified time, payload)]
+    orders: dict[str, list[tuple[datetime, dict[str, Any]]]] = field(default_factory=dict)
+    requests: list[tuple[str, int]] = field(default_factory=list)  # (channel, page) as asked
+    fail_on_request: int | None = None  # answer the n-th request (1-based) with a platform error
+    delay_on_request: int | None = None  # sleep on the n-th request (a timeout for the client)
+    delay_s: float = 2.0
+
+    def add(self, channel: str, modified: datetime, payload: dict[str, Any]) -> None:
+        self.orders.setdefault(channel, []).append((modified, payload))
+
+    def app(self) -> web.Application:
+        a = web.Application()
+        a.router.add_post("/taobao/router/rest", self.taobao)
+        a.router.add_post("/pdd/api/router", self.pdd)
+        a.router.add_post("/douyin/order/searchList", self.douyin_search)
+        a.router.add_post("/douyin/order/orderDetail", self.douyin_detail)
+        return a
+
+    async def _gate(self, channel: str, page: int) -> bool:
+        self.requests.append((channel, page))
+        n = len(self.requests)
+        if self.delay_on_request == n:
+            await asyncio.sleep(self.delay_s)
+        return self.fail_on_request == n
+
+    def _window(self, channel: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        rows = sorted(((m, p) for m, p in self.orders.get(channel, []) if start <= m < end), key=lambda x: x[0])
+        return [p for _, p in rows]
+
+    async def taobao(self, request: web.Request) -> web.Response:
+        p = {k: str(v) for k, v in (await request.post()).items()}
+        if p.get("app_key") != self.app_key or p.get("sign", "").upper() != \
+                _md5(self.secret + _sorted_kv(p) + self.secret).upper():
+            return web.json_response({"error_response": {"code": 25, "msg": "Invalid signature"}})
+        if "type" not in p:
+            return web.json_response({"error_response": {"code": 40, "msg": "Missing required arguments:type"}})
+        start, end = _cst(p["start_modified"]), _cst(p["end_modified"])
+        if end - start > timedelta(days=1) or end <= start:
+            return web.json_response({"error_response": {"code": 15, "msg": "Remote service error",
+                                                         "sub_code": "isv.invalid-parameter:time-range"}})
+        page, size = int(p.get("page_no", "1")), int(p.get("page_size", "40"))
+        if await self._gate("taobao", page):
+            return web.json_response({"error_response": {"code": 7, "msg": "App Call Limited"}})
+        rows = self._window("taobao", start, end)
+        chunk = rows[(page - 1) * size:page * size]
+        return web.json_response({"trades_sold_increment_get_response": {
+            "total_results": len(rows), "trades": {"trade": chunk}}})
+
+    async def pdd(self, request: web.Request) -> web.Response:
+        p = {k: str(v) for k, v in (await request.post()).items()}
+        if p.get("client_id") != self.app_key or p.get("sign") != \
+                _md5(self.secret + _sorted_kv(p) + self.secret).upper():
+            return web.json_response({"error_response": {"error_code": 10019, "error_msg": "签名错误"}})
+        start = datetime.fromtimestamp(int(p["start_updated_at"]), UTC)
+        end = datetime.fromtimestamp(int(p["end_updated_at"]), UTC)
+        if end - start > timedelta(minutes=30):
+            return web.json_response({"error_response": {"error_code": 50001,
+                                                         "error_msg": "时间间隔不能超过30分钟"}})
+        page, size = int(p["page"]), int(p["page_size"])
+        if await self._gate("pdd", page):
+            return web.json_response({"error_response": {"error_code": 70031, "error_msg": "调用过于频繁"}})
+        rows = self._window("pdd", start, end)
+        return web.json_response({"order_sn_increment_get_response": {
+            "total_count": len(rows), "has_next": page * size < len(rows),
+            "order_sn_list": rows[(page - 1) * size:page * size]}})
+
+    def _douyin_ok(self, request: web.Request, body: str) -> bool:
+        q = request.query
+        text = (f"app_key{q.get('app_key')}method{q.get('method')}param_json{body}"
+                f"timestamp{q.get('timestamp')}v{q.get('v')}")
+        return q.get("app_key") == self.app_key and q.get("sign") == _md5(self.secret + text + self.secret)
+
+    async def douyin_search(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        if not self._douyin_ok(request, body):
+            return web.json_response({"code": 40003, "msg": "签名校验失败", "sub_msg": "sign error"})
+        pj = json.loads(body)
+        page, size = int(pj["page"]), int(pj["size"])
+        if await self._gate("douyin", page):
+            return web.json_response({"code": 50002, "msg": "业务处理失败"})
+        rows = self._window("douyin", datetime.fromtimestamp(pj["update_time_start"], UTC),
+                            datetime.fromtimestamp(pj["update_time_end"], UTC))
+        return web.json_response({"code": 10000, "msg": "success", "data": {
+            "shop_order_list": rows[page * size:(page + 1) * size], "total": len(rows), "page": page, "size": size}})
+
+    async def douyin_detail(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        if not self._douyin_ok(request, body):
+            return web.json_response({"code": 40003, "msg": "签名校验失败"})
+        oid = json.loads(body)["shop_order_id"]
+        for _, p in self.orders.get("douyin", []):
+            if p["order_id"] == oid:
+                return web.json_response({"code": 10000, "msg": "success", "data": {"shop_order_detail": p}})
+        return web.json_response({"code": 30001, "msg": "订单不存在"})
