@@ -121,6 +121,7 @@ class FakePlatforms:
         if not self._douyin_ok(request, body):
             return web.json_response({"code": 40003, "msg": "签名校验失败"})
         oid = json.loads(body)["shop_order_id"]
+        self.requests.append(("douyin-detail", 0))
         for _, p in self.orders.get("douyin", []):
             if p["order_id"] == oid:
                 return web.json_response({"code": 10000, "msg": "success", "data": {"shop_order_detail": p}})
