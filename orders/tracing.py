@@ -8,6 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.models import Discount, Order
 from orders.money import fen_to_yuan
 
 MISMATCH_FLAG = "金额不一致"
@@ -48,3 +52,16 @@ def summary_line(order_no: str, paid_fen: int, goods_fen: int, shipping_fen: int
     if diff_fen:
         text += f"（{MISMATCH_FLAG}，差额{fen_to_yuan(diff_fen)}元）"
     return text
+
+
+async def summaries(s: AsyncSession, orders: Sequence[Order]) -> dict[int, str]:
+    """The standard summary line of each order, from its stored ledger rows."""
+    ids = [o.id for o in orders]
+    ledger: dict[int, list[LedgerRow]] = {i: [] for i in ids}
+    for i in range(0, len(ids), 500):
+        rows = await s.execute(select(Discount.order_id, Discount.label, Discount.kind, Discount.amount_fen)
+                               .where(Discount.order_id.in_(ids[i:i + 500])).order_by(Discount.id))
+        for oid, label, kind, amt in rows:
+            ledger[oid].append(LedgerRow(label, kind, amt))
+    return {o.id: summary_line(o.order_no, o.paid_fen, o.goods_total_fen, o.shipping_fen, ledger[o.id],
+                               o.amount_diff_fen) for o in orders}
