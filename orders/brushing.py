@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.outbox import enqueue
@@ -43,7 +43,13 @@ async def detect(s: AsyncSession, rule: BrushingRule, new: Sequence[tuple[int, s
     new_ids = {n[0] for n in new}
     lo = min(n[2] for n in new) - rule.window
     hi = max(n[2] for n in new) + rule.window
-    hashes = sorted({n[1] for n in new})
+    hashes: list[str] = []
+    candidates = sorted({n[1] for n in new})
+    for i in range(0, len(candidates), 500):  # only phones with more than one order near that time
+        hashes += (await s.scalars(
+            select(Order.phone_hash).where(Order.phone_hash.in_(candidates[i:i + 500]), Order.created_at >= lo,
+                                           Order.created_at <= hi)
+            .group_by(Order.phone_hash).having(func.count() > 1))).all()
     groups: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
     for i in range(0, len(hashes), 500):
         rows = await s.execute(

@@ -7,12 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from orders.money import MoneyError, yuan_to_fen
 
 
-def _fen(v: Any) -> int:
+FEN_CONTEXT = {"money": "fen"}  # model_validate(..., context=FEN_CONTEXT): ints are already fen
+
+
+def _fen(v: Any, info: ValidationInfo) -> int:
+    if type(v) is int and info.context is not None and info.context.get("money") == "fen":
+        return v
     if isinstance(v, float):
         raise ValueError("money must be a decimal string like \"12.80\", not a float")
     if isinstance(v, str | int | Decimal) and not isinstance(v, bool):

@@ -17,10 +17,11 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import brushing, timeline
+from orders.bulk import insert_many
 from orders.canonical import CanonOrder, first_error, is_platform_flag
 from orders.clock import Clock
 from orders.db import Database
@@ -143,10 +144,13 @@ class Importer:
             names = set(wf.definition.all_names)
             default = DEFAULT_STATUS if DEFAULT_STATUS in names else wf.definition.initial
             keys = list({(o.channel, o.order_id) for _, o in batch})
-            existing: dict[tuple[str, str], Order] = {}
+            found: list[int] = []
             for i in range(0, len(keys), 400):
-                rows = await s.scalars(select(Order).where(
-                    tuple_(Order.channel, Order.channel_order_id).in_(keys[i:i + 400])))
+                found += (await s.scalars(select(Order.id).where(
+                    tuple_(Order.channel, Order.channel_order_id).in_(keys[i:i + 400])))).all()
+            existing: dict[tuple[str, str], Order] = {}
+            for i in range(0, len(found), 400):
+                rows = await s.scalars(select(Order).where(Order.id.in_(found[i:i + 400])))
                 existing.update({(o.channel, o.channel_order_id): o for o in rows})
             new: list[tuple[int, CanonOrder]] = []
             seen: dict[tuple[str, str], int] = {}
@@ -226,14 +230,13 @@ class Importer:
                 goods_total_fen=o.goods_total, shipping_fen=o.shipping, discount_total_fen=disc, paid_fen=o.paid,
                 owner_id=o.owner, note=o.note, version=1, platform_status=o.platform_status, amount_diff_fen=diff,
             ))
-        ids = (await s.scalars(insert(Order).returning(Order.id, sort_by_parameter_order=True), rows)).all()
+        ids = await self._insert_rows(s, Order, rows)
         line_rows, line_keys = [], []
         for oid, (_, o) in zip(ids, new, strict=True):
             for it in o.items:
                 line_rows.append(dict(order_id=oid, sku=it.sku, name=it.name, qty=it.qty, price_fen=it.price))
                 line_keys.append((oid, it.sku))
-        line_ids = (await s.scalars(insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True),
-                                    line_rows)).all()
+        line_ids = await self._insert_rows(s, OrderLine, line_rows)
         by_sku = dict(zip(line_keys, line_ids, strict=True))
         disc_rows, events = [], []
         for oid, (_, o), order_no, diff in zip(ids, new, numbers, diffs, strict=True):
@@ -253,13 +256,29 @@ class Importer:
                                            "diff": fen_to_yuan(diff)}))
                 log.warning("order %s (%s %s): amounts do not add up, difference %s yuan",
                             order_no, o.channel, o.order_id, fen_to_yuan(diff))
-        if disc_rows:
-            await s.execute(insert(Discount), disc_rows)
-        await s.execute(insert(TimelineEvent), events)
+        await insert_many(s, Discount.__table__, disc_rows)  # type: ignore[arg-type]
+        await insert_many(s, TimelineEvent.__table__, events)  # type: ignore[arg-type]
         report.added += len(new)
         report.flagged_brushing += await brushing.detect(
             s, self.brushing, [(oid, r["phone_hash"], o.created_at) for oid, r, (_, o) in zip(ids, rows, new,
                                                                                              strict=True)], now)
+
+    async def _insert_rows(self, s: AsyncSession, model: type[Order] | type[OrderLine],
+                           rows: list[dict[str, Any]]) -> list[int]:
+        """Insert ``rows`` and return their ids in order. On SQLite the ids are assigned here (the
+        transaction already holds the write lock, taken by the order-number counter), so one
+        executemany does it; elsewhere INSERT … RETURNING."""
+        if not rows:
+            return []
+        if s.bind.dialect.name == "sqlite":
+            start = int(await s.scalar(select(func.coalesce(func.max(model.id), 0))) or 0)
+            ids = list(range(start + 1, start + 1 + len(rows)))
+            for i, r in zip(ids, rows, strict=True):
+                r["id"] = i
+            await insert_many(s, model.__table__, rows)  # type: ignore[arg-type]
+            return ids
+        res = await s.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
+        return list(res.all())
 
     async def _allocate(self, s: AsyncSession, created: list[datetime]) -> list[str]:
         days = [c.astimezone(self.tz).strftime("%y%m%d") for c in created]
@@ -277,4 +296,5 @@ class Importer:
                 s.add(OrderCounter(day=day, last=last))
             else:
                 row.last = last
+        await s.flush()  # takes SQLite's write lock before ids are read in _insert_rows
         return out

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from config import ConfigDir
-from orders.canonical import CanonOrder, first_error
+from orders.canonical import FEN_CONTEXT, CanonOrder, first_error
 from orders.channels import douyin, jd, pdd, taobao, youzan
 from orders.channels.base import AdapterError, ChannelConfig, FileFormatError
 from orders.channels.exports import check_header, header_for, map_row, read_rows
@@ -61,7 +61,7 @@ class Channels:
         if data is None:
             return None
         try:
-            return CanonOrder.model_validate(data)
+            return CanonOrder.model_validate(data, context=FEN_CONTEXT)
         except ValidationError as e:
             raise AdapterError(*first_error(e)) from None
 
@@ -100,7 +100,7 @@ class Channels:
                 continue
             seen[oid] = no
             try:
-                yield no, CanonOrder.model_validate(data)
+                yield no, CanonOrder.model_validate(data, context=FEN_CONTEXT)
             except ValidationError as e:
                 fld, reason = first_error(e)
                 yield no, Reject(no, header_for(cfg, self.labels, fld.split(".")[-1] if "." in fld else fld), reason)

@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orders.canonical import HOLD_PREFIX, REFUNDING
-from orders.money import fen_to_yuan
 
 SKIP = "skip"
 NONE = "-"
@@ -97,27 +96,32 @@ def resolve_status(cfg: ChannelConfig, codes: list[tuple[str, str]],
     return out
 
 
-def yuan(value: Any, fld: str) -> str:
-    """A platform yuan amount (string or JSON number) as an exact decimal string."""
+def yuan(value: Any, fld: str) -> int:
+    """A platform yuan amount (string or JSON number) as integer fen."""
     if value is None or value == "":
-        return "0"
+        return 0
     if isinstance(value, bool):
         raise AdapterError(fld, "money must be a number")
+    if type(value) is int:
+        return value * 100
     try:
         d = Decimal(str(value).strip())  # str(float) is the shortest repr: 12.8 -> "12.8"
     except InvalidOperation:
         raise AdapterError(fld, f"not a money amount: {value!r}") from None
-    if not d.is_finite() or d != d.quantize(Decimal("0.01")):
+    if not d.is_finite():
         raise AdapterError(fld, f"not a money amount: {value!r}")
-    return str(d)
+    f = d * 100
+    if f != f.to_integral_value():
+        raise AdapterError(fld, f"more than two decimals: {value!r}")
+    return int(f)
 
 
-def fen(value: Any, fld: str) -> str:
-    """A platform fen integer as a yuan string for the canonical model."""
+def fen(value: Any, fld: str) -> int:
+    """A platform fen integer."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise AdapterError(fld, f"expected whole fen, got {value!r}")
     try:
-        return fen_to_yuan(int(value))
+        return int(value)
     except ValueError:
         raise AdapterError(fld, f"expected whole fen, got {value!r}") from None
 
@@ -151,10 +155,10 @@ def local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=tz)
 
 
-def opt_time(value: Any, fld: str, tz: ZoneInfo) -> str | None:
+def opt_time(value: Any, fld: str, tz: ZoneInfo) -> datetime | None:
     if value in (None, "", 0, "0"):
         return None
-    return local_time(value, fld, tz).isoformat()
+    return local_time(value, fld, tz)
 
 
 def need(d: Mapping[str, Any], key: str, where: str = "") -> Any:
@@ -163,7 +167,7 @@ def need(d: Mapping[str, Any], key: str, where: str = "") -> Any:
     return d[key]
 
 
-def discount(kind: str, source: str, label: str, amount: str, *, promotion_id: str = "", offered_by: str = "unknown",
+def discount(kind: str, source: str, label: str, amount: int, *, promotion_id: str = "", offered_by: str = "unknown",
              borne_by: str = "unknown", sku: str | None = None) -> dict[str, Any]:
     return {"kind": kind, "source": source, "label": label, "amount": amount, "promotion_id": promotion_id,
             "offered_by": offered_by, "borne_by": borne_by, "sku": sku}

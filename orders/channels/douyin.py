@@ -43,7 +43,7 @@ def from_api(o: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
     addr = o.get("post_addr") or {}
     return {
         "channel": NAME, "order_id": str(need(o, "order_id")), "shop": shop or str(o.get("shop_name") or ""),
-        "created_at": local_time(whole(need(o, "create_time"), "create_time"), "create_time", tz).isoformat(),
+        "created_at": local_time(whole(need(o, "create_time"), "create_time"), "create_time", tz),
         "paid_at": opt_time(o.get("pay_time"), "pay_time", tz),
         "modified_at": opt_time(o.get("update_time"), "update_time", tz),
         "status": st.state, "platform_status": f"{o['order_status']}/{o.get('main_status', '')}", "flags": st.flags,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import zipfile
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -115,19 +116,19 @@ def map_row(cfg: ChannelConfig, labels: Mapping[str, str], row: dict[str, Any], 
             raise AdapterError(header_of.get(key, key), "required field missing")
         return val
 
-    def money(key: str, required: bool = True) -> str:
+    def money(key: str, required: bool = True) -> int:
         val = get(key, required)
         try:
             return yuan(val, header_of.get(key, key)) if spec.money == "yuan" else fen(val, header_of.get(key, key))
         except AdapterError as e:
             raise AdapterError(header_of.get(key, key), e.reason) from None
 
-    def when(key: str, required: bool = True) -> str | None:
+    def when(key: str, required: bool = True) -> datetime | None:
         val = get(key, required)
         if val in (None, ""):
             return None
         try:
-            return local_time(val, header_of.get(key, key), tz).isoformat()
+            return local_time(val, header_of.get(key, key), tz)
         except AdapterError as e:
             raise AdapterError(header_of.get(key, key), e.reason) from None
 
@@ -150,7 +151,7 @@ def map_row(cfg: ChannelConfig, labels: Mapping[str, str], row: dict[str, Any], 
         if raw in (None, ""):
             continue
         amt = yuan(raw, header)
-        if amt.strip("0.") == "":
+        if not amt:
             continue
         discounts.append({"kind": tmpl.get("kind", "other"), "source": header, "label": tmpl.get("label", header),
                           "amount": amt, "offered_by": tmpl.get("offered_by", "unknown"),
@@ -164,16 +165,10 @@ def map_row(cfg: ChannelConfig, labels: Mapping[str, str], row: dict[str, Any], 
         "buyer_name": str(v.get("buyer_name") or ""), "phone": str(v.get("phone") or ""),
         "address": {k: str(v.get(k) or "") for k in ADDRESS},
         "items": [{"sku": str(get("sku")), "name": str(get("name")), "qty": qty, "price": price}],
-        "goods_total": goods if goods is not None else _times(price, qty),
-        "discounts": discounts, "shipping": money("shipping", False) if v.get("shipping") else "0",
+        "goods_total": goods if goods is not None else price * qty,
+        "discounts": discounts, "shipping": money("shipping", False) if v.get("shipping") else 0,
         "paid": money("paid"), "note": str(v.get("note") or "")[:255],
     }
-
-
-def _times(price: str, qty: int) -> str:
-    from decimal import Decimal
-
-    return str(Decimal(price) * qty)
 
 
 def header_for(cfg: ChannelConfig, labels: Mapping[str, str], key: str) -> str:

@@ -40,7 +40,7 @@ def from_api(o: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
     ci = o.get("consigneeInfo") or {}
     return {
         "channel": NAME, "order_id": str(need(o, "orderId")), "shop": shop,
-        "created_at": local_time(need(o, "orderStartTime"), "orderStartTime", tz).isoformat(),
+        "created_at": local_time(need(o, "orderStartTime"), "orderStartTime", tz),
         "paid_at": opt_time(o.get("paymentConfirmTime"), "paymentConfirmTime", tz),
         "modified_at": opt_time(o.get("modified"), "modified", tz),
         "status": st.state, "platform_status": str(o["orderState"]), "flags": st.flags,

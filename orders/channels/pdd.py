@@ -35,12 +35,12 @@ def from_api(o: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
                                   ("seller_discount", "coupon", "店铺优惠", "shop"),
                                   ("capital_free_discount", "payment", "支付立减", "platform")):
         amt = yuan(o.get(fld), fld)
-        if amt not in ("0", "0.00", "0.0"):
+        if amt:
             discounts.append(discount(kind, fld, label, amt, offered_by=who, borne_by=who))
     phone = str(o.get("receiver_phone_mask") or "")
     return {
         "channel": NAME, "order_id": str(need(o, "order_sn")), "shop": shop,
-        "created_at": local_time(need(o, "created_time"), "created_time", tz).isoformat(),
+        "created_at": local_time(need(o, "created_time"), "created_time", tz),
         "paid_at": opt_time(o.get("confirm_time") or o.get("pay_time"), "confirm_time", tz),
         "modified_at": opt_time(o.get("updated_at"), "updated_at", tz),
         "status": st.state, "platform_status": f"{o['order_status']}/{o.get('refund_status', 1)}", "flags": st.flags,

@@ -42,7 +42,7 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
                                   promotion_id=pid))
     return {
         "channel": NAME, "order_id": str(need(t, "tid")), "shop": shop or str(t.get("seller_nick") or ""),
-        "created_at": local_time(need(t, "created"), "created", tz).isoformat(),
+        "created_at": local_time(need(t, "created"), "created", tz),
         "paid_at": opt_time(t.get("pay_time"), "pay_time", tz),
         "modified_at": opt_time(t.get("modified"), "modified", tz),
         "status": st.state, "platform_status": str(t["status"]), "flags": st.flags,

@@ -38,7 +38,7 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
     addr = full.get("address_info") or {}
     return {
         "channel": NAME, "order_id": str(need(info, "tid", "order_info.")), "shop": shop,
-        "created_at": local_time(need(info, "created", "order_info."), "created", tz).isoformat(),
+        "created_at": local_time(need(info, "created", "order_info."), "created", tz),
         "paid_at": opt_time(info.get("pay_time"), "pay_time", tz),
         "modified_at": opt_time(info.get("update_time"), "update_time", tz),
         "status": st.state, "platform_status": f"{info['status']}/{info.get('refund_state', 0)}", "flags": st.flags,
