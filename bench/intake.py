@@ -22,14 +22,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import ConfigDir  # noqa: E402
-from orders.brushing import BrushingRule  # noqa: E402
-from orders.channels import Channels  # noqa: E402
-from orders.clock import ManualClock  # noqa: E402
-from orders.db import Database  # noqa: E402
-from orders.importer import Importer  # noqa: E402
-from orders.workflow import WorkflowDef, WorkflowRegistry  # noqa: E402
-from tests.fakes import payloads as P  # noqa: E402
+from config import ConfigDir
+from orders.brushing import BrushingRule
+from orders.channels import Channels
+from orders.clock import ManualClock
+from orders.db import Database
+from orders.importer import Importer
+from orders.workflow import WorkflowDef, WorkflowRegistry
+from tests.fakes import payloads as P
 
 MAKERS = {"taobao": P.taobao, "pdd": P.pdd, "douyin": P.douyin, "jd": P.jd, "youzan": P.youzan}
 

@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.app import App
 from bot.cli import cli, err, run
+from bot.intake_jobs import build_importer, channels_of
 from orders.channels import FileFormatError
 from orders.importer import ImportReport
-from bot.intake_jobs import build_importer, channels_of
 
 
 def write_rejects(path: Path, rep: ImportReport) -> None:

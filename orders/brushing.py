@@ -59,7 +59,7 @@ async def detect(s: AsyncSession, rule: BrushingRule, new: Sequence[tuple[int, s
         for oid, ph, created, sku in rows:
             groups[(ph, sku)].append((created, oid))
     flagged = 0
-    for (ph, sku), items in groups.items():
+    for (_ph, sku), items in groups.items():
         for cluster in _clusters(sorted(set(items)), rule.window):
             ids = [oid for _, oid in cluster]
             if len(ids) < 2 or not new_ids & set(ids):

@@ -11,19 +11,23 @@ from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_CACHE: dict[tuple[str, str], tuple[str, list[str], list[Callable[[Any], Any] | None]]] = {}
+Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any]]
+_CACHE: dict[tuple[str, str], Plan] = {}
 
 
-def _plan(table: Table, dialect: Dialect) -> tuple[str, list[str], list[Callable[[Any], Any] | None]]:
+def _plan(table: Table, dialect: Dialect) -> Plan:
     key = (table.name, dialect.name)
-    plan = _CACHE.get(key)
-    if plan is None:
-        cols = [c for c in table.columns]
-        names = [c.name for c in cols]
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-        procs = [c.type._cached_bind_processor(dialect) for c in cols]  # noqa: SLF001
-        plan = (sql, names, procs)
-        _CACHE[key] = plan
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    cols = list(table.columns)
+    names = [c.name for c in cols]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    procs: list[Callable[[Any], Any] | None] = [c.type._cached_bind_processor(dialect) for c in cols]
+    defaults = {c.name: getattr(c.default, "arg", None) if c.default is not None and c.default.is_scalar else None
+                for c in cols}
+    plan: Plan = (sql, names, procs, defaults)
+    _CACHE[key] = plan
     return plan
 
 
@@ -32,13 +36,11 @@ async def insert_many(s: AsyncSession, table: Table, rows: list[dict[str, Any]])
     default or NULL) in one statement."""
     if not rows:
         return
-    dialect = s.bind.dialect
+    dialect = s.get_bind().dialect
     if dialect.name != "sqlite":
         await s.execute(insert(table), rows)
         return
-    sql, names, procs = _plan(table, dialect)
-    defaults = {c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
-                for c in table.columns}
+    sql, names, procs, defaults = _plan(table, dialect)
     params = []
     for r in rows:
         vals = []

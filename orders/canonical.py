@@ -11,7 +11,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 from orders.money import MoneyError, yuan_to_fen
 
-
 FEN_CONTEXT = {"money": "fen"}  # model_validate(..., context=FEN_CONTEXT): ints are already fen
 
 

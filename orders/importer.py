@@ -225,7 +225,8 @@ class Importer:
                 order_no=order_no, order_no_rev=order_no[::-1], channel=o.channel, channel_order_id=o.order_id,
                 shop=o.shop, status=o.status or default, status_since=o.paid_at or o.created_at, flags=flags,
                 created_at=o.created_at, paid_at=o.paid_at, updated_at=now, buyer_name=o.buyer_name,
-                phone_masked=mask_phone(o.phone), phone_hash="" if "*" in o.phone else hash_phone(o.phone), province=o.address.province,
+                phone_masked=mask_phone(o.phone), phone_hash="" if "*" in o.phone else hash_phone(o.phone),
+                province=o.address.province,
                 city=o.address.city, district=o.address.district, address_detail=o.address.detail,
                 goods_total_fen=o.goods_total, shipping_fen=o.shipping, discount_total_fen=disc, paid_fen=o.paid,
                 owner_id=o.owner, note=o.note, version=1, platform_status=o.platform_status, amount_diff_fen=diff,
@@ -270,7 +271,7 @@ class Importer:
         executemany does it; elsewhere INSERT … RETURNING."""
         if not rows:
             return []
-        if s.bind.dialect.name == "sqlite":
+        if s.get_bind().dialect.name == "sqlite":
             start = int(await s.scalar(select(func.coalesce(func.max(model.id), 0))) or 0)
             ids = list(range(start + 1, start + 1 + len(rows)))
             for i, r in zip(ids, rows, strict=True):

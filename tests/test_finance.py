@@ -25,7 +25,8 @@ def test_summary_line_standard_form() -> None:
               LedgerRow("运费补贴", "freight", -430)]
     assert summary_line("BG260122-8812", 29950, 35800, 0, ledger) == \
         "订单#BG260122-8812：平台实付299.5元=商品价358元-平台券50元-店铺红包12.8元+运费补贴4.3元"
-    assert summary_line("BG1", 1001, 1000, 1, [LedgerRow("", "coupon", 0)]) == "订单#BG1：平台实付10.01元=商品价10元+运费0.01元"
+    assert summary_line("BG1", 1001, 1000, 1, [LedgerRow("", "coupon", 0)]) == \
+        "订单#BG1：平台实付10.01元=商品价10元+运费0.01元"
 
 
 async def test_summary_from_stored_ledger_of_the_fixture_order(app: App) -> None:

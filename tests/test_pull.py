@@ -81,7 +81,7 @@ async def test_taobao_pull_windows_pages_backwards_and_keeps_the_cursor(app: App
 
 
 async def test_pull_only_when_due(app: App, fake, clock: ManualClock) -> None:
-    fp, base = fake
+    _fp, base = fake
     s = shop(base, "taobao", every_minutes=15)
     assert len(await pull(app, s, force=False)) == 1
     assert await pull(app, s, force=False) == []  # not due yet: nothing asked

@@ -7,8 +7,17 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orders.channels.base import (AdapterError, ChannelConfig, discount, fen, local_time, need, opt_time,
-                                  resolve_status, whole)
+from orders.channels.base import (
+    AdapterError,
+    ChannelConfig,
+    discount,
+    fen,
+    local_time,
+    need,
+    opt_time,
+    resolve_status,
+    whole,
+)
 
 NAME = "douyin"
 PROMOS = (("promotion_platform_amount", "coupon", "平台优惠", "platform"),

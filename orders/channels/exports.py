@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orders.channels.base import (AdapterError, ChannelConfig, FileFormatError, fen, local_time, resolve_status,
-                                  whole, yuan)
+from orders.channels.base import (
+    AdapterError,
+    ChannelConfig,
+    FileFormatError,
+    fen,
+    local_time,
+    resolve_status,
+    whole,
+    yuan,
+)
 
 ADDRESS = ("province", "city", "district", "detail")
 ITEM = ("sku", "name", "qty", "price")

@@ -7,8 +7,17 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orders.channels.base import (AdapterError, ChannelConfig, discount, local_time, need, opt_time,
-                                  resolve_status, whole, yuan)
+from orders.channels.base import (
+    AdapterError,
+    ChannelConfig,
+    discount,
+    local_time,
+    need,
+    opt_time,
+    resolve_status,
+    whole,
+    yuan,
+)
 
 NAME = "pdd"
 

@@ -8,7 +8,6 @@ Create Date: 2026-11-25 21:08:52.586701
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0003_intake'
 down_revision = '0001_core'
 branch_labels = None
