@@ -5,11 +5,23 @@ bookkeeping). Other databases use Core ``insert()``."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.base import UTCDateTime
+
+
+def _sqlite_utc(v: datetime) -> str:
+    """What UTCDateTime + SQLite's DATETIME store (naive UTC text), in one step."""
+    if v.tzinfo is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
 
 Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any]]
 _CACHE: dict[tuple[str, str], Plan] = {}
@@ -23,7 +35,8 @@ def _plan(table: Table, dialect: Dialect) -> Plan:
     cols = list(table.columns)
     names = [c.name for c in cols]
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-    procs: list[Callable[[Any], Any] | None] = [c.type._cached_bind_processor(dialect) for c in cols]
+    procs: list[Callable[[Any], Any] | None] = [
+        _sqlite_utc if isinstance(c.type, UTCDateTime) else c.type._cached_bind_processor(dialect) for c in cols]
     defaults = {c.name: getattr(c.default, "arg", None) if c.default is not None and c.default.is_scalar else None
                 for c in cols}
     plan: Plan = (sql, names, procs, defaults)
@@ -41,12 +54,17 @@ async def insert_many(s: AsyncSession, table: Table, rows: list[dict[str, Any]])
         await s.execute(insert(table), rows)
         return
     sql, names, procs, defaults = _plan(table, dialect)
+    get = itemgetter(*names)
+    active = [(i, p) for i, p in enumerate(procs) if p is not None]
+    # rows are built alike: fill the columns the first row lacks with their defaults
+    base = {k: defaults[k] for k in names if k not in rows[0]}
     params = []
     for r in rows:
-        vals = []
-        for name, proc in zip(names, procs, strict=True):
-            v = r.get(name, defaults[name])
-            vals.append(proc(v) if proc is not None and v is not None else v)
+        vals = list(get({**base, **r} if base else r))
+        for i, proc in active:
+            v = vals[i]
+            if v is not None:
+                vals[i] = proc(v)
         params.append(tuple(vals))
     conn = await s.connection()
     await conn.exec_driver_sql(sql, params)
