@@ -201,7 +201,10 @@ class Importer:
             if steps:
                 report.moved += 1
                 return
-            changed = True
+            if o.status and o.status != old.status:
+                log.info("order %s stays in %s: the workflow does not lead to %s (platform status %s)",
+                         old.order_no, old.status, o.status, o.platform_status or "-")
+            changed = changed or bool(o.platform_status)
         if changed:
             report.updated += 1
         else:

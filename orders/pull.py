@@ -15,6 +15,7 @@ import asyncio
 import logging
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,8 @@ from sqlalchemy import update
 from orders.channels import Channels
 from orders.clock import Clock
 from orders.db import Database
-from orders.importer import Importer, ImportReport
+from orders.canonical import CanonOrder
+from orders.importer import Importer, ImportReport, Parsed
 from orders.intake_models import PullCursor
 from orders.pull_clients import CLIENTS, Credentials, PlatformError
 
@@ -125,7 +127,7 @@ async def pull_shop(db: Database, clock: Clock, channels: Channels, importer: Im
         while cursor < limit:
             end = min(cursor + window, limit)
             payloads = await _window(session, client, shop, cursor, end, result)
-            await importer.import_parsed(channels.parse_payloads(shop.channel, payloads, shop.name),
+            await importer.import_parsed(latest_only(channels.parse_payloads(shop.channel, payloads, shop.name)),
                                          report=result.report)
             async with db.session() as s:
                 await s.execute(update(PullCursor).where(PullCursor.shop == shop.name).values(
@@ -146,6 +148,24 @@ async def pull_shop(db: Database, clock: Clock, channels: Channels, importer: Im
         if own:
             await session.close()
     return result
+
+
+def latest_only(parsed: Iterable[Parsed]) -> list[Parsed]:
+    """An order that changed while the window was paged shows up twice: keep its newest version."""
+    out: list[Parsed] = []
+    where: dict[tuple[str, str], int] = {}
+    for no, item in parsed:
+        if isinstance(item, CanonOrder):
+            key = (item.channel, item.order_id)
+            if key in where:
+                old = out[where[key]][1]
+                assert isinstance(old, CanonOrder)
+                if (item.modified_at or item.created_at) >= (old.modified_at or old.created_at):
+                    out[where[key]] = (no, item)
+                continue
+            where[key] = len(out)
+        out.append((no, item))
+    return out
 
 
 async def _window(http: aiohttp.ClientSession, client: Any, shop: ShopConfig, start: datetime, end: datetime,

@@ -160,3 +160,31 @@ def test_canonical_jsonl_still_imports(app: App, db_path: Path, tmp_path: Path) 
     res = CliRunner().invoke(cli, ["import", str(f)], env={"ORDERBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}"})
     assert res.exit_code == 1 and "added 1" in res.output and "failed 2" in res.output
     assert "row 2: paid" in res.output
+
+
+@pytest.mark.parametrize(("channel", "row"), [
+    ("douyin", {"主订单编号": "DE1", "收件人": "周八", "收件人手机号": "13500005555", "订单提交时间": "2026/01/22 13:00:00",
+                "支付完成时间": "2026/01/22 13:00:10", "订单状态": "待发货", "省": "四川省", "市": "成都市", "区": "武侯区",
+                "街道": "天府大道1号", "商家编码": "TQ-YRF-120", "选购商品": "儿童羽绒服", "商品数量": "1",
+                "商品单价": "199.00", "运费": "0", "平台实际承担优惠金额": "20.00", "商家优惠金额": "10.00",
+                "达人优惠金额": "5.00", "订单应付金额": "164.00"}),
+    ("jd", {"订单号": "JE1", "客户姓名": "吴九", "联系电话": "13400006666", "下单时间": "2026-01-22 14:00:00",
+            "付款确认时间": "2026-01-22 14:00:05", "订单状态": "锁定", "省": "北京", "市": "北京市", "县": "海淀区",
+            "客户地址": "中关村1号", "商家SKUID": "TQ-WY-110", "商品名称": "加绒卫衣", "订购数量": "2", "京东价": "79.50",
+            "订单金额": "159.00", "运费金额": "6.00", "京东券优惠": "10.00", "店铺优惠": "", "应付金额": "155.00"}),
+    ("youzan", {"订单号": "YE1", "收货人/提货人": "郑十", "收货人手机号/提货人手机号": "13300007777",
+                "订单创建时间": "2026-01-22 15:00:00", "买家付款时间": "2026-01-22 15:01:00", "订单状态": "已发货",
+                "收货人省份": "湖北省", "收货人城市": "武汉市", "收货人地区": "洪山区", "详细收货地址/提货地址": "珞喻路1号",
+                "商品编码": "TQ-YRF-120", "商品名称": "儿童羽绒服", "商品数量": "1", "商品单价": "199.00", "运费": "0",
+                "店铺优惠合计": "19.90", "订单实付金额": "179.10"}),
+])
+async def test_other_channel_exports(app: App, tmp_path: Path, channel: str, row: dict[str, str]) -> None:
+    f = write_csv(tmp_path / f"{channel}.csv", list(row), [list(row.values())])
+    rep = await importer(app).import_parsed(channels(app).read_export(channel, f))
+    assert (rep.added, rep.failed) == (1, 0), rep.rejects
+    oid = next(iter(row.values()))
+    o = await order_of(app, channel, oid)
+    assert o.amount_diff_fen == 0 and o.phone_masked.startswith("1") and "****" in o.phone_masked
+    want = {"douyin": ("支付成功", 16400, []), "jd": ("支付成功", 15500, ["暂停:锁定"]),
+            "youzan": ("物流揽收", 17910, [])}[channel]
+    assert (o.status, o.paid_fen, [f for f in o.flags if f.startswith("暂停")]) == want

@@ -125,3 +125,18 @@ async def test_timeout_mid_pull_loses_nothing_and_repeats_nothing(app: App, fake
     [res] = await pull(app, shop(base, "douyin", page_size=5))
     assert res.error == "" and await count(app, "douyin") == 30
     assert res.report.added + res.report.unchanged == 30
+
+
+async def test_order_changed_while_paging_is_taken_once_in_its_newest_state(app: App, fake) -> None:
+    fp, base = fake
+    spread(fp, "taobao", 12, P.taobao)
+    # the same trade on two pages: first as paid, then (modified later) as shipped
+    fp.add("taobao", START + timedelta(minutes=29), P.taobao("MOVER", at=START - timedelta(minutes=10)))
+    shipped = P.taobao("MOVER", "WAIT_BUYER_CONFIRM_GOODS", at=START - timedelta(minutes=10))
+    shipped["modified"] = "2026-01-22 08:29:30"
+    fp.add("taobao", START + timedelta(minutes=29, seconds=30), shipped)
+    [res] = await pull(app, shop(base, "taobao"))
+    assert res.error == "" and res.report.failed == 0
+    from tests.intake_helpers import order_of
+
+    assert (await order_of(app, "taobao", "MOVER")).status == "物流揽收"
