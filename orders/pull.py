@@ -23,10 +23,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import update
 
+from orders.canonical import CanonOrder
 from orders.channels import Channels
 from orders.clock import Clock
 from orders.db import Database
-from orders.canonical import CanonOrder
 from orders.importer import Importer, ImportReport, Parsed
 from orders.intake_models import PullCursor
 from orders.pull_clients import CLIENTS, Credentials, PlatformError
