@@ -32,7 +32,8 @@ async def fake() -> AsyncIterator[tuple[FakePlatforms, str]]:
 
 
 def shop(base: str, channel: str, **kw: object) -> ShopConfig:
-    path = {"taobao": "/taobao/router/rest", "pdd": "/pdd/api/router", "douyin": "/douyin"}[channel]
+    path = {"taobao": "/taobao/router/rest", "pdd": "/pdd/api/router", "douyin": "/douyin", "jd": "/jd/routerjson",
+            "youzan": "/youzan/api"}[channel]
     d: dict[str, object] = {"name": f"{channel}-1", "channel": channel, "base_url": base + path,
                             "app_key": "ak-test", "secret": "sk-test", "session": "sess", "window_minutes": 30,
                             "lag_minutes": 0, "page_size": 10, "start": START.isoformat(), "timeout_s": 5}
@@ -140,3 +141,17 @@ async def test_order_changed_while_paging_is_taken_once_in_its_newest_state(app:
     from tests.intake_helpers import order_of
 
     assert (await order_of(app, "taobao", "MOVER")).status == "物流揽收"
+
+
+async def test_jd_and_youzan_pulls(app: App, fake, clock: ManualClock) -> None:
+    fp, base = fake
+    spread(fp, "jd", 15, P.jd)
+    spread(fp, "youzan", 15, P.youzan)
+    res = await pull(app, shop(base, "jd"), shop(base, "youzan"))
+    assert [r.error for r in res] == ["", ""]
+    assert await count(app, "jd") == 15 and await count(app, "youzan") == 15
+    # a bad JD signature and an expired Youzan token are errors; the cursors stay
+    clock.advance(timedelta(minutes=15))
+    res = await pull(app, shop(base, "jd", secret="bad"), shop(base, "youzan", session="expired"))
+    assert "jd error 12" in res[0].error and "4201" in res[1].error
+    assert (await cursor(app, "jd-1")).cursor_at == P.T0 and (await cursor(app, "youzan-1")).cursor_at == P.T0

@@ -31,6 +31,7 @@ def _cst(text: str) -> datetime:
 class FakePlatforms:
     app_key: str = "ak-test"
     secret: str = "sk-test"
+    token: str = "sess"  # Youzan OAuth access token
     # channel -> [(modified time, payload)]
     orders: dict[str, list[tuple[datetime, dict[str, Any]]]] = field(default_factory=dict)
     requests: list[tuple[str, int]] = field(default_factory=list)  # (channel, page) as asked
@@ -47,6 +48,8 @@ class FakePlatforms:
         a.router.add_post("/pdd/api/router", self.pdd)
         a.router.add_post("/douyin/order/searchList", self.douyin_search)
         a.router.add_post("/douyin/order/orderDetail", self.douyin_detail)
+        a.router.add_post("/jd/routerjson", self.jd)
+        a.router.add_post("/youzan/api/youzan.trades.sold.get/4.0.0", self.youzan)
         return a
 
     async def _gate(self, channel: str, page: int) -> bool:
@@ -126,3 +129,30 @@ class FakePlatforms:
             if p["order_id"] == oid:
                 return web.json_response({"code": 10000, "msg": "success", "data": {"shop_order_detail": p}})
         return web.json_response({"code": 30001, "msg": "订单不存在"})
+
+    async def jd(self, request: web.Request) -> web.Response:
+        p = {k: str(v) for k, v in (await request.post()).items()}
+        if p.get("app_key") != self.app_key or p.get("sign") != \
+                _md5(self.secret + _sorted_kv(p) + self.secret).upper():
+            return web.json_response({"error_response": {"code": "12", "zh_desc": "签名无效",
+                                                         "en_desc": "Invalid signature"}})
+        biz = json.loads(p["360buy_param_json"])
+        page, size = int(biz["page"]), int(biz["page_size"])
+        if await self._gate("jd", page):
+            return web.json_response({"error_response": {"code": "66", "zh_desc": "平台连接后端服务超时"}})
+        rows = self._window("jd", _cst(biz["start_date"]), _cst(biz["end_date"]))
+        return web.json_response({"jingdong_pop_order_enSearch_responce": {"code": "0", "searchorderinfo_result": {
+            "apiResult": {"success": True, "resultCode": "0"}, "orderTotal": len(rows),
+            "orderInfoList": rows[(page - 1) * size:page * size]}}})
+
+    async def youzan(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") != self.token:
+            return web.json_response({"success": False, "gw_err_resp": {"err_code": 4201,
+                                                                        "err_msg": "access_token 不存在或已过期"}})
+        biz = await request.json()
+        page, size = int(biz["page_no"]), int(biz["page_size"])
+        if await self._gate("youzan", page):
+            return web.json_response({"success": False, "code": 141500101, "message": "系统繁忙"})
+        rows = self._window("youzan", _cst(biz["start_update"]), _cst(biz["end_update"]))
+        return web.json_response({"success": True, "code": 200, "data": {
+            "total_results": len(rows), "full_order_info_list": rows[(page - 1) * size:page * size]}})
