@@ -43,8 +43,10 @@ def run_import(file: Path, channel: str | None, rejects: Path | None, shop: str)
                 rep = await imp.import_file(file, progress=lambda n: bar.advance(task, n))
             else:
                 rep = await imp.import_parsed(parsed, progress=lambda n: bar.advance(task, n))
-        for r in rep.rejects[:20]:
-            err.print(f"row {r.row}: {r.field}: {r.reason}", markup=False)
+        word = "row" if channel else "line"
+        for r in sorted(rep.rejects)[:20]:
+            where = "" if r.field == "(line)" else f"{r.field}: "
+            err.print(f"{word} {r.row}: {where}{r.reason}", markup=False)
         if rep.rejects:
             out = rejects or file.with_name(file.name + ".rejects.csv")
             write_rejects(out, rep)

@@ -153,7 +153,7 @@ class Importer:
                 rows = await s.scalars(select(Order).where(Order.id.in_(found[i:i + 400])))
                 existing.update({(o.channel, o.channel_order_id): o for o in rows})
             new: list[tuple[int, CanonOrder]] = []
-            seen: dict[tuple[str, str], int] = {}
+            seen: dict[tuple[str, str], tuple[int, CanonOrder]] = {}
             for no, o in batch:
                 status = o.status or default
                 if status not in names:
@@ -161,10 +161,15 @@ class Importer:
                                                  f"{', '.join(sorted(names))})"))
                     continue
                 key = (o.channel, o.order_id)
-                if key in seen:
-                    report.rejects.append(Reject(no, "order_id", f"duplicate of row {seen[key]} in this batch"))
+                if key in seen:  # the same order twice: identical is a no-op, different is refused
+                    first_no, first = seen[key]
+                    if first == o:
+                        report.unchanged += 1
+                    else:
+                        report.rejects.append(Reject(no, "order_id", f"duplicate of line {first_no} with "
+                                                                     "different content"))
                     continue
-                seen[key] = no
+                seen[key] = (no, o)
                 old = existing.get(key)
                 if old is None:
                     new.append((no, o))

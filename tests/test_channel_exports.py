@@ -159,7 +159,7 @@ def test_canonical_jsonl_still_imports(app: App, db_path: Path, tmp_path: Path) 
                  encoding="utf-8")
     res = CliRunner().invoke(cli, ["import", str(f)], env={"ORDERBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}"})
     assert res.exit_code == 1 and "added 1" in res.output and "failed 2" in res.output
-    assert "row 2: paid" in res.output
+    assert "line 2: paid" in res.output and "line 3: broken JSON" in res.output
 
 
 @pytest.mark.parametrize(("channel", "row"), [

@@ -128,3 +128,10 @@ async def test_amounts_that_do_not_add_up_are_flagged_with_the_difference(app: A
     assert MISMATCH_FLAG in o.flags and o.amount_diff_fen == -20
     ev = [e for e in await events_of(app, o.id) if e.kind == "flagged"]
     assert ev[0].detail["diff"] == "-0.2"
+
+
+async def test_same_order_twice_in_one_batch(app: App) -> None:
+    rep = await pull_in(app, "taobao", P.taobao("TB10"), P.taobao("TB10"),
+                        P.taobao("TB10", "WAIT_BUYER_CONFIRM_GOODS"))
+    assert (rep.added, rep.unchanged, rep.failed) == (1, 1, 1)
+    assert "different content" in rep.rejects[0].reason and rep.rejects[0].row == 3
