@@ -155,3 +155,24 @@ async def test_jd_and_youzan_pulls(app: App, fake, clock: ManualClock) -> None:
     res = await pull(app, shop(base, "jd", secret="bad"), shop(base, "youzan", session="expired"))
     assert "jd error 12" in res[0].error and "4201" in res[1].error
     assert (await cursor(app, "jd-1")).cursor_at == P.T0 and (await cursor(app, "youzan-1")).cursor_at == P.T0
+
+
+async def test_run_due_pulls_job_reads_shops_from_config(app: App, fake, clock: ManualClock, monkeypatch) -> None:
+    import copy
+
+    from bot.intake_jobs import CHANNELS, run_due_pulls
+    from orders.channels import Channels
+
+    fp, base = fake
+    spread(fp, "taobao", 5, P.taobao)
+    raw = copy.deepcopy(channels_of(app).raw)
+    raw["shops"] = [{"name": "tb-cfg", "channel": "taobao", "base_url": base + "/taobao/router/rest",
+                     "app_key": "ak-test", "secret_env": "ORDERBOT_TEST_TB_SECRET", "every_minutes": 15,
+                     "lag_minutes": 0, "start": START.isoformat()}]
+    app[CHANNELS] = Channels(raw, app.settings.tz)
+    monkeypatch.setenv("ORDERBOT_TEST_TB_SECRET", "sk-test")  # secrets come from the environment
+    [res] = await run_due_pulls(app)
+    assert res.error == "" and res.report.added == 5
+    assert await run_due_pulls(app) == []  # not due again for 15 minutes
+    clock.advance(timedelta(minutes=15))
+    assert [r.shop for r in await run_due_pulls(app)] == ["tb-cfg"]
