@@ -20,7 +20,7 @@ def _sqlite_utc(v: datetime) -> str:
     """What UTCDateTime + SQLite's DATETIME store (naive UTC text), in one step."""
     if v.tzinfo is None:
         raise ValueError("naive datetime given to a UTCDateTime column")
-    return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any]]

@@ -290,7 +290,7 @@ class Importer:
         return list(res.all())
 
     async def _allocate(self, s: AsyncSession, created: list[datetime]) -> list[str]:
-        days = [c.astimezone(self.tz).strftime("%y%m%d") for c in created]
+        days = [f"{d.year % 100:02d}{d.month:02d}{d.day:02d}" for d in (c.astimezone(self.tz) for c in created)]
         counters: dict[str, int] = {}
         for day in set(days):
             row = await s.get(OrderCounter, day)
