@@ -4,7 +4,8 @@ and the pull job the scheduler calls.
 Scheduler contract: call ``await run_due_pulls(app)`` every minute or so (or every 15 minutes);
 it pulls only the shops whose ``pull_cursors.due_at`` has passed (each shop's own period,
 ``every_minutes`` in ``config/channels.yaml``), so calling it often or from two processes is safe
-for correctness (a window is re-pulled at worst, and the upsert makes that harmless)."""
+for correctness (a window is re-pulled at worst, and the upsert makes that harmless). Orders a
+pull cannot map are logged and appended to ``<data_dir>/rejects/pull-<shop>.csv``."""
 
 from __future__ import annotations
 
@@ -37,4 +38,5 @@ def shops_of(app: App) -> list[ShopConfig]:
 async def run_due_pulls(app: App, *, only: str | None = None, force: bool = False) -> list[PullResult]:
     """Pull every shop that is due (all of ``only`` when ``force``). One result per shop pulled."""
     shops = [s for s in shops_of(app) if only is None or s.name == only]
-    return await pull_due(app.db, app.clock, channels_of(app), build_importer(app), shops, force=force)
+    return await pull_due(app.db, app.clock, channels_of(app), build_importer(app), shops, force=force,
+                          rejects_dir=app.settings.data_dir / "rejects")

@@ -12,12 +12,14 @@ upsert makes re-reading a window's first pages harmless."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
 import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,7 +29,7 @@ from orders.canonical import CanonOrder
 from orders.channels import Channels
 from orders.clock import Clock
 from orders.db import Database
-from orders.importer import Importer, ImportReport, Parsed
+from orders.importer import Importer, ImportReport, Parsed, Reject
 from orders.intake_models import PullCursor
 from orders.pull_clients import CLIENTS, Credentials, PlatformError
 
@@ -84,11 +86,12 @@ class PullResult:
 
 
 async def pull_due(db: Database, clock: Clock, channels: Channels, importer: Importer, shops: list[ShopConfig],
-                   *, force: bool = False, http: aiohttp.ClientSession | None = None) -> list[PullResult]:
+                   *, force: bool = False, http: aiohttp.ClientSession | None = None,
+                   rejects_dir: Path | None = None) -> list[PullResult]:
     out = []
     for shop in shops:
         if await _claim(db, clock, shop, force):
-            out.append(await pull_shop(db, clock, channels, importer, shop, http=http))
+            out.append(await pull_shop(db, clock, channels, importer, shop, http=http, rejects_dir=rejects_dir))
     return out
 
 
@@ -108,7 +111,7 @@ async def _claim(db: Database, clock: Clock, shop: ShopConfig, force: bool) -> b
 
 
 async def pull_shop(db: Database, clock: Clock, channels: Channels, importer: Importer, shop: ShopConfig,
-                    *, http: aiohttp.ClientSession | None = None) -> PullResult:
+                    *, http: aiohttp.ClientSession | None = None, rejects_dir: Path | None = None) -> PullResult:
     client = CLIENTS.get(shop.channel)
     result = PullResult(shop.name, report=ImportReport())
     if client is None:
@@ -127,8 +130,13 @@ async def pull_shop(db: Database, clock: Clock, channels: Channels, importer: Im
         while cursor < limit:
             end = min(cursor + window, limit)
             payloads = await _window(session, client, shop, cursor, end, result)
+            assert result.report is not None
+            before = len(result.report.rejects)
             await importer.import_parsed(latest_only(channels.parse_payloads(shop.channel, payloads, shop.name)),
                                          report=result.report)
+            if rejects_dir is not None and len(result.report.rejects) > before:
+                _write_rejects(rejects_dir / f"pull-{shop.name}.csv", cursor, end, payloads,
+                               result.report.rejects[before:])
             async with db.session() as s:
                 await s.execute(update(PullCursor).where(PullCursor.shop == shop.name).values(
                     cursor_at=end, last_error="", failures=0, pulled=PullCursor.pulled + len(payloads)))
@@ -148,6 +156,33 @@ async def pull_shop(db: Database, clock: Clock, channels: Channels, importer: Im
         if own:
             await session.close()
     return result
+
+
+ID_KEYS = ("tid", "order_sn", "order_id", "orderId")
+
+
+def _payload_id(p: Any) -> str:
+    if not isinstance(p, dict):
+        return ""
+    for k in ID_KEYS:
+        if p.get(k):
+            return str(p[k])
+    info = (p.get("full_order_info") or {}).get("order_info") or {}
+    return str(info.get("tid") or "")
+
+
+def _write_rejects(path: Path, start: datetime, end: datetime, payloads: list[dict[str, Any]],
+                   rejects: list[Reject]) -> None:
+    """Append a window's rejected orders (platform id, field, reason; no personal data)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        if new:
+            w.writerow(["window_start", "window_end", "row", "platform_order_id", "field", "reason"])
+        for r in rejects:
+            pid = _payload_id(payloads[r.row - 1]) if 0 < r.row <= len(payloads) else ""
+            w.writerow([start.isoformat(), end.isoformat(), r.row, pid, r.field, r.reason])
 
 
 def latest_only(parsed: Iterable[Parsed]) -> list[Parsed]:

@@ -165,6 +165,7 @@ async def test_run_due_pulls_job_reads_shops_from_config(app: App, fake, clock: 
 
     fp, base = fake
     spread(fp, "taobao", 5, P.taobao)
+    fp.add("taobao", START + timedelta(minutes=1), P.taobao("ODD1", "SOME_NEW_STATUS"))
     raw = copy.deepcopy(channels_of(app).raw)
     raw["shops"] = [{"name": "tb-cfg", "channel": "taobao", "base_url": base + "/taobao/router/rest",
                      "app_key": "ak-test", "secret_env": "ORDERBOT_TEST_TB_SECRET", "every_minutes": 15,
@@ -172,7 +173,10 @@ async def test_run_due_pulls_job_reads_shops_from_config(app: App, fake, clock: 
     app[CHANNELS] = Channels(raw, app.settings.tz)
     monkeypatch.setenv("ORDERBOT_TEST_TB_SECRET", "sk-test")  # secrets come from the environment
     [res] = await run_due_pulls(app)
-    assert res.error == "" and res.report.added == 5
+    assert res.error == "" and res.report.added == 5 and res.report.failed == 1
+    rejects = (app.settings.data_dir / "rejects" / "pull-tb-cfg.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rejects) == 2 and ",ODD1,status,unknown status code 'SOME_NEW_STATUS'" in rejects[1]
+    assert "138" not in rejects[1]  # no personal data in the rejects file
     assert await run_due_pulls(app) == []  # not due again for 15 minutes
     clock.advance(timedelta(minutes=15))
     assert [r.shop for r in await run_due_pulls(app)] == ["tb-cfg"]
