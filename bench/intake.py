@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import ConfigDir
@@ -28,6 +30,7 @@ from orders.channels import Channels
 from orders.clock import ManualClock
 from orders.db import Database
 from orders.importer import Importer
+from orders.models import Discount, Order, OrderLine, TimelineEvent
 from orders.workflow import WorkflowDef, WorkflowRegistry
 from tests.fakes import payloads as P
 
@@ -63,6 +66,10 @@ async def run(n: int) -> None:
         t1 = time.perf_counter()
         rep = await imp.import_parsed(parsed)
         t2 = time.perf_counter()
+        async with db.session() as s:
+            rows = 0
+            for model in (Order, OrderLine, Discount, TimelineEvent):
+                rows += int(await s.scalar(select(func.count()).select_from(model)) or 0)
         await db.dispose()
     assert rep.added == n and not rep.rejects, rep.summary()
     print(f"orders: {n} orders")
@@ -70,6 +77,8 @@ async def run(n: int) -> None:
     print(f"adapt_rate: {n / (t1 - t0):.0f} orders/s")
     print(f"import_rate: {n / (t2 - t1):.0f} orders/s")
     print(f"total_time: {t2 - t0:.2f} s")
+    print(f"rows_written: {rows} rows (orders, lines, discount ledger, timeline)")
+    print(f"row_rate: {rows / (t2 - t1):.0f} rows/s")
     print(f"peak_rss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
