@@ -35,7 +35,7 @@ def run_import(file: Path, channel: str | None, rejects: Path | None, shop: str)
         try:
             parsed = channels_of(app).read_export(channel, file, shop) if channel else None
         except FileFormatError as e:
-            err.print(f"{file}: {e}", markup=False)
+            err.print(f"{file}: {e}", markup=False, soft_wrap=True)
             return 2
         with Progress(TextColumn(f"importing {file.name}"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
             task = bar.add_task("import", total=None)
@@ -46,12 +46,12 @@ def run_import(file: Path, channel: str | None, rejects: Path | None, shop: str)
         word = "row" if channel else "line"
         for r in sorted(rep.rejects)[:20]:
             where = "" if r.field == "(line)" else f"{r.field}: "
-            err.print(f"{word} {r.row}: {where}{r.reason}", markup=False)
+            err.print(f"{word} {r.row}: {where}{r.reason}", markup=False, soft_wrap=True)
         if rep.rejects:
             out = rejects or file.with_name(file.name + ".rejects.csv")
             write_rejects(out, rep)
-            err.print(f"{rep.failed} rejected rows written to {out}", markup=False)
-        err.print(rep.summary(), markup=False)
+            err.print(f"{rep.failed} rejected rows written to {out}", markup=False, soft_wrap=True)
+        err.print(rep.summary(), markup=False, soft_wrap=True)
         return 1 if rep.rejects else 0
 
     return run(body)
@@ -71,7 +71,7 @@ def export_cmd(
 
     async def body(app: App) -> int:
         n = await export_xlsx(app.db, app.settings.tz, start, end, target)
-        err.print(f"{n} orders written to {target}", markup=False)
+        err.print(f"{n} orders written to {target}", markup=False, soft_wrap=True)
         return 0
 
     raise typer.Exit(run(body))

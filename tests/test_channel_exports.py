@@ -191,3 +191,16 @@ async def test_other_channel_exports(app: App, tmp_path: Path, channel: str, row
     want = {"douyin": ("支付成功", 16400, []), "jd": ("支付成功", 15500, ["暂停:锁定"]),
             "youzan": ("物流揽收", 17910, [])}[channel]
     assert (o.status, o.paid_fen, [f for f in o.flags if f.startswith("暂停")]) == want
+
+
+@pytest.mark.parametrize(("content", "channel", "message"), [
+    ("", "taobao", "file is empty"),
+    ("订单编号,买家昵称\n1,2\n", "nosuch", "unknown channel 'nosuch'"),
+])
+def test_unusable_files_exit_2(app: App, db_path: Path, tmp_path: Path, content: str, channel: str,
+                               message: str) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text(content, encoding="utf-8")
+    res = CliRunner().invoke(cli, ["import", str(f), "--channel", channel],
+                             env={"ORDERBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}"})
+    assert res.exit_code == 2 and message in res.output
