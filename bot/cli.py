@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.app import App, build_app
 from bot.console import run_console
@@ -18,7 +17,6 @@ from bot.dispatch import Dispatcher
 from bot.logs import setup_logging
 from config import load_settings
 from orders.errors import DomainError
-from orders.importer import Importer
 from orders.seed import seed_demo
 from orders.users import list_users, upsert_user
 from orders.workflow_edit import current
@@ -103,20 +101,17 @@ async def newest_order_no(app: App) -> str:
 
 
 @cli.command("import")
-def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines file")) -> None:
-    """Import orders in the canonical JSON Lines format. Exit code 1 when any line failed."""
+def import_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines file, or an export file"),
+    channel: Annotated[str | None, typer.Option("--channel", help="the export's channel (taobao, pdd, …)")] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="rejects CSV (default FILE.rejects.csv)")] = None,
+    shop: Annotated[str, typer.Option("--shop", help="shop name for rows without one")] = "",
+) -> None:
+    """Import orders: canonical JSON Lines, or a channel's export (CSV/XLSX) with --channel.
+    Exit code 1 when any row failed (rejects file written), 2 when the file is unusable."""
+    from bot.cli_intake import run_import
 
-    async def body(app: App) -> int:
-        imp = Importer(app.db, app.clock, app.workflows, app.settings.tz)
-        with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
-            task = bar.add_task("import", total=None)
-            rep = await imp.import_file(file, progress=lambda n: bar.advance(task, n))
-        for line, reason in sorted(rep.errors):
-            err.print(f"line {line}: {reason}", markup=False)
-        err.print(rep.summary())
-        return 1 if rep.errors else 0
-
-    raise typer.Exit(run(body))
+    raise typer.Exit(run_import(file, channel, rejects, shop))
 
 
 @users_cli.command("add")
@@ -163,4 +158,6 @@ def workflow_show(mermaid: bool = typer.Option(False, help="print a Mermaid stat
 
 def main() -> None:
     cli()
-from bot import cli_wecom  # noqa: E402,F401
+
+
+from bot import cli_intake, cli_wecom  # noqa: E402,F401

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     config_dir: Path | None = Field(None, validation_alias=_env("ORDERBOT_CONFIG_DIR"))
     data_dir: Path = Field(Path("var"), validation_alias=_env("ORDERBOT_DATA_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("ORDERBOT_LOG_LEVEL"))
+    # intake (issue 5): carrier push salt and Douyin push app key/secret
+    kuaidi100_salt: str = Field("", validation_alias=_env("ORDERBOT_KUAIDI100_SALT"))
+    douyin_app_key: str = Field("", validation_alias=_env("ORDERBOT_DOUYIN_APP_KEY"))
+    douyin_app_secret: str = Field("", validation_alias=_env("ORDERBOT_DOUYIN_APP_SECRET"))
 
     wecom_corp_id: str = Field("", validation_alias=_env("WECOM_CORP_ID"))
     wecom_agent_id: int = Field(0, validation_alias=_env("WECOM_AGENT_ID"))

@@ -7,12 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from orders.money import MoneyError, yuan_to_fen
 
+FEN_CONTEXT = {"money": "fen"}  # model_validate(..., context=FEN_CONTEXT): ints are already fen
 
-def _fen(v: Any) -> int:
+
+def _fen(v: Any, info: ValidationInfo) -> int:
+    if type(v) is int and info.context is not None and info.context.get("money") == "fen":
+        return v
     if isinstance(v, float):
         raise ValueError("money must be a decimal string like \"12.80\", not a float")
     if isinstance(v, str | int | Decimal) and not isinstance(v, bool):
@@ -61,7 +65,9 @@ class CanonOrder(BaseModel):
     shop: str = Field("", max_length=64)
     created_at: datetime
     paid_at: datetime | None = None
-    status: str | None = None
+    status: str | None = None  # hub workflow state; None = the workflow's paid state
+    platform_status: str = Field("", max_length=32)  # the platform's own code, kept for re-imports
+    modified_at: datetime | None = None
     buyer_name: str = Field("", max_length=64)
     phone: str = Field("", max_length=32)
     address: CanonAddress
@@ -74,12 +80,28 @@ class CanonOrder(BaseModel):
     owner: str | None = None
     note: str = Field("", max_length=255)
 
-    @field_validator("created_at", "paid_at")
+    @field_validator("created_at", "paid_at", "modified_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
             raise ValueError("timestamp needs a UTC offset, e.g. 2026-01-22T10:42:00+08:00")
         return v
+
+
+# Flags the platform controls (replaced on every re-import); every other flag belongs to the hub.
+HOLD_PREFIX = "暂停:"
+REFUNDING = "退款中"
+
+
+def is_platform_flag(flag: str) -> bool:
+    return flag.startswith(HOLD_PREFIX) or flag == REFUNDING
+
+
+def first_error(exc: Any) -> tuple[str, str]:
+    """Pydantic ValidationError -> (field, reason) of the first problem, for a rejects file."""
+    e = exc.errors()[0]
+    loc = ".".join(str(x) for x in e["loc"]) or "(line)"
+    return loc, str(e["msg"]).removeprefix("Value error, ")
 
 
 def describe_errors(exc: Any) -> str:

@@ -48,6 +48,10 @@ class Order(Base):
     assignee_id: Mapped[str | None] = mapped_column(String(64), index=True)
     note: Mapped[str] = mapped_column(String(255), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Added by the intake (0003_intake): the platform's own status code as last seen, and the
+    # amount difference paid - (goods - discounts + shipping) in fen (0 = adds up).
+    platform_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    amount_diff_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

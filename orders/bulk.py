@@ -1,0 +1,70 @@
+"""Fast bulk inserts for SQLite: one driver-level ``executemany`` per table with the values
+already run through each column type's bind processor (what Core would do, minus its per-row
+bookkeeping). Other databases use Core ``insert()``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.base import UTCDateTime
+
+
+def _sqlite_utc(v: datetime) -> str:
+    """What UTCDateTime + SQLite's DATETIME store (naive UTC text), in one step."""
+    if v.tzinfo is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any]]
+_CACHE: dict[tuple[str, str], Plan] = {}
+
+
+def _plan(table: Table, dialect: Dialect) -> Plan:
+    key = (table.name, dialect.name)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    cols = list(table.columns)
+    names = [c.name for c in cols]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    procs: list[Callable[[Any], Any] | None] = [
+        _sqlite_utc if isinstance(c.type, UTCDateTime) else c.type._cached_bind_processor(dialect) for c in cols]
+    defaults = {c.name: getattr(c.default, "arg", None) if c.default is not None and c.default.is_scalar else None
+                for c in cols}
+    plan: Plan = (sql, names, procs, defaults)
+    _CACHE[key] = plan
+    return plan
+
+
+async def insert_many(s: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts keyed by column name; missing columns take the column's scalar
+    default or NULL) in one statement."""
+    if not rows:
+        return
+    dialect = s.get_bind().dialect
+    if dialect.name != "sqlite":
+        await s.execute(insert(table), rows)
+        return
+    sql, names, procs, defaults = _plan(table, dialect)
+    get = itemgetter(*names)
+    active = [(i, p) for i, p in enumerate(procs) if p is not None]
+    # rows are built alike: fill the columns the first row lacks with their defaults
+    base = {k: defaults[k] for k in names if k not in rows[0]}
+    params = []
+    for r in rows:
+        vals = list(get({**base, **r} if base else r))
+        for i, proc in active:
+            v = vals[i]
+            if v is not None:
+                vals[i] = proc(v)
+        params.append(tuple(vals))
+    conn = await s.connection()
+    await conn.exec_driver_sql(sql, params)
