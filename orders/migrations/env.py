@@ -6,7 +6,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import notifications.due_models
 import notifications.models  # noqa: F401  (register tables)
+import orders.aftersales_models
 import orders.models  # noqa: F401
 from config.settings import load_settings
 from orders.base import Base

@@ -1,0 +1,1 @@
+"""日报: the manager digest on demand."""
