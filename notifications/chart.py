@@ -46,7 +46,8 @@ def render_chart(stuck: dict[str, int], cases: dict[str, int]) -> bytes:
     case_labels = list(cases) if zh else ["opened", "closed", "overdue"][: len(cases)]
     ax2.bar(case_labels, list(cases.values()), color=["#5bc0de", "#5cb85c", "#f0ad4e"][: len(cases)])
     ax2.set_title("售后（昨日）" if zh else "After-sales (yesterday)")
-    for ax in (ax1, ax2):
+    for ax, values in ((ax1, stuck.values()), (ax2, cases.values())):
+        ax.set_ylim(0, max([*values, 0]) * 1.1 or 1)
         ax.tick_params(axis="x", labelsize=8)
         ax.yaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
