@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
 from bot.testing import ChatBot
+from bot.types import Incoming
 from notifications.due_models import DueItem
+from orders import timeline
 from orders.aftersales_models import AfterSalesCase, ApprovalStep
 from orders.clock import ManualClock
 from orders.models import Order
@@ -87,7 +91,8 @@ async def test_rejection_at_step_two_ends_case(bot: ChatBot, app: App) -> None:
     assert await outbox(app, since=mark) == []
 
 
-async def test_second_press_and_not_yours(bot: ChatBot, app: App) -> None:
+async def test_second_press_and_not_yours(bot: ChatBot, app: App, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     await _ship(bot, "BG260122-0003")
     await bot.say("cs01", "售后 BG260122-0003 换货 尺码偏小")
     card = card_of((await outbox(app, "template_card"))[0])
@@ -100,13 +105,17 @@ async def test_second_press_and_not_yours(bot: ChatBot, app: App) -> None:
     again = await press(bot, "wh01", card, "通过")
     assert "已处理（通过 · 孙仓管" in again and "当前步骤：财务核对" in again
     assert await outbox(app, since=mark) == []
+    assert "refused for fin01" in caplog.text and "refused for wh01" in caplog.text
 
 
-async def test_unknown_case_and_bad_input(bot: ChatBot, app: App) -> None:
+async def test_unknown_case_and_bad_input(bot: ChatBot, app: App, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     assert "没有找到售后单「AS999999-0001」" in await bot.say("wh01", "通过 AS999999-0001")
+    assert "refused for wh01: 没有找到售后单" in caplog.text
     assert "没有找到售后单" in await bot.say("wh01", "驳回 AS999999-0001 不对")
-    assert "请填写驳回原因" in await bot.say("wh01", "驳回 AS999999-0001") or "用法" in await bot.say(
-        "wh01", "驳回 AS999999-0001")
+    assert "用法：驳回 <售后单号> <原因>" in await bot.say("wh01", "驳回 AS999999-0001")
+    assert "这个按钮已失效" in "\n".join(r.as_text() for r in await bot.send(Incoming(
+        user_id="wh01", kind="card_action", event="template_card_event", event_key="as_ok:garbage")))
     assert "售后类型" in await bot.say("cs01", "售后 BG260122-0001 退钱 不想要了")
     assert "用法" in await bot.say("cs01", "售后 BG260122-0001")
     assert "超过订单实付" in await bot.say("cs01", "售后 BG260122-0001 退款 1000 太贵")
@@ -116,3 +125,17 @@ async def test_unknown_case_and_bad_input(bot: ChatBot, app: App) -> None:
     assert await outbox(app) == []
     assert "AS260122-0001" in await bot.say("cs01", "售后 BG260122-0001 退款 10 不要了")
     assert "已有进行中的售后单 AS260122-0001" in await bot.say("cs02", "售后 BG260122-0001 退款 10 不要了")
+
+
+async def test_card_shows_evidence_and_tracking(bot: ChatBot, app: App) -> None:
+    async with app.db.session() as s:
+        order = await s.scalar(select(Order).where(Order.order_no == "BG260122-0004"))
+        assert order is not None
+        timeline.record(s, order_id=order.id, at=app.clock.now(), actor="cs01", source="chat", kind="image",
+                        detail={"media_id": "MEDIA1"})
+    await bot.say("admin", "运单 BG260122-0004 中通 ZT1234567890")
+    await bot.say("cs01", "售后 BG260122-0004 退货 破损")
+    card = card_of((await outbox(app, "template_card"))[0])
+    fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
+    assert fields["凭证"] == "图片1张（见轨迹）" and fields["运单"] == "中通 ZT1234567890"
+    assert fields["类型"] == "退货 299.5元"  # no amount given: the paid amount
