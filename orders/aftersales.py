@@ -210,8 +210,8 @@ class AfterSalesService:
                                                   DueItem.state == "due")
                             .values(state="cancelled", done_at=now).execution_options(synchronize_session=False))
             case.first_response_at = case.first_response_at or now
-            order = await find_order(s, str(await s.scalar(select(Order.order_no).where(Order.id == case.order_id))),
-                                     full=True)
+            order = await s.get(Order, case.order_id, options=[selectinload(Order.tracking)])
+            assert order is not None  # cases cascade with their order
             label = "已通过" if approve else "已驳回"
             await notes.card_done(s, step, label, now, self.tz, response_code, order.id)
             detail = {"actor_name": actor.name, "case_no": case.case_no, "step": step.name,
