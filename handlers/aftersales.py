@@ -10,7 +10,7 @@ from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import when
 from notifications.aftersales_notes import amount_text
-from orders.aftersales import AfterSalesService
+from orders.aftersales import AfterSalesService, names_of
 from orders.approvals_config import KINDS
 from orders.errors import InvalidInput
 from orders.money import MoneyError, yuan_to_fen
@@ -51,8 +51,10 @@ async def open_case(req: Request, args: str) -> list[Reply]:
     query, kind, amount, reason = parse_open(args)
     case = await service(req.app).open_case(query, req.actor, kind, amount, reason)
     step = case.steps[case.current_step]
+    async with req.app.db.session() as s:
+        who = await names_of(s, step.assignees)
     return [Reply(text=f"✅ 已发起售后单 {case.case_no}（{kind} {amount_text(case)}）。\n"
-                       f"当前步骤：{step.name}，已发给 {'、'.join(step.assignees)} 审批。\n"
+                       f"当前步骤：{step.name}，已发给 {who} 审批。\n"
                        f"查看进度：售后单 {case.case_no}")]
 
 
@@ -65,10 +67,12 @@ async def show_case(req: Request, args: str) -> list[Reply]:
         case = await svc.load(s, args)
         state = CASE_STATES.get(case.status, case.status)
         lines = [f"售后单 {case.case_no} · {case.kind} {amount_text(case)} · {state}",
-                 f"原因：{case.reason}", f"发起：{case.requester_id} {when(case.opened_at, tz)}"]
+                 f"原因：{case.reason}", f"发起：{await names_of(s, [case.requester_id])} {when(case.opened_at, tz)}"]
         for st in case.steps:
             who = f" · {st.decided_name} {when(st.decided_at, tz)}" if st.decided_at else ""
-            desk = f"（{'、'.join(st.assignees)}，{when(st.deadline_at, tz)}前）" if st.state == "pending" else ""
+            desk = ""
+            if st.state == "pending":
+                desk = f"（{await names_of(s, st.assignees)}，{when(st.deadline_at, tz)}前）"
             lines.append(f"{st.idx + 1}. {st.name}：{STEP_STATES.get(st.state, st.state)}{who}{desk}")
         if case.reject_reason:
             lines.append(f"驳回原因：{case.reject_reason}")

@@ -11,7 +11,7 @@ from bot.types import Reply
 from handlers.aftersales import service
 from handlers.registry import registry
 from notifications.aftersales_notes import NO_PREFIX, OK_PREFIX, parse_button_key
-from orders.aftersales import Decision
+from orders.aftersales import Decision, names_of
 from orders.errors import InvalidInput
 from orders.models import Conversation
 
@@ -21,13 +21,14 @@ REJECT_WAIT = timedelta(minutes=30)
 DECIDERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 
 
-def decided_reply(d: Decision) -> list[Reply]:
+async def decided_reply(req: Request, d: Decision) -> list[Reply]:
     no = d.case.case_no
     if not d.approved:
         return [Reply(text=f"已驳回售后单 {no}（{d.step.name}），原因已告知发起人。")]
     if d.next_step is not None:
-        return [Reply(text=f"已通过售后单 {no}「{d.step.name}」，已转「{d.next_step.name}」"
-                           f"（{'、'.join(d.next_step.assignees)}）。")]
+        async with req.app.db.session() as s:
+            who = await names_of(s, d.next_step.assignees)
+        return [Reply(text=f"已通过售后单 {no}「{d.step.name}」，已转「{d.next_step.name}」（{who}）。")]
     return [Reply(text=f"已通过售后单 {no}「{d.step.name}」，审批完成。{d.outcome}")]
 
 
@@ -35,7 +36,7 @@ def decided_reply(d: Decision) -> list[Reply]:
 async def approve(req: Request, args: str) -> list[Reply]:
     if not args or len(args.split()) != 1:
         raise InvalidInput("用法：通过 <售后单号>，例如：通过 AS260122-0001")
-    return decided_reply(await service(req.app).decide(args, req.actor, approve=True))
+    return await decided_reply(req, await service(req.app).decide(args, req.actor, approve=True))
 
 
 @registry.command("驳回", roles=DECIDERS, summary="驳回售后审批（需写原因）", example="驳回 AS260122-0001 未收到退货")
@@ -43,7 +44,7 @@ async def reject(req: Request, args: str) -> list[Reply]:
     case_no, _, reason = args.partition(" ")
     if not case_no or not reason.strip():
         raise InvalidInput("用法：驳回 <售后单号> <原因>，例如：驳回 AS260122-0001 未收到退货")
-    return decided_reply(await service(req.app).decide(case_no, req.actor, approve=False, reason=reason))
+    return await decided_reply(req, await service(req.app).decide(case_no, req.actor, approve=False, reason=reason))
 
 
 @registry.button(OK_PREFIX)
@@ -54,7 +55,7 @@ async def approve_button(req: Request, key: str) -> list[Reply]:
         return [Reply(text="这个按钮已失效，请用「通过 <售后单号>」。")]
     d = await service(req.app).decide(parsed[0], req.actor, approve=True, step_idx=parsed[1],
                                       response_code=req.incoming.response_code)
-    return decided_reply(d)
+    return await decided_reply(req, d)
 
 
 @registry.button(NO_PREFIX)
@@ -97,4 +98,4 @@ async def reject_reason(req: Request) -> list[Reply] | None:
         return None  # the typed command decides on its own
     d = await service(req.app).decide(str(data["case_no"]), req.actor, approve=False, reason=text,
                                       step_idx=int(data["idx"]), response_code=str(data.get("response_code", "")))
-    return decided_reply(d)
+    return await decided_reply(req, d)

@@ -11,15 +11,15 @@ import socket
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from notifications.aftersales_notes import hhmm, tell
 from notifications.due_models import DueItem
-from orders.aftersales import ESCALATE_LEAD, ESCALATE_MANAGER
+from orders.aftersales import ESCALATE_LEAD, ESCALATE_MANAGER, names_of
 from orders.aftersales_models import AfterSalesCase, ApprovalStep
-from orders.models import Order, User
+from orders.models import Order
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,6 @@ async def sweep_deadlines(app: App, *, worker: str = WORKER) -> int:
     return len(claimed)
 
 
-async def _names(s: AsyncSession, ids: list[str]) -> str:
-    users = {u.user_id: u.name for u in (await s.scalars(select(User).where(User.user_id.in_(ids)))).all()}
-    return "、".join(users.get(i, i) for i in ids)
-
-
 async def lead_users(s: AsyncSession, role: str, data: dict[str, Any], department: str) -> list[str]:
     """The lead of a step: its configured ``lead_role``, else ``<role>_lead`` when someone has it,
     else the default lead role (customer-service lead, who owns after-sales); same department first."""
@@ -83,7 +78,7 @@ async def _escalate(s: AsyncSession, app: App, item: DueItem, now: datetime) -> 
     tz = app.settings.tz
     since = hhmm(step.opened_at or now, tz)
     hours = round((now - (step.opened_at or now)).total_seconds() / 3600, 1)
-    who = await _names(s, step.assignees)
+    who = await names_of(s, step.assignees)
     facts = f"售后单 {case.case_no}（订单 {order.order_no}，{case.kind}）"
     key = f"due:{item.id}"
     if item.kind == ESCALATE_LEAD:

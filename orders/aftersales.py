@@ -306,3 +306,9 @@ async def evidence_count(s: AsyncSession, order: Order) -> int:
     """Images already on the order's timeline (any event whose detail names a media file)."""
     rows = (await s.scalars(select(TimelineEvent.detail).where(TimelineEvent.order_id == order.id))).all()
     return sum(1 for d in rows if any(d.get(k) for k in EVIDENCE_KEYS))
+
+
+async def names_of(s: AsyncSession, ids: list[str]) -> str:
+    """Display names for user ids, joined with 、 (unknown ids shown as they are)."""
+    users = {u.user_id: u.name for u in (await s.scalars(select(User).where(User.user_id.in_(ids)))).all()}
+    return "、".join(users.get(i, i) for i in ids)
