@@ -201,9 +201,17 @@ async def recipients(s: AsyncSession, spec: DigestSpec) -> list[str]:
     return sorted(to)
 
 
+KEEP_CHARTS = timedelta(days=14)
+
+
 def save_chart(app: App, name: str, png: bytes, now: datetime) -> Path:
+    """Write the chart under ``data_dir/digests`` (charts older than two weeks are removed)."""
     folder = Path(app.settings.data_dir) / "digests"
     folder.mkdir(parents=True, exist_ok=True)
+    cutoff = (now - KEEP_CHARTS).timestamp()
+    for old in folder.glob("*.png"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
     path = (folder / f"{name}-{now:%Y%m%d-%H%M%S}.png").resolve()
     path.write_bytes(png)
     return path
