@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from orders import timeline
 from orders.aftersales_models import AfterSalesCase, ApprovalStep
 from orders.clock import ManualClock
 from orders.models import Order
+from orders.users import upsert_user
 from tests.aftersales_helpers import card_of, last_id, outbox, press
 
 
@@ -139,3 +141,32 @@ async def test_card_shows_evidence_and_tracking(bot: ChatBot, app: App) -> None:
     fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
     assert fields["凭证"] == "图片1张（见轨迹）" and fields["运单"] == "中通 ZT1234567890"
     assert fields["类型"] == "退货 299.5元"  # no amount given: the paid amount
+
+
+async def test_outcome_not_allowed_by_workflow_is_recorded(bot: ChatBot, app: App) -> None:
+    await bot.say("cs01", "售后 BG260122-0005 退款 10 拍错了")  # still 支付成功: cannot enter 售后关闭
+    await bot.say("wh01", "通过 AS260122-0001")
+    out = await bot.say("fin01", "通过 AS260122-0001")
+    assert "不能转入「售后关闭」，已记在轨迹上" in out
+    async with app.db.session() as s:
+        order = await s.scalar(select(Order).where(Order.order_no == "BG260122-0005"))
+        assert order is not None and order.status == "支付成功"
+    assert "售后结果（AS260122-0001 已通过" in await bot.say("cs01", "轨迹 BG260122-0005")
+
+
+async def test_two_approvers_pressing_at_once_decide_once(bot: ChatBot, app: App) -> None:
+    async with app.db.session() as s:
+        await upsert_user(s, app.roles, user_id="wh02", name="冯仓管", roles=["warehouse"], department="仓储部",
+                          now=app.clock.now())
+    await bot.say("cs01", "售后 BG260122-0001 退货 发错颜色")
+    card_row = (await outbox(app, "template_card"))[0]
+    assert card_row.target == "wh01|wh02"
+    card = card_of(card_row)
+    mark = await last_id(app)
+    a, b = await asyncio.gather(press(bot, "wh01", card, "通过"), press(bot, "wh02", card, "通过"))
+    assert sorted(["已转「财务核对」" in a, "已转「财务核对」" in b]) == [False, True]
+    assert "已处理" in (b if "已转" in a else a)
+    rows = await outbox(app, since=mark)
+    assert [r.msgtype for r in rows].count("template_card") == 1  # finance asked once
+    upd = [r for r in rows if r.msgtype == "update_card"]
+    assert len(upd) == 1 and upd[0].target == "wh01|wh02"
