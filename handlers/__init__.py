@@ -1,7 +1,20 @@
 """Use cases, one module each. Importing this package registers every handler."""
 
-from handlers import address, advance, evidence, help, query, scan, tracking, users_admin, workflow_admin
+from handlers import (
+    address,
+    advance,
+    aftersales,
+    approve,
+    digest,
+    evidence,
+    help,
+    query,
+    scan,
+    tracking,
+    users_admin,
+    workflow_admin,
+)
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "evidence", "help", "query", "registry", "scan", "tracking", "users_admin",
-           "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "digest", "evidence", "help", "query", "registry",
+           "scan", "tracking", "users_admin", "workflow_admin"]

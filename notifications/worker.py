@@ -225,15 +225,29 @@ class OutboxWorker:
             card = p.get("template_card")
             if not isinstance(card, dict):
                 raise Permanent("template_card payload without a card")
-            await self.client.send_template_card(to, card)
+            answer = await self.client.send_template_card(to, card)
+            if answer.get("response_code"):  # kept so a decision typed as text can grey the card later
+                async with self.app.db.session() as s:
+                    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                                    .values(payload={**p, "response_code": str(answer["response_code"])}))
         elif row.msgtype == "update_card":
-            code = str(p.get("response_code") or "")
+            code = str(p.get("response_code") or "") or await self._card_code(str(p.get("task_id") or ""))
             if not code:
                 raise Permanent("update_card without response_code")
             await self.client.update_template_card(to.split("|"), code, replace_name=p.get("replace_name"),
                                                    template_card=p.get("template_card"))
         else:
             raise Permanent(f"unknown msgtype {row.msgtype!r}")
+
+    async def _card_code(self, task_id: str) -> str:
+        """The response code WeCom gave back when the card ``task_id`` was sent (dedupe key
+        ``card:<task_id>``), for updates that come from a typed command rather than a button."""
+        if not task_id:
+            return ""
+        async with self.app.db.session() as s:
+            payload = await s.scalar(select(OutboxMessage.payload).where(OutboxMessage.dedupe_key == f"card:{task_id}",
+                                                                        OutboxMessage.status == "sent"))
+        return str((payload or {}).get("response_code") or "")
 
     @staticmethod
     def _content(p: dict[str, Any]) -> str:

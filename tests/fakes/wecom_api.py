@@ -27,6 +27,7 @@ class Call:
     body: Any
     at: float  # time.perf_counter() on arrival
     ok: bool = True
+    answer: dict[str, Any] | None = None  # the JSON the fake answered (message/send)
 
 
 @dataclass
@@ -178,4 +179,5 @@ class FakeWeCom:
                                   "msgid": f"msg{next(self._ids)}"}
         if msgtype == "template_card":
             answer["response_code"] = f"rc{next(self._ids)}"
+        call.answer = answer
         return web.json_response(answer)

@@ -1,7 +1,7 @@
 """intake
 
 Revision ID: 0003_intake
-Revises: 0001_core
+Revises: 0002_wecom
 Create Date: 2026-11-25 21:08:52.586701
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_intake'
-down_revision = '0001_core'
+down_revision = '0002_wecom'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,101 @@
+"""通过 / 驳回 an after-sales step, as text or with the card's buttons. The 驳回 button asks for
+the reason in the next message (a pending conversation)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.dispatch import Request
+from bot.types import Reply
+from handlers.aftersales import service
+from handlers.registry import registry
+from notifications.aftersales_notes import NO_PREFIX, OK_PREFIX, parse_button_key
+from orders.aftersales import Decision, names_of
+from orders.errors import InvalidInput
+from orders.models import Conversation
+
+log = logging.getLogger(__name__)
+REJECT_CONV = "aftersales_reject"
+REJECT_WAIT = timedelta(minutes=30)
+DECIDERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
+
+
+async def decided_reply(req: Request, d: Decision) -> list[Reply]:
+    no = d.case.case_no
+    if not d.approved:
+        return [Reply(text=f"已驳回售后单 {no}（{d.step.name}），原因已告知发起人。")]
+    if d.next_step is not None:
+        async with req.app.db.session() as s:
+            who = await names_of(s, d.next_step.assignees)
+        return [Reply(text=f"已通过售后单 {no}「{d.step.name}」，已转「{d.next_step.name}」（{who}）。")]
+    return [Reply(text=f"已通过售后单 {no}「{d.step.name}」，审批完成。{d.outcome}")]
+
+
+@registry.command("通过", roles=DECIDERS, summary="通过售后审批的当前步骤", example="通过 AS260122-0001")
+async def approve(req: Request, args: str) -> list[Reply]:
+    if not args or len(args.split()) != 1:
+        raise InvalidInput("用法：通过 <售后单号>，例如：通过 AS260122-0001")
+    return await decided_reply(req, await service(req.app).decide(args, req.actor, approve=True))
+
+
+@registry.command("驳回", roles=DECIDERS, summary="驳回售后审批（需写原因）", example="驳回 AS260122-0001 未收到退货")
+async def reject(req: Request, args: str) -> list[Reply]:
+    case_no, _, reason = args.partition(" ")
+    if not case_no or not reason.strip():
+        raise InvalidInput("用法：驳回 <售后单号> <原因>，例如：驳回 AS260122-0001 未收到退货")
+    return await decided_reply(req, await service(req.app).decide(case_no, req.actor, approve=False, reason=reason))
+
+
+@registry.button(OK_PREFIX)
+async def approve_button(req: Request, key: str) -> list[Reply]:
+    parsed = parse_button_key(key)
+    if parsed is None:
+        log.warning("malformed approval key %r from %s", key, req.user.user_id)
+        return [Reply(text="这个按钮已失效，请用「通过 <售后单号>」。")]
+    d = await service(req.app).decide(parsed[0], req.actor, approve=True, step_idx=parsed[1],
+                                      response_code=req.incoming.response_code)
+    return await decided_reply(req, d)
+
+
+@registry.button(NO_PREFIX)
+async def reject_button(req: Request, key: str) -> list[Reply]:
+    parsed = parse_button_key(key)
+    if parsed is None:
+        log.warning("malformed reject key %r from %s", key, req.user.user_id)
+        return [Reply(text="这个按钮已失效，请用「驳回 <售后单号> <原因>」。")]
+    case_no, idx = parsed
+    svc = service(req.app)
+    async with req.app.db.session() as s:  # refuse now if it is not pending or not theirs
+        case = await svc.load(s, case_no)
+        svc.check_pending(case, idx, req.actor)
+        await s.merge(Conversation(user_id=req.user.user_id, kind=REJECT_CONV, order_id=case.order_id,
+                                   data={"case_no": case_no, "idx": idx, "response_code": req.incoming.response_code},
+                                   expires_at=req.app.clock.now() + REJECT_WAIT))
+    return [Reply(text=f"请直接回复驳回售后单 {case_no} 的原因（30分钟内有效），回复「算了」放弃。")]
+
+
+@registry.conversation
+async def reject_reason(req: Request) -> list[Reply] | None:
+    if req.incoming.kind != "text":
+        return None
+    async with req.app.db.session() as s:
+        conv = await s.get(Conversation, req.user.user_id)
+        if conv is None or conv.kind != REJECT_CONV:
+            return None
+        text = req.incoming.text.strip()
+        expired = conv.expires_at <= req.app.clock.now()
+        word = text.split(" ", 1)[0]
+        if not expired and word in registry.words and word not in ("驳回", "通过"):
+            return None  # another command: leave the question open
+        await s.delete(conv)
+        data = dict(conv.data)
+    if expired:
+        return None
+    if text in ("算了", "取消"):
+        return [Reply(text=f"已放弃驳回售后单 {data['case_no']}。")]
+    if word in ("驳回", "通过"):
+        return None  # the typed command decides on its own
+    d = await service(req.app).decide(str(data["case_no"]), req.actor, approve=False, reason=text,
+                                      step_idx=int(data["idx"]), response_code=str(data.get("response_code", "")))
+    return await decided_reply(req, d)

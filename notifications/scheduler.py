@@ -1,0 +1,114 @@
+"""Scheduler wiring. APScheduler 3.11 (AsyncIOScheduler, in-memory job store) is only a clock:
+every job sweeps what the database says is due, so a restart or a second instance changes
+nothing. ``orderbot serve`` calls ``start_scheduler(app)`` after building the app, inside its
+event loop, and ``await stop_scheduler(scheduler)`` on exit (before ``app.close()``). Other
+parts add jobs with ``register_job`` before that call.
+
+Default jobs:
+- ``sweep`` every minute, and once right at start: escalation deadlines, then digests (config
+  re-read each time, so a changed digest time applies within a minute, without a restart).
+- ``digest:<name>`` at each digest's time (cron, day names, ORDERBOT_TZ), so 09:00 is on the dot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.app import App
+from notifications.digest import DigestConfig, sweep_digests
+from notifications.sweeper import WORKER, sweep_deadlines
+
+log = logging.getLogger(__name__)
+JobFunc = Callable[[App], Awaitable[Any]]
+TriggerFactory = Callable[[ZoneInfo], BaseTrigger]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: an id, an async function of the app, a trigger built in the configured zone."""
+
+    id: str
+    func: JobFunc
+    trigger: TriggerFactory
+    run_on_start: bool = False
+
+
+JOBS: list[JobSpec] = []
+
+
+def register_job(job_id: str, func: JobFunc, trigger: TriggerFactory, *, run_on_start: bool = False) -> None:
+    """Add a job for every scheduler started afterwards, e.g. a channel pull every 5 minutes:
+    ``register_job("pull", pull_due, lambda tz: IntervalTrigger(minutes=5, timezone=tz), run_on_start=True)``.
+    Jobs should only sweep rows that are due (claim them atomically); a re-registered id replaces the old."""
+    JOBS[:] = [j for j in JOBS if j.id != job_id]
+    JOBS.append(JobSpec(job_id, func, trigger, run_on_start))
+
+
+async def sweep(app: App) -> None:
+    """Everything that is due now: deadlines first, then digests."""
+    await sweep_deadlines(app, worker=WORKER)
+    await sweep_digests(app, worker=WORKER)
+
+
+async def _digests(app: App) -> None:
+    await sweep_digests(app, worker=WORKER)
+
+
+def default_jobs(app: App) -> list[JobSpec]:
+    jobs = [JobSpec("sweep", sweep, lambda tz: IntervalTrigger(minutes=1, timezone=tz), run_on_start=True)]
+    for d in DigestConfig.load(app.config).digests:
+        jobs.append(JobSpec(f"digest:{d.name}", _digests,
+                            lambda tz, d=d: CronTrigger(day_of_week=d.days, hour=d.at.hour,  # type: ignore[misc]
+                                                        minute=d.at.minute, timezone=tz)))
+    return jobs
+
+
+_RUNNING: set[asyncio.Task[Any]] = set()
+
+
+async def _run(app: App, spec: JobSpec) -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        _RUNNING.add(task)
+    try:
+        await spec.func(app)
+    except Exception:  # a failed sweep is retried by the next run; never kill the scheduler
+        log.exception("scheduled job %s failed", spec.id)
+    finally:
+        if task is not None:
+            _RUNNING.discard(task)
+
+
+def start_scheduler(app: App) -> AsyncIOScheduler:
+    """Start the jobs on the running event loop; returns the scheduler (call ``shutdown()``)."""
+    tz = ZoneInfo(app.settings.tz)
+    sched = AsyncIOScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1,
+                                                        "misfire_grace_time": 120})
+    for spec in [*default_jobs(app), *JOBS]:
+        extra: dict[str, Any] = {"next_run_time": datetime.now(tz)} if spec.run_on_start else {}
+        sched.add_job(_run, spec.trigger(tz), args=[app, spec], id=spec.id, name=spec.id,
+                      replace_existing=True, **extra)
+    sched.start()
+    log.info("scheduler started (%s): %s", app.settings.tz, ", ".join(j.id for j in sched.get_jobs()))
+    return sched
+
+
+async def stop_scheduler(sched: AsyncIOScheduler) -> None:
+    """Stop the clock and let running jobs finish their transaction (call before ``app.close()``)."""
+    if sched.running:
+        sched.shutdown(wait=False)
+    loop = asyncio.get_running_loop()
+    running = [t for t in _RUNNING if t.get_loop() is loop and not t.done()]
+    if running:
+        await asyncio.gather(*running, return_exceptions=True)

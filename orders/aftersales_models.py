@@ -1,0 +1,76 @@
+"""After-sales tables: a case (one request on one order) and its approval steps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orders.base import Base
+from orders.models import TimelineEvent
+
+# case status: open -> approved | rejected
+# step state: waiting (not reached yet) -> pending (on someone's desk) -> approved | rejected;
+# the submission step is approved at opening; steps after a rejection stay waiting.
+CASE_STATUSES = ("open", "approved", "rejected")
+
+
+class AfterSalesCase(Base):
+    __tablename__ = "aftersales_cases"
+    __table_args__ = (
+        Index("ix_aftersales_cases_opened", "opened_at"),
+        Index("ix_aftersales_cases_closed", "closed_at"),
+        Index("ix_aftersales_cases_status", "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(20), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # copied from the order for the digest
+    kind: Mapped[str] = mapped_column(String(8))  # 退货 / 换货 / 补偿 / 退款
+    amount_fen: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(200))
+    misship: Mapped[bool] = mapped_column(default=False)  # reason says wrong/missing item shipped
+    requester_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    current_step: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]  # first decision by an approver
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    reject_reason: Mapped[str] = mapped_column(String(200), default="")
+    refund_fen: Mapped[int] = mapped_column(Integer, default=0)  # money out, set on final approval
+
+    steps: Mapped[list[ApprovalStep]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="ApprovalStep.idx"
+    )
+
+
+class ApprovalStep(Base):
+    __tablename__ = "aftersales_steps"
+    __table_args__ = (
+        Index("ix_aftersales_steps_case_idx", "case_id", "idx", unique=True),
+        Index("ix_aftersales_steps_state_deadline", "state", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("aftersales_cases.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    assignees: Mapped[list[str]] = mapped_column(default=list)
+    task_id: Mapped[str] = mapped_column(String(64), default="")
+    opened_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_name: Mapped[str] = mapped_column(String(64), default="")
+
+    case: Mapped[AfterSalesCase] = relationship(back_populates="steps")
+
+
+# Digest queries count state entries per day (e.g. packs for the mis-ship rate).
+ix_timeline_to_state_at = Index("ix_timeline_to_state_at", TimelineEvent.to_state, TimelineEvent.at)

@@ -1,0 +1,74 @@
+"""Scheduler wiring: the jobs, their triggers in ORDERBOT_TZ with day names, a sweep at start."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.app import App
+from bot.testing import ChatBot
+from notifications import scheduler as sched_mod
+from notifications.scheduler import register_job, start_scheduler, stop_scheduler
+from orders.clock import ManualClock
+from tests.aftersales_helpers import last_id, outbox
+
+
+async def _until(cond_coro, limit: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    """Wait for the scheduler's first run (real async work, bounded; no sleeping for hours)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while loop.time() < end:
+        if await cond_coro():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_jobs_and_triggers(app: App) -> None:
+    ran: list[str] = []
+
+    async def pull(a: App) -> None:
+        ran.append("pull")
+
+    register_job("pull", pull, lambda tz: IntervalTrigger(minutes=5, timezone=tz), run_on_start=True)
+    try:
+        sched = start_scheduler(app)
+        try:
+            jobs = {j.id: j for j in sched.get_jobs()}
+            assert set(jobs) == {"sweep", "digest:daily", "pull"}
+            assert isinstance(jobs["sweep"].trigger, IntervalTrigger)
+            assert jobs["sweep"].trigger.interval == timedelta(minutes=1)
+            cron = jobs["digest:daily"].trigger
+            assert isinstance(cron, CronTrigger) and str(cron.timezone) == "Asia/Shanghai"
+            fields = {f.name: str(f) for f in cron.fields}
+            assert fields["day_of_week"] == "mon-sun" and fields["hour"] == "9" and fields["minute"] == "0"
+            nxt = cron.get_next_fire_time(None, datetime(2026, 1, 23, 1, 30, tzinfo=UTC))  # 09:30 Friday
+            assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 1, 24, 1, 0, tzinfo=UTC)
+
+            async def pulled() -> bool:
+                return ran == ["pull"]
+
+            assert await _until(pulled)
+        finally:
+            await stop_scheduler(sched)
+    finally:
+        sched_mod.JOBS[:] = [j for j in sched_mod.JOBS if j.id != "pull"]
+
+
+async def test_start_sweeps_a_deadline_missed_while_down(bot: ChatBot, app: App, clock: ManualClock) -> None:
+    await bot.say("cs01", "售后 BG260122-0001 退货 发错颜色")
+    mark = await last_id(app)
+    clock.advance(timedelta(hours=4, minutes=10))  # passed while nothing ran
+    sched = start_scheduler(app)
+    try:
+        async def reminded() -> bool:
+            return any("cslead" in r.target for r in await outbox(app, "text", since=mark))
+
+        assert await _until(reminded)
+    finally:
+        await stop_scheduler(sched)
+    rows = await outbox(app, "text", since=mark)
+    assert sorted(r.target for r in rows) == ["cslead", "wh01"]
