@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import notifications.models  # noqa: F401  (register tables)
 import orders.models  # noqa: F401
+import orders.task_models  # noqa: F401
 from config.settings import load_settings
 from orders.base import Base
 
