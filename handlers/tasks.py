@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from sqlalchemy.orm import selectinload
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from bot.dispatch import Request
 from bot.types import Reply
@@ -84,7 +84,7 @@ async def _own_task(s: AsyncSession, req: Request, task_id: int) -> tuple[Wareho
 
 @registry.button(PREFIX)
 async def press(req: Request, key: str) -> list[Reply]:
-    _, action, raw_id = (key.split(":") + ["", ""])[:3]
+    _, action, raw_id = ([*key.split(":"), "", ""])[:3]
     if action not in ("scan", "report", "pack") or not raw_id.isdigit():
         log.warning("bad task button key %r from %s", key[:60], req.user.user_id)
         return [Reply(text="这个按钮已失效，请发送「任务」重新打开任务卡。")]

@@ -58,14 +58,14 @@ def encode_amr(pcm: bytes, rate: int = RATE) -> bytes:
     with av.open(buf, "w", format="amr") as out:
         stream = out.add_stream("libopencore_amrnb", rate=RATE)
         stream.bit_rate = 12200
-        stream.layout = "mono"  # type: ignore[union-attr]
+        stream.layout = "mono"
         resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
         frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
         frame.planes[0].update(pcm[: (len(pcm) // 2) * 2])
         frame.sample_rate = rate
         for f in [*resampler.resample(frame), *resampler.resample(None)]:
-            for p in stream.encode(f):  # type: ignore[union-attr]
+            for p in stream.encode(f):
                 out.mux(p)
-        for p in stream.encode(None):  # type: ignore[union-attr]
+        for p in stream.encode(None):
             out.mux(p)
     return buf.getvalue()
