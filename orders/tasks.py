@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,7 +95,7 @@ async def next_on_duty(s: AsyncSession, cfg: WarehouseConfig, day: str) -> User 
     counts = dict((await s.execute(
         select(WarehouseTask.assignee_id, func.count()).where(WarehouseTask.day == day,
                                                               WarehouseTask.assignee_id.in_([u.user_id for u in users]))
-        .group_by(WarehouseTask.assignee_id))).tuples().all())
+        .group_by(WarehouseTask.assignee_id))).all())
     return min(users, key=lambda u: (counts.get(u.user_id, 0), cfg.on_duty.index(u.user_id)))
 
 
@@ -103,12 +104,19 @@ async def todays_tasks(s: AsyncSession, user_id: str, day: str) -> list[tuple[Wa
         select(WarehouseTask, Order).join(Order, Order.id == WarehouseTask.order_id)
         .where(WarehouseTask.assignee_id == user_id, WarehouseTask.day == day)
         .options(selectinload(Order.lines))
-        .order_by(WarehouseTask.assigned_at, WarehouseTask.id))).tuples().all()
+        .order_by(WarehouseTask.assigned_at, WarehouseTask.id))).all()
     return [(t, o) for t, o in rows]
 
 
+SYMBOLOGY = re.compile(r"^(EAN_13|EAN_8|UPC_A|UPC_E|CODE_39|CODE_93|CODE_128|ITF|CODABAR|QR_CODE|DATA_MATRIX"
+                       r"|PDF_417|[A-Z]+_?\d*),", re.IGNORECASE)
+
+
 def normalize_code(code: str) -> str:
-    return "".join(code.split()).upper().lstrip("#")
+    """A scanned or typed code, comparable: no spaces, upper case, without WeCom's barcode
+    symbology prefix (a barcode scan arrives as e.g. ``EAN_13,6901234567892``)."""
+    c = "".join(code.split()).upper().lstrip("#")
+    return SYMBOLOGY.sub("", c, count=1)
 
 
 def scan_matches(order: Order, code: str) -> bool:
