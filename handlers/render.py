@@ -13,7 +13,8 @@ CHANNELS = {"taobao": "淘宝", "tmall": "天猫", "pdd": "拼多多", "douyin":
             "wechat": "微信", "youzan": "有赞"}
 SOURCES = {"chat": "聊天", "voice": "语音", "button": "按钮", "import": "导入", "schedule": "定时", "system": "系统"}
 KINDS = {"state_changed": "推进", "cancelled": "取消", "address_changed": "改地址", "tracking_added": "加运单",
-         "imported": "导入", "created": "创建"}
+         "imported": "导入", "created": "创建", "task_assigned": "分配", "scan_mismatch": "扫码拦截",
+         "exception_reported": "异常上报"}
 
 
 def channel_name(code: str) -> str:

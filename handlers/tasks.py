@@ -65,7 +65,8 @@ async def assign_cmd(req: Request, args: str) -> list[Reply]:
         if order.status not in cfg.assignable_states:
             raise InvalidInput(f"订单 {order.order_no} 当前是「{order.status}」，只能分配"
                                f"{'、'.join(cfg.assignable_states)}的订单。")
-        await assign(s, order, user, req.user.user_id, now, app.settings.tz, source=req.actor.source)
+        await assign(s, order, user, req.user.user_id, now, app.settings.tz, source=req.actor.source,
+                     by_name=req.user.name)
         await enqueue_text(s, [user.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
                            order_id=order.id)
     log.info("order %s assigned to %s by %s", order.order_no, user.user_id, req.user.user_id)

@@ -26,7 +26,7 @@ def install_auto_assign(service: OrderService, cfg: WarehouseConfig, tz: str) ->
         if temp is None:
             log.warning("order %s entered %s but no temp is on duty", order.order_no, target)
             return
-        await assign(s, order, temp, "system", now, tz, source="system")
+        await assign(s, order, temp, "system", now, tz, source="system", by_name="系统自动分配")
         log.info("order %s auto-assigned to %s", order.order_no, temp.user_id)
 
     service.on_enter.append(hook)

@@ -66,7 +66,7 @@ async def task_for_order(s: AsyncSession, order_id: int) -> WarehouseTask | None
 
 
 async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: datetime, tz: str,
-                 source: str = "chat") -> WarehouseTask:
+                 source: str = "chat", by_name: str = "") -> WarehouseTask:
     """Give ``order`` to ``assignee`` (re-assigning an unpacked task); records it on the timeline."""
     task = await task_for_order(s, order.id)
     previous = task.assignee_id if task else None
@@ -81,8 +81,8 @@ async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: da
         task.day = local_day(now, tz)
     order.assignee_id = assignee.user_id
     timeline.record(s, order_id=order.id, at=now, actor=by, source=source, kind="task_assigned",
-                    detail={"actor_name": by, "summary": f"分配给 {assignee.name}", "assignee": assignee.user_id,
-                            "previous": previous})
+                    detail={"actor_name": by_name or by, "summary": f"分配给 {assignee.name}",
+                            "assignee": assignee.user_id, "previous": previous})
     await s.flush()
     return task
 
@@ -109,7 +109,7 @@ async def todays_tasks(s: AsyncSession, user_id: str, day: str) -> list[tuple[Wa
 
 
 SYMBOLOGY = re.compile(r"^(EAN_13|EAN_8|UPC_A|UPC_E|CODE_39|CODE_93|CODE_128|ITF|CODABAR|QR_CODE|DATA_MATRIX"
-                       r"|PDF_417|[A-Z]+_?\d*),", re.IGNORECASE)
+                       r"|PDF_417|AZTEC),", re.IGNORECASE)
 
 
 def normalize_code(code: str) -> str:
