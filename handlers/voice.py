@@ -22,12 +22,14 @@ from orders.exception_reports import MANUAL_LABEL, Heard, attach, record_report
 from orders.models import Order
 from orders.task_models import MANUAL, ExceptionReport
 from orders.tasks import local_day, todays_tasks
+from orders.users import has_any_role
 from stt.parse import KindTable, resolve, spoken_digits
 from stt.service import Transcription, keep_audio, transcribe_voice
 
 log = logging.getLogger(__name__)
 KINDS: AppKey[KindTable] = AppKey("exception_kinds", KindTable)
 PICK = "report_pick"
+VOICE_ROLES = ("warehouse_temp", "warehouse")
 PREFIX = "vr:"  # vr:ok:<report id>, vr:redo:<report id>
 
 
@@ -63,6 +65,9 @@ def report_card(r: ExceptionReport, order: Order | None, now_ms: int) -> Card:
 @registry.kind("voice")
 async def voice(req: Request) -> list[Reply]:
     app, cfg = req.app, warehouse_config(req.app)
+    if not has_any_role(req.user, VOICE_ROLES):
+        log.info("voice from %s (%s) ignored: not warehouse staff", req.user.user_id, ",".join(req.user.roles))
+        return [Reply(text="语音消息目前只用于仓库异常上报。请发送文字命令，发送「帮助」查看可用命令。")]
     data, problem = await _fetch(req)
     now = app.clock.now()
     path, sha = "", ""

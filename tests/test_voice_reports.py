@@ -185,3 +185,9 @@ async def test_pool_full(bot: ChatBot, app: App, stt_model: object) -> None:
         busy.result(timeout=120)
     finally:
         pool.close()
+
+
+async def test_voice_from_office_staff_is_not_a_report(bot: ChatBot, app: App, media: StandInMediaGet) -> None:
+    out = text(await bot.send(voice("cs01", "ko_hello.amr")))
+    assert "只用于仓库异常上报" in out
+    assert await reports(app) == [] and media.calls == []
