@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.dispatch import Request
+from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.task_cards import PREFIX, task_card, update_card, warehouse_config
@@ -46,6 +46,14 @@ async def my_tasks(req: Request, args: str) -> list[Reply]:
     if not open_:
         head += "\n全部完成，辛苦了！"
     return [Reply(text=head), *(Reply(card=task_card(t, o, now)) for t, o in shown)]
+
+
+@registry.kind("event:click:tasks")
+async def tasks_menu(req: Request) -> list[Reply]:
+    """The app menu item with key ``tasks`` does what 任务 does (same role check)."""
+    if not may_run(req.app, req.user, registry.commands["任务"]):
+        return [Reply(text="您的角色不能使用「任务」。")]
+    return await my_tasks(req, "")
 
 
 @registry.command("分配", roles=LEADS, summary="把订单分配给仓库临时工", example="分配 BG260122-8812 temp01")

@@ -18,6 +18,7 @@ from stt.recognizer import ModelError
 log = logging.getLogger(__name__)
 MAX_SECONDS = 60.0  # WeCom's own limit for a voice message
 STT_POOL: AppKey[SttPool] = AppKey("stt_pool", SttPool)
+_STARTING: AppKey[asyncio.Lock] = AppKey("stt_starting", asyncio.Lock)
 TRANSCRIBED, MANUAL = "transcribed", "manual"
 
 
@@ -34,22 +35,27 @@ class SttUnavailable(Exception):
 
 
 async def get_pool(app: App) -> SttPool:
-    """The app's pool, started on first use from ``settings.stt_model`` (once; retried after a failure)."""
+    """The app's pool, started on first use from ``settings.stt_model`` (once; retried after a
+    failure). A server calls this at start-up so the first voice message does not wait for it."""
     pool = app.get(STT_POOL)
     if pool is not None:
         return pool
     path = app.settings.stt_model
     if not path:
         raise SttUnavailable("ORDERBOT_STT_MODEL is not set")
-    try:
-        pool = await asyncio.to_thread(SttPool.open, path, workers=app.settings.stt_workers,
-                                       max_pending=app.settings.stt_queue)
-    except ModelError as e:
-        raise SttUnavailable(str(e)) from e
-    if app.get(STT_POOL) is not None:  # another message started one meanwhile
-        pool.close()
-        return app[STT_POOL]
-    app[STT_POOL] = pool
+    lock = app.get(_STARTING)
+    if lock is None:
+        lock = app[_STARTING] = asyncio.Lock()
+    async with lock:  # two voice messages at start load the model once
+        pool = app.get(STT_POOL)
+        if pool is not None:
+            return pool
+        try:
+            pool = await asyncio.to_thread(SttPool.open, path, workers=app.settings.stt_workers,
+                                           max_pending=app.settings.stt_queue)
+        except ModelError as e:
+            raise SttUnavailable(str(e)) from e
+        app[STT_POOL] = pool
     log.info("speech model loaded from %s (%d workers)", path, pool.workers)
     return pool
 

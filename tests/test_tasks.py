@@ -126,3 +126,13 @@ async def test_pending_scan_expires_and_commands_still_work(bot: ChatBot, clock:
     clock.advance(timedelta(minutes=11))
     assert "请先在任务卡上点「扫码拣货」" in text(await bot.send(scan("temp01", "TQ-WY-110")))
     assert "状态：仓库分单" in await bot.say("wh01", "查 BG260122-0001")
+
+
+async def test_app_menu_item_opens_the_task_wall(bot: ChatBot) -> None:
+    from bot.types import Incoming
+
+    await to_sorting(bot, "BG260122-0001")
+    menu = Incoming(user_id="temp01", kind="event", event="click", event_key="tasks")
+    assert [c.title for c in cards(await bot.send(menu))] == ["订单 BG260122-0001"]
+    assert "不能使用「任务」" in text(await bot.send(Incoming(user_id="cs01", kind="event", event="click",
+                                                             event_key="tasks")))

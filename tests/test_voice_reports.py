@@ -191,3 +191,20 @@ async def test_voice_from_office_staff_is_not_a_report(bot: ChatBot, app: App, m
     out = text(await bot.send(voice("cs01", "ko_hello.amr")))
     assert "只用于仓库异常上报" in out
     assert await reports(app) == [] and media.calls == []
+
+
+async def test_pool_starts_once_from_settings(bot: ChatBot, app: App) -> None:
+    from stt.testmodel import korean_model_path
+
+    app.settings.stt_model = str(korean_model_path())
+    app.settings.stt_workers = 1
+    app[MEDIA_FETCHER] = StandInMediaGet({"a": fixture_bytes("ko_hello.amr"), "b": fixture_bytes("ko_broken.amr")})
+    await to_sorting(bot, "BG260122-0001")
+    await bot.send(voice("temp01", "a"))
+    pool = app[STT_POOL]
+    try:
+        await bot.send(voice("temp01", "b"))
+        assert app[STT_POOL] is pool and pool.workers == 1
+        assert [r.transcript for r in await reports(app)] == [golden("ko_hello.amr"), golden("ko_broken.amr")]
+    finally:
+        pool.close()
