@@ -205,6 +205,8 @@ async def test_pool_starts_once_from_settings(bot: ChatBot, app: App) -> None:
     try:
         await bot.send(voice("temp01", "b"))
         assert app[STT_POOL] is pool and pool.workers == 1
-        assert [r.transcript for r in await reports(app)] == [golden("ko_hello.amr"), golden("ko_broken.amr")]
+        # A second model in this process: exact golden equality is asserted in test_stt (see README:
+        # on robot-voice near-ties Vosk's output can depend on what the process decoded before).
+        assert [(r.status, bool(r.transcript)) for r in await reports(app)] == [("transcribed", True)] * 2
     finally:
         pool.close()
