@@ -99,7 +99,8 @@ async def voice(req: Request) -> list[Reply]:
     log.info("exception report #%d by %s: order=%s kind=%s status=%s", r.id, req.user.user_id,
              order.order_no if order else None, r.kind, r.status)
     if r.status == MANUAL:
-        text = f"收到语音，但{r.problem}。已保存原始语音并标记为{MANUAL_LABEL}，已通知仓管，不会丢失。"
+        kept = "已保存原始语音" if r.audio_path else "已记录这条语音"
+        text = f"收到语音，但{r.problem}。{kept}并标记为{MANUAL_LABEL}，已通知仓管，不会丢失。"
     else:
         text = f"收到：{r.transcript}\n识别为「{r.kind}」。请确认，识别有误请点「重录」。"
     if order is not None:

@@ -47,7 +47,8 @@ async def _tell_leads(s: AsyncSession, r: ExceptionReport, order: Order | None, 
                       leads_role: str) -> list[str]:
     leads = [u.user_id for u in await users_with_role(s, leads_role) if u.user_id != reporter.user_id]
     where = f"订单 {order.order_no}" if order else "订单待临时工确认"
-    text = f"⚠️ 异常上报 #{r.id}（{where}）：{summary(r)}\n上报人：{reporter.name}，原始语音已保存。"
+    kept = "原始语音已保存" if r.audio_path else f"语音未能下载，已记录 media_id {r.media_id[:40]}，请在3天内处理"
+    text = f"⚠️ 异常上报 #{r.id}（{where}）：{summary(r)}\n上报人：{reporter.name}，{kept}。"
     await enqueue_text(s, leads, text, now, order_id=order.id if order else None)
     return leads
 

@@ -156,13 +156,15 @@ async def test_clip_over_60_seconds(bot: ChatBot, app: App, media: StandInMediaG
 
 async def test_media_get_fails(bot: ChatBot, app: App, media: StandInMediaGet) -> None:
     r = await _bad(bot, app, media, None, "下载失败")  # "bad" is not served: the client raises
-    assert r.media_id == "bad" and media.calls == ["bad"]
+    assert r.media_id == "bad" and media.calls == ["bad"] and r.audio_path == ""
+    told = [m for m in await outbox(app, "text") if m.target == "wh01"]
+    assert "语音未能下载，已记录 media_id bad" in told[-1].payload["content"]
 
 
 async def test_no_model_configured(bot: ChatBot, app: App) -> None:
     app[MEDIA_FETCHER] = StandInMediaGet({"bad": fixture_bytes("ko_hello.amr")})
     assert app.settings.stt_model is None and app.get(STT_POOL) is None
-    await _bad(bot, app, app[MEDIA_FETCHER], None, "暂不可用")  # type: ignore[arg-type]
+    await _bad(bot, app, app[MEDIA_FETCHER], fixture_bytes("ko_hello.amr"), "暂不可用")  # type: ignore[arg-type]
 
 
 async def test_broken_model_folder(bot: ChatBot, app: App, tmp_path: Path) -> None:
@@ -171,7 +173,7 @@ async def test_broken_model_folder(bot: ChatBot, app: App, tmp_path: Path) -> No
     (broken / "am" / "final.mdl").write_bytes(b"not a model")
     app.settings.stt_model = str(broken)
     app[MEDIA_FETCHER] = StandInMediaGet({"bad": fixture_bytes("ko_hello.amr")})
-    await _bad(bot, app, app[MEDIA_FETCHER], None, "暂不可用")  # type: ignore[arg-type]
+    await _bad(bot, app, app[MEDIA_FETCHER], fixture_bytes("ko_hello.amr"), "暂不可用")  # type: ignore[arg-type]
     assert app.get(STT_POOL) is None
 
 
@@ -181,7 +183,7 @@ async def test_pool_full(bot: ChatBot, app: App, stt_model: object) -> None:
         app[STT_POOL] = pool
         app[MEDIA_FETCHER] = StandInMediaGet({"bad": fixture_bytes("ko_hello.amr")})
         busy = pool.submit(b"\0\0" * 8000 * 5)  # occupies the only slot until it finishes
-        await _bad(bot, app, app[MEDIA_FETCHER], None, "繁忙")  # type: ignore[arg-type]
+        await _bad(bot, app, app[MEDIA_FETCHER], fixture_bytes("ko_hello.amr"), "繁忙")  # type: ignore[arg-type]
         busy.result(timeout=120)
     finally:
         pool.close()
