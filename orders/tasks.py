@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -89,7 +89,8 @@ async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: da
 
 async def next_on_duty(s: AsyncSession, cfg: WarehouseConfig, day: str) -> User | None:
     """The on-duty temp with the fewest tasks today; ties go to the one listed first."""
-    users = [u for u in [await get_user(s, uid) for uid in cfg.on_duty] if u is not None]
+    users = [u for u in [await get_user(s, uid) for uid in cfg.on_duty]
+             if u is not None and (TEMP_ROLE in u.roles or "warehouse" in u.roles)]
     if not users:
         return None
     counts = dict((await s.execute(
@@ -100,9 +101,11 @@ async def next_on_duty(s: AsyncSession, cfg: WarehouseConfig, day: str) -> User 
 
 
 async def todays_tasks(s: AsyncSession, user_id: str, day: str) -> list[tuple[WarehouseTask, Order]]:
+    """The user's tasks assigned today, and older ones not packed yet (carried over)."""
     rows = (await s.execute(
         select(WarehouseTask, Order).join(Order, Order.id == WarehouseTask.order_id)
-        .where(WarehouseTask.assignee_id == user_id, WarehouseTask.day == day)
+        .where(WarehouseTask.assignee_id == user_id,
+               or_(WarehouseTask.day == day, WarehouseTask.state != "packed"))
         .options(selectinload(Order.lines))
         .order_by(WarehouseTask.assigned_at, WarehouseTask.id))).all()
     return [(t, o) for t, o in rows]

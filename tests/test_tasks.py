@@ -136,3 +136,13 @@ async def test_app_menu_item_opens_the_task_wall(bot: ChatBot) -> None:
     assert [c.title for c in cards(await bot.send(menu))] == ["订单 BG260122-0001"]
     assert "不能使用「任务」" in text(await bot.send(Incoming(user_id="cs01", kind="event", event="click",
                                                              event_key="tasks")))
+
+
+async def test_unpacked_tasks_carry_over_to_the_next_day(bot: ChatBot, clock: ManualClock) -> None:
+    await to_sorting(bot, "BG260122-0001", "BG260122-0002", "BG260122-0003")
+    card = await my_card(bot, "temp01", "BG260122-0001")
+    await bot.send(press("temp01", button(card, "扫码拣货")))
+    await bot.send(scan("temp01", "TQ-YRF-120"))
+    await bot.send(press("temp01", button(card, "完成打包")))
+    clock.advance(timedelta(days=1))
+    assert [c.title for c in cards(await bot.replies("temp01", "任务"))] == ["订单 BG260122-0003"]
