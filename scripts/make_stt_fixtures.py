@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from stt.audio import encode_amr  # noqa: E402
+from stt.audio import encode_amr
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "stt"
 PHRASES = {
