@@ -154,7 +154,8 @@ async def pending_scan(req: Request) -> list[Reply] | None:
             return [Reply(text=f"⚠️ 扫码不符！「{code}」不是订单 {order.order_no} 的商品或单号，请勿装箱发货。\n"
                                f"本单商品：{skus}\n请核对后重新扫码。")]
         actor = dataclasses.replace(req.actor, source="button")
-        await app.orders.move(s, order, cfg.pick_state, actor, detail={"scan": code})
+        if order.status != cfg.pick_state:  # assigned while already picking: nothing to move
+            await app.orders.move(s, order, cfg.pick_state, actor, detail={"scan": code})
         task.state, task.picked_at = "picking", now
         await conversations.end(s, req.user.user_id)
         await update_card(s, req.user.user_id, str(conv.data.get("response_code") or ""), now,

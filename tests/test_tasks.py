@@ -146,3 +146,14 @@ async def test_unpacked_tasks_carry_over_to_the_next_day(bot: ChatBot, clock: Ma
     await bot.send(press("temp01", button(card, "完成打包")))
     clock.advance(timedelta(days=1))
     assert [c.title for c in cards(await bot.replies("temp01", "任务"))] == ["订单 BG260122-0003"]
+
+
+async def test_order_assigned_while_already_picking_can_still_be_scanned(bot: ChatBot) -> None:
+    await to_sorting(bot, "BG260122-0001")
+    assert "→ 拣货中" in await bot.say("wh01", "推进 BG260122-0001")
+    assert "已分配给 周临时" in await bot.say("wh01", "分配 BG260122-0001 temp02")
+    card = await my_card(bot, "temp02", "BG260122-0001")
+    await bot.send(press("temp02", button(card, "扫码拣货")))
+    assert "✅ 扫码一致" in text(await bot.send(scan("temp02", "TQ-WY-110")))
+    assert "打包完成" in text(await bot.send(press("temp02", button(card, "完成打包"))))
+    assert "状态：打包完成" in await bot.say("wh01", "查 BG260122-0001")
