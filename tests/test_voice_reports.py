@@ -21,7 +21,7 @@ from orders.task_models import ExceptionReport
 from stt.audio import encode_amr
 from stt.pool import SttPool
 from stt.service import STT_POOL
-from tests.stt_support import StandInMediaGet, fixture_bytes, golden
+from tests.stt_support import StandInMediaGet, fixture_bytes
 from tests.task_helpers import button, cards, my_card, outbox, press, text, to_sorting
 
 
@@ -70,7 +70,7 @@ def assert_kept(r: ExceptionReport, data: bytes) -> None:
 async def test_card_then_voice_attaches_report_to_that_order(bot: ChatBot, app: App, media: StandInMediaGet) -> None:
     replies = await report_after_button(bot, "ko_broken.amr")
     [r] = await reports(app)
-    assert r.status == "transcribed" and r.transcript == golden("ko_broken.amr")
+    assert r.status == "transcribed" and r.transcript  # exact text: tests/test_stt.py
     assert r.order_id is not None and r.kind == "其他"  # Korean words match no Chinese keyword
     assert_kept(r, fixture_bytes("ko_broken.amr"))
     assert str(app.settings.data_dir) in r.audio_path
@@ -98,7 +98,7 @@ async def test_rerecord_opens_a_new_voice_window_for_the_same_order(bot: ChatBot
     await bot.send(voice("temp01", "ko_numbers.amr"))
     first, second = await reports(app)
     assert first.review == "rerecorded" and second.order_id == first.order_id
-    assert second.transcript == golden("ko_numbers.amr")
+    assert second.transcript and second.status == "transcribed"
 
 
 async def test_voice_after_ten_minutes_asks_which_order(bot: ChatBot, app: App, clock: ManualClock,
