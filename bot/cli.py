@@ -149,4 +149,6 @@ def workflow_show(mermaid: bool = typer.Option(False, help="print a Mermaid stat
 
 def main() -> None:
     cli()
+
+
 from bot import cli_stt  # noqa: E402,F401

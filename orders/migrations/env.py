@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import notifications.models  # noqa: F401  (register tables)
-import orders.models
+import orders.models  # noqa: F401
 import orders.task_models  # noqa: F401
 from config.settings import load_settings
 from orders.base import Base
