@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import notifications.models  # noqa: F401  (register tables)
 import orders.models  # noqa: F401
-import orders.task_models  # noqa: F401
 from config.settings import load_settings
+from orders import task_models  # noqa: F401  (register the task wall tables)
 from orders.base import Base
 
 target_metadata = Base.metadata
