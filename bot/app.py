@@ -11,6 +11,8 @@ from config import ConfigDir, Settings
 from orders.clock import Clock, SystemClock
 from orders.db import Database
 from orders.service import OrderService
+from orders.task_hooks import install_auto_assign
+from orders.tasks import WarehouseConfig
 from orders.users import RoleBook, sync_users
 from orders.workflow import WorkflowDef, WorkflowRegistry
 
@@ -66,5 +68,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
         added = await sync_users(s, roles, cfg.load("users"), clock.now())
     if added:
         log.info("added %d users from users.yaml", added)
-    return App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
-               orders=OrderService(db, clock, workflows, roles))
+    app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
+              orders=OrderService(db, clock, workflows, roles))
+    install_auto_assign(app.orders, WarehouseConfig.from_dict(cfg.load("warehouse")), settings.tz)
+    return app

@@ -160,4 +160,4 @@ def main() -> None:
     cli()
 
 
-from bot import cli_digest, cli_intake, cli_wecom  # noqa: E402,F401
+from bot import cli_digest, cli_intake, cli_stt, cli_wecom  # noqa: E402,F401

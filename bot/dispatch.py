@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.app import App
 from bot.types import Incoming, Reply
@@ -42,6 +43,7 @@ class Request:
 CommandFunc = Callable[[Request, str], Awaitable[list[Reply]]]
 KindFunc = Callable[[Request], Awaitable[list[Reply]]]
 ConversationFunc = Callable[[Request], Awaitable[list[Reply] | None]]
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -68,23 +70,23 @@ class Registry:
         self, name: str, *, roles: tuple[str, ...], summary: str, example: str, aliases: tuple[str, ...] = ()
     ) -> Callable[[CommandFunc], CommandFunc]:
         def deco(func: CommandFunc) -> CommandFunc:
-            self.commands[name] = Command(name, func, roles, summary, example, aliases)
             for w in (name, *aliases):
-                self.words[w] = name
+                _claim(self.words, w, name, f"command word {w!r}")
+            _claim(self.commands, name, Command(name, func, roles, summary, example, aliases), f"command {name!r}")
             return func
 
         return deco
 
     def button(self, prefix: str) -> Callable[[CommandFunc], CommandFunc]:
         def deco(func: CommandFunc) -> CommandFunc:
-            self.buttons[prefix] = func
+            _claim(self.buttons, prefix, func, f"button prefix {prefix!r}")
             return func
 
         return deco
 
     def kind(self, kind: str) -> Callable[[KindFunc], KindFunc]:
         def deco(func: KindFunc) -> KindFunc:
-            self.kinds[kind] = func
+            _claim(self.kinds, kind, func, f"message kind {kind!r}")
             return func
 
         return deco
@@ -93,6 +95,19 @@ class Registry:
         """A hook asked first for every message; returns None when it does not take the message."""
         self.conversations.append(func)
         return func
+
+
+def _same(a: object, b: object) -> bool:
+    a, b = getattr(a, "func", a), getattr(b, "func", b)
+    return f"{a.__module__}.{getattr(a, '__qualname__', a)}" == f"{b.__module__}.{getattr(b, '__qualname__', b)}"
+
+
+def _claim(table: dict[str, V], key: str, value: V, what: str) -> None:
+    """Register ``key``; two different handlers for one key is a wiring bug, not a silent override."""
+    old = table.get(key)
+    if old is not None and old != value and not _same(old, value):
+        raise ValueError(f"{what} is registered twice")
+    table[key] = value
 
 
 def allowed_roles(app: App, cmd: Command) -> tuple[str, ...]:

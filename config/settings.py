@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", validation_alias=_env("ORDERBOT_HTTP_HOST"))
     http_port: int = Field(8080, validation_alias=_env("ORDERBOT_HTTP_PORT"))
     stt_model: str | None = Field(None, validation_alias=_env("ORDERBOT_STT_MODEL"))
+    stt_workers: int = Field(2, ge=1, le=8, validation_alias=_env("ORDERBOT_STT_WORKERS"))
+    stt_queue: int = Field(8, ge=1, le=256, validation_alias=_env("ORDERBOT_STT_QUEUE"))
     tz: str = Field("Asia/Shanghai", validation_alias=_env("ORDERBOT_TZ"))
     config_dir: Path | None = Field(None, validation_alias=_env("ORDERBOT_CONFIG_DIR"))
     data_dir: Path = Field(Path("var"), validation_alias=_env("ORDERBOT_DATA_DIR"))

@@ -10,11 +10,13 @@ from handlers import (
     help,
     query,
     scan,
+    tasks,
     tracking,
     users_admin,
+    voice,
     workflow_admin,
 )
 from handlers.registry import registry
 
 __all__ = ["address", "advance", "aftersales", "approve", "digest", "evidence", "help", "query", "registry",
-           "scan", "tracking", "users_admin", "workflow_admin"]
+           "scan", "tasks", "tracking", "users_admin", "voice", "workflow_admin"]

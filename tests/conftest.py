@@ -21,6 +21,7 @@ from orders.seed import DEMO_USERS
 from orders.users import RoleBook, upsert_user
 from tests.factories import fixed_orders
 
+pytest_plugins = ["tests.stt_support"]
 START = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 

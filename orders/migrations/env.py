@@ -9,9 +9,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import bot.wecom.inbox  # noqa: F401
 import notifications.due_models
 import notifications.models  # noqa: F401  (register tables)
-import orders.aftersales_models
-import orders.intake_models
-import orders.models  # noqa: F401
 from config.settings import load_settings
 from orders.base import Base
 
