@@ -17,7 +17,8 @@ STATUSES = ("pending", "sending", "dead", "sent")
 
 @cli.command()
 def serve() -> None:
-    """Serve the WeCom callback (ORDERBOT_HTTP_HOST:ORDERBOT_HTTP_PORT) and deliver the outbox.
+    """Serve the WeCom callback and the carrier/platform pushes (ORDERBOT_HTTP_HOST:ORDERBOT_HTTP_PORT),
+    deliver the outbox, run the scheduler (escalations, digests, pulls) and the speech pool.
     Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY."""
     from bot.wecom.runner import serve as serve_forever
 

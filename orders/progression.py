@@ -40,6 +40,6 @@ async def move_along(service: OrderService, s: AsyncSession, wf: Workflow, order
                      actor: Actor, detail: dict[str, Any] | None = None) -> list[str]:
     """Move ``order`` towards ``target``; returns the states entered ([] if none)."""
     steps = path_to(wf, order.status, target) or []
-    for st in steps:
-        await service.move(s, order, st, actor, wf=wf, detail=detail)
+    for i, st in enumerate(steps):
+        await service.move(s, order, st, actor, wf=wf, detail=detail, passing=i < len(steps) - 1)
     return steps

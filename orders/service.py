@@ -132,9 +132,12 @@ class OrderService:
         wf: Workflow | None = None,
         kind: str = "state_changed",
         detail: dict[str, Any] | None = None,
+        passing: bool = False,
     ) -> Moved:
         """Move ``order`` to ``target`` inside the caller's session (used by every caller that
-        changes state: chat, buttons, imports, carriers). Checks the workflow and the roles."""
+        changes state: chat, buttons, imports, carriers). Checks the workflow and the roles.
+        ``passing``: the order only passes through ``target`` on its way further (an outside
+        party skipped states): recorded on the timeline, but no on-enter notices or hooks."""
         wf = wf or await self.workflows.current(s)
         current = order.status
         try:
@@ -150,8 +153,8 @@ class OrderService:
         order.updated_at = now
         timeline.record(s, order_id=order.id, at=now, actor=actor.user_id, source=actor.source, kind=kind,
                         from_state=current, to_state=target, detail={"actor_name": actor.name, **(detail or {})})
-        notified = await self._notify_enter(s, wf, order, target, actor)
-        for hook in self.on_enter:
+        notified = [] if passing else await self._notify_enter(s, wf, order, target, actor)
+        for hook in [] if passing else self.on_enter:
             await hook(s, order, target, actor)
         if actor.user_id != "system":
             await s.merge(UserFocus(user_id=actor.user_id, order_id=order.id, updated_at=now))

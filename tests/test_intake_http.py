@@ -63,6 +63,8 @@ async def test_picked_up_moves_to_logistics_and_tells_the_lead(app: App, client:
     assert moved[-1].to_state == "物流揽收" and moved[-1].source == "system"
     msgs = [m for m in await outbox(app) if m.target == "cslead"]
     assert [m.payload["content"] for m in msgs] == ["订单#BG260122-0001 已揽收，请关注48小时内签收反馈"]
+    # states it only passed through notify nobody (no pick task for a parcel already collected)
+    assert [m.target for m in await outbox(app)] == ["cslead"]
     # the same push again: answered, nothing more happens
     r = await client.post("/intake/carrier/kuaidi100", data=k100("1", upper=True))
     assert await r.json() == OK and len(await outbox(app)) == len(msgs)

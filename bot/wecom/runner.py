@@ -40,8 +40,16 @@ async def _sweep(processor: InboxProcessor, stop: asyncio.Event, every: float = 
 
 
 async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None = None,
-                extra_routes: Sequence[RouteAdder] = ()) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM arrives)."""
+                extra_routes: Sequence[RouteAdder] | None = None, background: bool = True) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM arrives). ``extra_routes`` default to the
+    carrier/platform pushes (bot.intake_http); ``background``: also run the scheduler and the
+    speech pool (bot.background)."""
+    from bot.background import start_background
+    from bot.intake_http import add_intake_routes
+
+    if extra_routes is None:
+        extra_routes = [lambda web_app: add_intake_routes(web_app, app)]
+
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -63,11 +71,14 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
     sweeper = asyncio.create_task(_sweep(processor, stop), name="inbox-sweeper")
+    jobs = await start_background(app) if background else None
     try:
         await stop.wait()
     finally:
         log.info("stopping: finishing in-flight messages")
         sweeper.cancel()
+        if jobs is not None:
+            await jobs.stop(app)
         await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
         worker_stop.set()
         await worker_task

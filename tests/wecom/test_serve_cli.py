@@ -20,6 +20,11 @@ from tests.fakes.wecom_api import CORP_ID, SECRET, FakeWeCom
 from tests.wecom.harness import AES_KEY, AGENT_ID, TOKEN, text_xml
 
 
+def _digests_to(fake: FakeWeCom, user: str) -> list[str]:
+    return [c.body["markdown"]["content"] for c in fake.sent() if c.body.get("msgtype") == "markdown"
+            and user in c.body["touser"].split("|")]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -46,17 +51,21 @@ async def test_serve_answers_callbacks_and_delivers_then_stops_gracefully(app: A
                         break
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
+        async with http.post(base + "/intake/carrier/kuaidi100", data={"param": "{}", "sign": "bad"}) as r:
+            assert r.status == 400  # the carrier push route is served by the same process
         async with http.post(base + "/wecom/callback", data=body,
                              params={"msg_signature": sig, "timestamp": "1769047200", "nonce": "abc"}) as r:
             assert r.status == 200 and await r.read() == b""
         for _ in range(200):
-            if fake.texts_to("cs02"):
+            if fake.texts_to("cs02") and _digests_to(fake, "boss"):
                 break
             await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, 10)
     await fake.close()
     assert len(fake.texts_to("cs02")) == 1 and "BG260122-0005" in fake.texts_to("cs02")[0]
+    # the scheduler ran its start-up sweep: 10:00 local is past the 09:00 digest, so it caught up
+    assert "运营日报" in _digests_to(fake, "boss")[0]
 
 
 def test_outbox_cli_lists_and_retries_dead_rows(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
