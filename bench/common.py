@@ -1,4 +1,5 @@
-"""Shared bench set-up: a fresh migrated SQLite app with the demo users and orders."""
+"""Shared bench helpers: figures printed as `figure: value unit`, percentiles, and a fresh
+migrated SQLite app with the demo users and orders."""
 
 from __future__ import annotations
 
@@ -43,3 +44,8 @@ def peak_rss_mb() -> float:
 def figure(name: str, value: float | int | str, unit: str = "") -> None:
     v = f"{value:.3f}" if isinstance(value, float) else str(value)
     print(f"{name}: {v} {unit}".rstrip(), flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]

@@ -19,7 +19,7 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import figure, median, pct
+from bench.common import figure, median, pct
 from bot.app import build_app
 from bot.dispatch import Dispatcher
 from bot.types import Incoming
