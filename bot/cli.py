@@ -84,7 +84,7 @@ def demo(as_: Annotated[str, typer.Option("--as", help="demo user to chat as")] 
         if rep is not None:
             err.print(f"demo data seeded: {rep.summary()}")
         sample = await newest_order_no(app)
-        err.print(f"chatting as {as_}. Try: 帮助 · 查 {sample} · 查 {sample[-4:]} · 轨迹 {sample} · 推进 {sample}. "
+        err.print(f"chatting as {as_}. Try: 帮助 · 查 {sample} · 查 {sample[-9:]} · 轨迹 {sample} · 推进 {sample}. "
                   "Ctrl-D to leave.", markup=False)
         await run_console(dispatcher(app), as_)
 
