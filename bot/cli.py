@@ -161,3 +161,8 @@ def main() -> None:
 
 
 from bot import cli_digest, cli_intake, cli_stt, cli_wecom  # noqa: E402,F401
+
+if __name__ == "__main__":  # python -m bot.cli (used to profile the server); commands live on bot.cli's app
+    from bot.cli import main as _main
+
+    _main()
