@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tests.wecom.harness import Harness, card_xml
 
+# The chain (config/approvals.yaml): 客服提交 (cs01) → 仓管确认实物入库 (wh01) → 财务核对 (fin01).
+
 
 async def test_typed_decision_updates_the_card_with_the_code_from_sending(wecom: Harness) -> None:
     await wecom.say("cs01", "售后 BG260122-0001 退款 59.9 尺码不合适")
@@ -21,6 +23,16 @@ async def test_typed_decision_updates_the_card_with_the_code_from_sending(wecom:
     assert updates[0].body["response_code"] == issued
     assert updates[0].body["userids"] == ["wh01"]
     assert updates[0].body["button"]["replace_name"].startswith("已通过")
+
+    # step 3 over WeCom too: finance gets its card and presses 通过; the case closes
+    fin = [c for c in wecom.fake.sent() if c.body.get("msgtype") == "template_card" and c.body["touser"] == "fin01"]
+    assert len(fin) == 1
+    tc = fin[0].body["template_card"]
+    ok = next(b["key"] for b in tc["button_list"] if b["text"] == "通过")
+    await wecom.post(card_xml("fin01", ok, tc["task_id"], "rc-fin", 1769047950))
+    await wecom.settle()
+    assert "审批完成" in wecom.fake.texts_to("fin01")[-1]
+    assert any("AS260122-0001" in t for t in wecom.fake.texts_to("cs01"))
 
 
 async def test_pressed_decision_uses_the_press_code(wecom: Harness) -> None:
