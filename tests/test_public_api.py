@@ -1,0 +1,45 @@
+"""Pins the chat contract (command words, message kinds, button prefixes) and the package
+exports, so a change to what users and other parts rely on is a deliberate one."""
+
+from __future__ import annotations
+
+import pytest
+
+import config
+from bot.dispatch import Registry
+from handlers import registry
+
+
+def test_command_words_kinds_and_buttons() -> None:
+    assert sorted(registry.commands) == sorted(
+        ["查", "轨迹", "推进", "取消", "改地址", "运单", "流程", "用户", "帮助", "售后", "售后单", "通过", "驳回",
+         "日报", "任务", "分配"])
+    assert {w: c for w, c in registry.words.items() if w != c} == {
+        "?": "帮助", "？": "帮助", "help": "帮助", "我的任务": "任务"}
+    assert sorted(registry.kinds) == ["event:click:tasks", "image", "scan", "voice"]
+    assert sorted(registry.buttons) == ["as_no:", "as_ok:", "vr:", "wt:"]
+
+
+def test_config_exports() -> None:
+    assert sorted(config.__all__) == ["ConfigDir", "Settings", "load_settings", "load_yaml"]
+
+
+def test_a_second_handler_for_the_same_key_is_refused() -> None:
+    r = Registry()
+
+    async def first(req: object, args: str = "") -> list[object]:
+        return []
+
+    async def second(req: object, args: str = "") -> list[object]:
+        return []
+
+    r.kind("scan")(first)  # type: ignore[arg-type]
+    r.kind("scan")(first)  # type: ignore[arg-type]  # the same handler again (a re-import) is fine
+    with pytest.raises(ValueError, match="message kind 'scan' is registered twice"):
+        r.kind("scan")(second)  # type: ignore[arg-type]
+    r.command("查", roles=("cs",), summary="", example="")(first)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="command '查' is registered twice"):
+        r.command("查", roles=("cs",), summary="", example="")(second)  # type: ignore[arg-type]
+    r.button("x:")(first)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="button prefix 'x:' is registered twice"):
+        r.button("x:")(second)  # type: ignore[arg-type]
