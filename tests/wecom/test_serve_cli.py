@@ -25,6 +25,11 @@ def _digests_to(fake: FakeWeCom, user: str) -> list[str]:
             and user in c.body["touser"].split("|")]
 
 
+def _images_to(fake: FakeWeCom, user: str) -> list[str]:
+    return [c.body["image"]["media_id"] for c in fake.sent() if c.body.get("msgtype") == "image"
+            and user in c.body["touser"].split("|")]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,7 +62,7 @@ async def test_serve_answers_callbacks_and_delivers_then_stops_gracefully(app: A
                              params={"msg_signature": sig, "timestamp": "1769047200", "nonce": "abc"}) as r:
             assert r.status == 200 and await r.read() == b""
         for _ in range(200):
-            if fake.texts_to("cs02") and _digests_to(fake, "boss"):
+            if fake.texts_to("cs02") and _digests_to(fake, "boss") and _images_to(fake, "boss"):
                 break
             await asyncio.sleep(0.05)
     stop.set()
@@ -66,6 +71,7 @@ async def test_serve_answers_callbacks_and_delivers_then_stops_gracefully(app: A
     assert len(fake.texts_to("cs02")) == 1 and "BG260122-0005" in fake.texts_to("cs02")[0]
     # the scheduler ran its start-up sweep: 10:00 local is past the 09:00 digest, so it caught up
     assert "运营日报" in _digests_to(fake, "boss")[0]
+    assert len(_images_to(fake, "boss")) == 1 and fake.sent("media/upload")  # the chart, uploaded then sent
 
 
 def test_outbox_cli_lists_and_retries_dead_rows(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
