@@ -76,9 +76,11 @@ async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> di
     dialect = session.get_bind().dialect.name
     ins = pg_insert(InboxMessage) if dialect == "postgresql" else sqlite_insert(InboxMessage)
     values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
-    stmt = (ins.values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    # One cached statement run with many parameter sets (SQLAlchemy's insertmanyvalues batches
+    # it): a literal multi-row VALUES would be compiled afresh for every batch size.
+    stmt = (ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(InboxMessage.dedupe_key, InboxMessage.id))
-    return {k: i for k, i in (await session.execute(stmt)).all()}
+    return {k: i for k, i in (await session.execute(stmt, values)).all()}
 
 
 async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta) -> list[InboxMessage]:
