@@ -3,6 +3,8 @@ exports, so a change to what users and other parts rely on is a deliberate one."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 import config
@@ -10,14 +12,18 @@ from bot.dispatch import Registry
 from handlers import registry
 
 
+def _real(keys: Iterable[str]) -> list[str]:
+    return sorted(k for k in keys if "test" not in k)  # minus the handlers test modules register
+
+
 def test_command_words_kinds_and_buttons() -> None:
-    assert sorted(registry.commands) == sorted(
+    assert _real(registry.commands) == sorted(
         ["查", "轨迹", "推进", "取消", "改地址", "运单", "流程", "用户", "帮助", "售后", "售后单", "通过", "驳回",
          "日报", "任务", "分配"])
     assert {w: c for w, c in registry.words.items() if w != c} == {
         "?": "帮助", "？": "帮助", "help": "帮助", "我的任务": "任务"}
-    assert sorted(registry.kinds) == ["event:click:tasks", "image", "scan", "voice"]
-    assert sorted(registry.buttons) == ["as_no:", "as_ok:", "vr:", "wt:"]
+    assert _real(registry.kinds) == ["event:click:tasks", "image", "scan", "voice"]
+    assert _real(registry.buttons) == ["as_no:", "as_ok:", "vr:", "wt:"]
 
 
 def test_config_exports() -> None:
