@@ -78,7 +78,8 @@ class Reply:
             c = self.card
             lines = [f"┌ {c.title}", *(f"│ {c.desc}" for _ in [0] if c.desc)]
             lines += [f"│ {k}：{v}" for k, v in c.fields]
-            lines += ["│ " + "  ".join(f"[{b.text}]" for b in c.buttons), f"└ 卡片 {c.task_id}"]
+            lines += ["│ " + "  ".join(f"[{b.text}]" for b in c.buttons),
+                      f"└ 卡片 {c.task_id}（控制台：/按 {c.task_id} 按钮名）"]
             return "\n".join(lines)
         if self.image is not None:
             return f"[图片 {len(self.image)} 字节]"
