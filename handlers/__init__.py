@@ -14,9 +14,10 @@ from handlers import (
     tracking,
     users_admin,
     voice,
+    welcome,
     workflow_admin,
 )
 from handlers.registry import registry
 
 __all__ = ["address", "advance", "aftersales", "approve", "digest", "evidence", "help", "query", "registry",
-           "scan", "tasks", "tracking", "users_admin", "voice", "workflow_admin"]
+           "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]

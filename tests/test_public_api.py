@@ -22,7 +22,7 @@ def test_command_words_kinds_and_buttons() -> None:
          "日报", "任务", "分配"])
     assert {w: c for w, c in registry.words.items() if w != c} == {
         "?": "帮助", "？": "帮助", "help": "帮助", "我的任务": "任务"}
-    assert _real(registry.kinds) == ["event:click:tasks", "image", "scan", "voice"]
+    assert _real(registry.kinds) == ["event:click:tasks", "event:enter_agent", "image", "scan", "voice"]
     assert _real(registry.buttons) == ["as_no:", "as_ok:", "vr:", "wt:"]
 
 
