@@ -13,7 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.intake_jobs import run_due_pulls
-from notifications.scheduler import register_job, start_scheduler, stop_scheduler
+from notifications.scheduler import JobSpec, start_scheduler, stop_scheduler
 from stt.service import STT_POOL, SttUnavailable, get_pool
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,9 @@ async def _warm(app: App) -> None:
 
 
 async def start_background(app: App) -> Background:
-    register_job("pull", _pulls, lambda tz: IntervalTrigger(minutes=PULL_EVERY_MINUTES, timezone=tz),
-                 run_on_start=True)
-    sched = start_scheduler(app)
+    pulls = JobSpec("pull", _pulls, lambda tz: IntervalTrigger(minutes=PULL_EVERY_MINUTES, timezone=tz),
+                    run_on_start=True)
+    sched = start_scheduler(app, [pulls])
     warm = asyncio.create_task(_warm(app), name="stt-warm") if app.settings.stt_model else None
     if warm is None:
         log.warning("ORDERBOT_STT_MODEL is not set: voice reports are kept for manual transcription")

@@ -2,7 +2,7 @@
 every job sweeps what the database says is due, so a restart or a second instance changes
 nothing. ``orderbot serve`` calls ``start_scheduler(app)`` after building the app, inside its
 event loop, and ``await stop_scheduler(scheduler)`` on exit (before ``app.close()``). Other
-parts add jobs with ``register_job`` before that call.
+parts pass their jobs in (``start_scheduler(app, [JobSpec(...)])``); there is no global list.
 
 Default jobs:
 - ``sweep`` every minute, and once right at start: escalation deadlines, then digests (config
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,17 +42,6 @@ class JobSpec:
     func: JobFunc
     trigger: TriggerFactory
     run_on_start: bool = False
-
-
-JOBS: list[JobSpec] = []
-
-
-def register_job(job_id: str, func: JobFunc, trigger: TriggerFactory, *, run_on_start: bool = False) -> None:
-    """Add a job for every scheduler started afterwards, e.g. a channel pull every 5 minutes:
-    ``register_job("pull", pull_due, lambda tz: IntervalTrigger(minutes=5, timezone=tz), run_on_start=True)``.
-    Jobs should only sweep rows that are due (claim them atomically); a re-registered id replaces the old."""
-    JOBS[:] = [j for j in JOBS if j.id != job_id]
-    JOBS.append(JobSpec(job_id, func, trigger, run_on_start))
 
 
 async def sweep(app: App) -> None:
@@ -90,12 +79,15 @@ async def _run(app: App, spec: JobSpec) -> None:
             _RUNNING.discard(task)
 
 
-def start_scheduler(app: App) -> AsyncIOScheduler:
-    """Start the jobs on the running event loop; returns the scheduler (call ``shutdown()``)."""
+def start_scheduler(app: App, jobs: Sequence[JobSpec] = ()) -> AsyncIOScheduler:
+    """Start the default jobs and ``jobs`` on the running event loop (a job id given twice: the
+    later one wins); returns the scheduler (stop it with ``stop_scheduler``). Jobs should only
+    sweep rows that are due, claimed atomically, e.g. a channel pull every 5 minutes:
+    ``JobSpec("pull", pull_due, lambda tz: IntervalTrigger(minutes=5, timezone=tz), run_on_start=True)``."""
     tz = ZoneInfo(app.settings.tz)
     sched = AsyncIOScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1,
                                                         "misfire_grace_time": 120})
-    for spec in [*default_jobs(app), *JOBS]:
+    for spec in {j.id: j for j in [*default_jobs(app), *jobs]}.values():
         extra: dict[str, Any] = {"next_run_time": datetime.now(tz)} if spec.run_on_start else {}
         sched.add_job(_run, spec.trigger(tz), args=[app, spec], id=spec.id, name=spec.id,
                       replace_existing=True, **extra)

@@ -10,8 +10,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.testing import ChatBot
-from notifications import scheduler as sched_mod
-from notifications.scheduler import register_job, start_scheduler, stop_scheduler
+from notifications.scheduler import JobSpec, start_scheduler, stop_scheduler
 from orders.clock import ManualClock
 from tests.aftersales_helpers import last_id, outbox
 
@@ -33,29 +32,26 @@ async def test_jobs_and_triggers(app: App) -> None:
     async def pull(a: App) -> None:
         ran.append("pull")
 
-    register_job("pull", pull, lambda tz: IntervalTrigger(minutes=5, timezone=tz), run_on_start=True)
+    sched = start_scheduler(app, [JobSpec("pull", pull, lambda tz: IntervalTrigger(minutes=5, timezone=tz),
+                                          run_on_start=True)])
     try:
-        sched = start_scheduler(app)
-        try:
-            jobs = {j.id: j for j in sched.get_jobs()}
-            assert set(jobs) == {"sweep", "digest:daily", "pull"}
-            assert isinstance(jobs["sweep"].trigger, IntervalTrigger)
-            assert jobs["sweep"].trigger.interval == timedelta(minutes=1)
-            cron = jobs["digest:daily"].trigger
-            assert isinstance(cron, CronTrigger) and str(cron.timezone) == "Asia/Shanghai"
-            fields = {f.name: str(f) for f in cron.fields}
-            assert fields["day_of_week"] == "mon-sun" and fields["hour"] == "9" and fields["minute"] == "0"
-            nxt = cron.get_next_fire_time(None, datetime(2026, 1, 23, 1, 30, tzinfo=UTC))  # 09:30 Friday
-            assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 1, 24, 1, 0, tzinfo=UTC)
+        jobs = {j.id: j for j in sched.get_jobs()}
+        assert set(jobs) == {"sweep", "digest:daily", "pull"}
+        assert isinstance(jobs["sweep"].trigger, IntervalTrigger)
+        assert jobs["sweep"].trigger.interval == timedelta(minutes=1)
+        cron = jobs["digest:daily"].trigger
+        assert isinstance(cron, CronTrigger) and str(cron.timezone) == "Asia/Shanghai"
+        fields = {f.name: str(f) for f in cron.fields}
+        assert fields["day_of_week"] == "mon-sun" and fields["hour"] == "9" and fields["minute"] == "0"
+        nxt = cron.get_next_fire_time(None, datetime(2026, 1, 23, 1, 30, tzinfo=UTC))  # 09:30 Friday
+        assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 1, 24, 1, 0, tzinfo=UTC)
 
-            async def pulled() -> bool:
-                return ran == ["pull"]
+        async def pulled() -> bool:
+            return ran == ["pull"]
 
-            assert await _until(pulled)
-        finally:
-            await stop_scheduler(sched)
+        assert await _until(pulled)
     finally:
-        sched_mod.JOBS[:] = [j for j in sched_mod.JOBS if j.id != "pull"]
+        await stop_scheduler(sched)
 
 
 async def test_start_sweeps_a_deadline_missed_while_down(bot: ChatBot, app: App, clock: ManualClock) -> None:
