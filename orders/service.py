@@ -6,9 +6,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
@@ -76,7 +79,7 @@ class OrderService:
     async def focus(self, user_id: str, order: Order) -> None:
         """Remember the order ``user_id`` is working on (same transaction as nothing else)."""
         async with self.db.session() as s:
-            await s.merge(UserFocus(user_id=user_id, order_id=order.id, updated_at=self.clock.now()))
+            await set_focus(s, user_id, order.id, self.clock.now())
 
     async def focused(self, user_id: str) -> Order | None:
         async with self.db.session() as s:
@@ -88,7 +91,7 @@ class OrderService:
             order = await find_order(s, query, full=True)
             recent = await timeline.events(s, order.id, last=last)
             if user_id:
-                await s.merge(UserFocus(user_id=user_id, order_id=order.id, updated_at=self.clock.now()))
+                await set_focus(s, user_id, order.id, self.clock.now())
             return Detail(order, recent, await self.workflows.current(s))
 
     async def history(self, query: str) -> tuple[Order, list[TimelineEvent]]:
@@ -157,7 +160,7 @@ class OrderService:
         for hook in [] if passing else self.on_enter:
             await hook(s, order, target, actor)
         if actor.user_id != "system":
-            await s.merge(UserFocus(user_id=actor.user_id, order_id=order.id, updated_at=now))
+            await set_focus(s, actor.user_id, order.id, now)
         await s.flush()  # raises StaleDataError if someone else moved it first
         log.info("order %s: %s -> %s by %s via %s", order.order_no, current, target, actor.user_id, actor.source)
         return Moved(order, current, target, wf, notified)
@@ -242,3 +245,11 @@ def _text(value: str, what: str, limit: int) -> str:
     if len(value) > limit:
         raise InvalidInput(f"{what}太长（最多{limit}个字）。")
     return value
+
+
+async def set_focus(s: AsyncSession, user_id: str, order_id: int, now: datetime) -> None:
+    """Remember the order a user works on: one upsert statement (no read first)."""
+    ins = pg_insert(UserFocus) if s.get_bind().dialect.name == "postgresql" else sqlite_insert(UserFocus)
+    stmt = ins.values(user_id=user_id, order_id=order_id, updated_at=now)
+    await s.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
+                                               set_={"order_id": order_id, "updated_at": now}))
