@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -77,6 +78,18 @@ async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     return data
 
 
+async def _signed_form(http: aiohttp.ClientSession, cred: Credentials, params: dict[str, str],
+                       describe: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """POST ``params`` as a form signed the routers' way (Taobao, PDD, JD: upper-case MD5 of
+    secret + sorted k+v + secret); an ``error_response`` answer becomes PlatformError(describe(it))."""
+    params["sign"] = md5_upper(cred.secret + sorted_kv(params) + cred.secret)
+    async with http.post(cred.base_url, data=params) as resp:
+        data = await _json(resp)
+    if "error_response" in data:
+        raise PlatformError(describe(data["error_response"]))
+    return data
+
+
 class TaobaoClient:
     max_window = timedelta(days=1)
     first_page = 1
@@ -88,12 +101,8 @@ class TaobaoClient:
                   "timestamp": _cst(datetime.now(CST)), "format": "json", "v": "2.0", "sign_method": "md5",
                   "fields": TAOBAO_FIELDS, "start_modified": _cst(start), "end_modified": _cst(end),
                   "type": TAOBAO_TYPES, "page_no": str(page), "page_size": str(size), "use_has_next": "false"}
-        params["sign"] = md5_upper(cred.secret + sorted_kv(params) + cred.secret)
-        async with http.post(cred.base_url, data=params) as resp:
-            data = await _json(resp)
-        if "error_response" in data:
-            e = data["error_response"]
-            raise PlatformError(f"taobao error {e.get('code')}: {e.get('msg')} {e.get('sub_code', '')}".strip())
+        data = await _signed_form(http, cred, params, lambda e: f"taobao error {e.get('code')}: {e.get('msg')} "
+                                                                f"{e.get('sub_code', '')}".strip())
         body = data.get("trades_sold_increment_get_response")
         if not isinstance(body, dict):
             raise PlatformError("taobao answer lacks trades_sold_increment_get_response")
@@ -112,12 +121,8 @@ class PddClient:
                   "start_updated_at": str(int(start.timestamp())), "end_updated_at": str(int(end.timestamp())),
                   "is_lucky_flag": "0", "order_status": "5", "refund_status": "5", "page": str(page),
                   "page_size": str(size), "use_has_next": "false"}
-        params["sign"] = md5_upper(cred.secret + sorted_kv(params) + cred.secret)
-        async with http.post(cred.base_url, data=params) as resp:
-            data = await _json(resp)
-        if "error_response" in data:
-            e = data["error_response"]
-            raise PlatformError(f"pdd error {e.get('error_code')}: {e.get('error_msg')}")
+        data = await _signed_form(http, cred, params,
+                                  lambda e: f"pdd error {e.get('error_code')}: {e.get('error_msg')}")
         body = data.get("order_sn_increment_get_response")
         if not isinstance(body, dict):
             raise PlatformError("pdd answer lacks order_sn_increment_get_response")
@@ -134,34 +139,29 @@ class DouyinClient:
         body = f"app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v2"
         return hashlib.md5(f"{secret}{body}{secret}".encode()).hexdigest()
 
-    async def page(self, http: aiohttp.ClientSession, cred: Credentials, start: datetime, end: datetime,
-                   page: int, size: int) -> Page:
-        param = {"update_time_start": int(start.timestamp()), "update_time_end": int(end.timestamp()),
-                 "page": page, "size": size, "order_by": "update_time", "order_asc": True}
+    async def call(self, http: aiohttp.ClientSession, cred: Credentials, method: str,
+                   param: dict[str, Any]) -> dict[str, Any]:
+        """One signed call (``param_json`` in the body); the answer's ``data``, or PlatformError."""
         pj = json.dumps(param, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         ts = _cst(datetime.now(CST))
-        query = {"app_key": cred.app_key, "method": self.method, "timestamp": ts, "v": "2", "sign_method": "md5",
-                 "access_token": cred.session, "sign": self.sign(cred.app_key, cred.secret, self.method, pj, ts)}
-        url = cred.base_url.rstrip("/") + "/" + self.method.replace(".", "/")
+        query = {"app_key": cred.app_key, "method": method, "timestamp": ts, "v": "2", "sign_method": "md5",
+                 "access_token": cred.session, "sign": self.sign(cred.app_key, cred.secret, method, pj, ts)}
+        url = cred.base_url.rstrip("/") + "/" + method.replace(".", "/")
         async with http.post(url, params=query, data=pj.encode(), headers={"Content-Type": "application/json"}) as r:
             data = await _json(r)
         if data.get("code") != 10000:
             raise PlatformError(f"douyin error {data.get('code')}: {data.get('msg')} {data.get('sub_msg', '')}".strip())
-        body = data.get("data") or {}
+        return data.get("data") or {}
+
+    async def page(self, http: aiohttp.ClientSession, cred: Credentials, start: datetime, end: datetime,
+                   page: int, size: int) -> Page:
+        body = await self.call(http, cred, self.method, {
+            "update_time_start": int(start.timestamp()), "update_time_end": int(end.timestamp()),
+            "page": page, "size": size, "order_by": "update_time", "order_asc": True})
         return Page(int(body.get("total") or 0), list(body.get("shop_order_list") or []))
 
     async def detail(self, http: aiohttp.ClientSession, cred: Credentials, order_id: str) -> dict[str, Any]:
-        pj = json.dumps({"shop_order_id": order_id}, sort_keys=True, separators=(",", ":"))
-        ts = _cst(datetime.now(CST))
-        method = "order.orderDetail"
-        query = {"app_key": cred.app_key, "method": method, "timestamp": ts, "v": "2", "sign_method": "md5",
-                 "access_token": cred.session, "sign": self.sign(cred.app_key, cred.secret, method, pj, ts)}
-        url = cred.base_url.rstrip("/") + "/order/orderDetail"
-        async with http.post(url, params=query, data=pj.encode(), headers={"Content-Type": "application/json"}) as r:
-            data = await _json(r)
-        if data.get("code") != 10000:
-            raise PlatformError(f"douyin error {data.get('code')}: {data.get('msg')}")
-        order = (data.get("data") or {}).get("shop_order_detail")
+        order = (await self.call(http, cred, "order.orderDetail", {"shop_order_id": order_id})).get("shop_order_detail")
         if not isinstance(order, dict):
             raise PlatformError("douyin answer lacks shop_order_detail")
         return order
@@ -184,12 +184,8 @@ class JdClient:
         params = {"method": self.method, "app_key": cred.app_key, "access_token": cred.session,
                   "timestamp": _cst(datetime.now(CST)), "v": "2.0",
                   "360buy_param_json": json.dumps(biz, sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
-        params["sign"] = md5_upper(cred.secret + sorted_kv(params) + cred.secret)
-        async with http.post(cred.base_url, data=params) as resp:
-            data = await _json(resp)
-        if "error_response" in data:
-            e = data["error_response"]
-            raise PlatformError(f"jd error {e.get('code')}: {e.get('zh_desc') or e.get('en_desc')}")
+        data = await _signed_form(http, cred, params,
+                                  lambda e: f"jd error {e.get('code')}: {e.get('zh_desc') or e.get('en_desc')}")
         body = (data.get("jingdong_pop_order_enSearch_responce") or {}).get("searchorderinfo_result")
         if not isinstance(body, dict) or not (body.get("apiResult") or {}).get("success", False):
             raise PlatformError(f"jd answer not successful: {str(data)[:200]}")
