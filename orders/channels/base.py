@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from orders.canonical import HOLD_PREFIX, REFUNDING
+from orders.money import MoneyError, yuan_to_fen
 
 SKIP = "skip"
 NONE = "-"
@@ -105,15 +105,9 @@ def yuan(value: Any, fld: str) -> int:
     if type(value) is int:
         return value * 100
     try:
-        d = Decimal(str(value).strip())  # str(float) is the shortest repr: 12.8 -> "12.8"
-    except InvalidOperation:
-        raise AdapterError(fld, f"not a money amount: {value!r}") from None
-    if not d.is_finite():
-        raise AdapterError(fld, f"not a money amount: {value!r}")
-    f = d * 100
-    if f != f.to_integral_value():
-        raise AdapterError(fld, f"more than two decimals: {value!r}")
-    return int(f)
+        return yuan_to_fen(str(value))  # str(float) is the shortest repr: 12.8 -> "12.8"
+    except MoneyError as e:
+        raise AdapterError(fld, str(e)) from None
 
 
 def fen(value: Any, fld: str) -> int:

@@ -15,6 +15,7 @@ from orders.channels.base import (
     AdapterError,
     ChannelConfig,
     FileFormatError,
+    discount,
     fen,
     local_time,
     resolve_status,
@@ -124,21 +125,15 @@ def map_row(cfg: ChannelConfig, labels: Mapping[str, str], row: dict[str, Any], 
             raise AdapterError(header_of.get(key, key), "required field missing")
         return val
 
+    def amount(val: Any, header: str) -> int:
+        return yuan(val, header) if spec.money == "yuan" else fen(val, header)
+
     def money(key: str, required: bool = True) -> int:
-        val = get(key, required)
-        try:
-            return yuan(val, header_of.get(key, key)) if spec.money == "yuan" else fen(val, header_of.get(key, key))
-        except AdapterError as e:
-            raise AdapterError(header_of.get(key, key), e.reason) from None
+        return amount(get(key, required), header_of.get(key, key))
 
     def when(key: str, required: bool = True) -> datetime | None:
         val = get(key, required)
-        if val in (None, ""):
-            return None
-        try:
-            return local_time(val, header_of.get(key, key), tz)
-        except AdapterError as e:
-            raise AdapterError(header_of.get(key, key), e.reason) from None
+        return None if val in (None, "") else local_time(val, header_of.get(key, key), tz)
 
     status_text = str(get("platform_status"))
     first_field = next(iter(cfg.maps), "status")
@@ -148,22 +143,18 @@ def map_row(cfg: ChannelConfig, labels: Mapping[str, str], row: dict[str, Any], 
         raise AdapterError(header_of.get("platform_status", "status"), e.reason) from None
     if st.skip:
         return None
-    try:
-        qty = whole(get("qty"), header_of.get("qty", "qty"))
-    except AdapterError as e:
-        raise AdapterError(header_of.get("qty", "qty"), e.reason) from None
+    qty = whole(get("qty"), header_of.get("qty", "qty"))
     price = money("price")
     discounts = []
     for header, tmpl in spec.discounts.items():
         raw = row.get(header, "")
         if raw in (None, ""):
             continue
-        amt = yuan(raw, header)
-        if not amt:
-            continue
-        discounts.append({"kind": tmpl.get("kind", "other"), "source": header, "label": tmpl.get("label", header),
-                          "amount": amt, "offered_by": tmpl.get("offered_by", "unknown"),
-                          "borne_by": tmpl.get("borne_by", "unknown")})
+        amt = amount(raw, header)
+        if amt:
+            discounts.append(discount(tmpl.get("kind", "other"), header, tmpl.get("label", header), amt,
+                                      offered_by=tmpl.get("offered_by", "unknown"),
+                                      borne_by=tmpl.get("borne_by", "unknown")))
     goods = money("goods_total", False) if v.get("goods_total") not in (None, "") else None
     created = when("created_at")
     return {
