@@ -70,26 +70,44 @@ class Registry:
         self, name: str, *, roles: tuple[str, ...], summary: str, example: str, aliases: tuple[str, ...] = ()
     ) -> Callable[[CommandFunc], CommandFunc]:
         def deco(func: CommandFunc) -> CommandFunc:
+            cmd = Command(name, func, roles, summary, example, aliases)
+            _check(self.commands, name, cmd, f"command {name!r}")
             for w in (name, *aliases):
-                _claim(self.words, w, name, f"command word {w!r}")
-            _claim(self.commands, name, Command(name, func, roles, summary, example, aliases), f"command {name!r}")
+                _check(self.words, w, name, f"command word {w!r}")
+            self.commands[name] = cmd
+            self.words.update((w, name) for w in (name, *aliases))
             return func
 
         return deco
 
     def button(self, prefix: str) -> Callable[[CommandFunc], CommandFunc]:
         def deco(func: CommandFunc) -> CommandFunc:
-            _claim(self.buttons, prefix, func, f"button prefix {prefix!r}")
+            _check(self.buttons, prefix, func, f"button prefix {prefix!r}")
+            self.buttons[prefix] = func
             return func
 
         return deco
 
     def kind(self, kind: str) -> Callable[[KindFunc], KindFunc]:
         def deco(func: KindFunc) -> KindFunc:
-            _claim(self.kinds, kind, func, f"message kind {kind!r}")
+            _check(self.kinds, kind, func, f"message kind {kind!r}")
+            self.kinds[kind] = func
             return func
 
         return deco
+
+    def split_command(self, text: str) -> tuple[str, str] | None:
+        """(command name, args) when ``text`` is a command: "查 8812", or "查8812" without the
+        space; None otherwise. Conversation hooks use it to let commands through."""
+        text = text.strip()
+        word, _, args = text.partition(" ")
+        name = self.words.get(word)
+        if name is not None:
+            return name, args.strip()
+        w = max((w for w in self.words if word.startswith(w)), key=len, default=None)
+        if w is not None and ORDER_TOKEN.match(word[len(w):]):
+            return self.words[w], text[len(w):].strip()
+        return None
 
     def conversation(self, func: ConversationFunc) -> ConversationFunc:
         """A hook asked first for every message; returns None when it does not take the message."""
@@ -97,17 +115,11 @@ class Registry:
         return func
 
 
-def _same(a: object, b: object) -> bool:
-    a, b = getattr(a, "func", a), getattr(b, "func", b)
-    return f"{a.__module__}.{getattr(a, '__qualname__', a)}" == f"{b.__module__}.{getattr(b, '__qualname__', b)}"
-
-
-def _claim(table: dict[str, V], key: str, value: V, what: str) -> None:
-    """Register ``key``; two different handlers for one key is a wiring bug, not a silent override."""
+def _check(table: dict[str, V], key: str, value: V, what: str) -> None:
+    """Two different handlers for one key is a wiring bug, not a silent override."""
     old = table.get(key)
-    if old is not None and old != value and not _same(old, value):
+    if old is not None and old != value:
         raise ValueError(f"{what} is registered twice")
-    table[key] = value
 
 
 def allowed_roles(app: App, cmd: Command) -> tuple[str, ...]:
@@ -174,14 +186,10 @@ class Dispatcher:
         if len(text) > MAX_INPUT:
             log.info("over-long message (%d chars) from %s", len(text), req.user.user_id)
             return [Reply(text=f"消息太长（{len(text)}字），请控制在{MAX_INPUT}字以内。")]
-        word, _, args = text.partition(" ")
-        name = self.registry.words.get(word)
-        if name is None:  # "查BG260122-8812" / "查8812" without a space
-            w = max((w for w in self.registry.words if word.startswith(w)), key=len, default=None)
-            if w is not None and ORDER_TOKEN.match(word[len(w):]):
-                name, args = self.registry.words[w], text[len(w):]
-        if name is None:
-            return [self._unknown(req, word)]
+        found = self.registry.split_command(text)
+        if found is None:
+            return [self._unknown(req, text.partition(" ")[0])]
+        name, args = found
         cmd = self.registry.commands[name]
         if not may_run(self.app, req.user, cmd):
             roles = self.app.roles.labels(list(allowed_roles(self.app, cmd))) or ["管理员"]

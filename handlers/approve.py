@@ -4,20 +4,19 @@ the reason in the next message (a pending conversation)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from bot.dispatch import Request
 from bot.types import Reply
 from handlers.aftersales import service
 from handlers.registry import registry
 from notifications.aftersales_notes import NO_PREFIX, OK_PREFIX, parse_button_key
+from orders import conversations
 from orders.aftersales import Decision, names_of
 from orders.errors import InvalidInput
-from orders.models import Conversation
 
 log = logging.getLogger(__name__)
 REJECT_CONV = "aftersales_reject"
-REJECT_WAIT = timedelta(minutes=30)
+REJECT_MINUTES = 30
 DECIDERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 
 
@@ -47,11 +46,17 @@ async def reject(req: Request, args: str) -> list[Reply]:
     return await decided_reply(req, await service(req.app).decide(case_no, req.actor, approve=False, reason=reason))
 
 
-@registry.button(OK_PREFIX)
-async def approve_button(req: Request, key: str) -> list[Reply]:
+def _parsed(key: str, req: Request) -> tuple[str, int] | None:
     parsed = parse_button_key(key)
     if parsed is None:
         log.warning("malformed approval key %r from %s", key, req.user.user_id)
+    return parsed
+
+
+@registry.button(OK_PREFIX)
+async def approve_button(req: Request, key: str) -> list[Reply]:
+    parsed = _parsed(key, req)
+    if parsed is None:
         return [Reply(text="这个按钮已失效，请用「通过 <售后单号>」。")]
     d = await service(req.app).decide(parsed[0], req.actor, approve=True, step_idx=parsed[1],
                                       response_code=req.incoming.response_code)
@@ -60,42 +65,36 @@ async def approve_button(req: Request, key: str) -> list[Reply]:
 
 @registry.button(NO_PREFIX)
 async def reject_button(req: Request, key: str) -> list[Reply]:
-    parsed = parse_button_key(key)
+    parsed = _parsed(key, req)
     if parsed is None:
-        log.warning("malformed reject key %r from %s", key, req.user.user_id)
         return [Reply(text="这个按钮已失效，请用「驳回 <售后单号> <原因>」。")]
     case_no, idx = parsed
     svc = service(req.app)
     async with req.app.db.session() as s:  # refuse now if it is not pending or not theirs
         case = await svc.load(s, case_no)
         svc.check_pending(case, idx, req.actor)
-        await s.merge(Conversation(user_id=req.user.user_id, kind=REJECT_CONV, order_id=case.order_id,
-                                   data={"case_no": case_no, "idx": idx, "response_code": req.incoming.response_code},
-                                   expires_at=req.app.clock.now() + REJECT_WAIT))
-    return [Reply(text=f"请直接回复驳回售后单 {case_no} 的原因（30分钟内有效），回复「算了」放弃。")]
+        await conversations.begin(s, req.user.user_id, REJECT_CONV, req.app.clock.now(), REJECT_MINUTES,
+                                  order_id=case.order_id, data={"case_no": case_no, "idx": idx,
+                                                                "response_code": req.incoming.response_code})
+    return [Reply(text=f"请直接回复驳回售后单 {case_no} 的原因（{REJECT_MINUTES}分钟内有效），回复「算了」放弃。")]
 
 
 @registry.conversation
 async def reject_reason(req: Request) -> list[Reply] | None:
-    if req.incoming.kind != "text":
-        return None
+    text = req.incoming.text.strip()
+    command = registry.split_command(text)
+    if req.incoming.kind != "text" or (command and command[0] not in ("驳回", "通过")):
+        return None  # another command leaves the question open
     async with req.app.db.session() as s:
-        conv = await s.get(Conversation, req.user.user_id)
-        if conv is None or conv.kind != REJECT_CONV:
+        conv = await conversations.pending(s, req.user.user_id, (REJECT_CONV,), req.app.clock.now())
+        if conv is None:
             return None
-        text = req.incoming.text.strip()
-        expired = conv.expires_at <= req.app.clock.now()
-        word = text.split(" ", 1)[0]
-        if not expired and word in registry.words and word not in ("驳回", "通过"):
-            return None  # another command: leave the question open
-        await s.delete(conv)
         data = dict(conv.data)
-    if expired:
-        return None
+        await conversations.end(s, req.user.user_id)
+    if command:
+        return None  # a typed 驳回 / 通过 decides on its own and closes the question
     if text in ("算了", "取消"):
         return [Reply(text=f"已放弃驳回售后单 {data['case_no']}。")]
-    if word in ("驳回", "通过"):
-        return None  # the typed command decides on its own
     d = await service(req.app).decide(str(data["case_no"]), req.actor, approve=False, reason=text,
                                       step_idx=int(data["idx"]), response_code=str(data.get("response_code", "")))
     return await decided_reply(req, d)

@@ -132,10 +132,8 @@ async def pending_scan(req: Request) -> list[Reply] | None:
     inc = req.incoming
     if inc.kind not in ("scan", "text"):
         return None
-    if inc.kind == "text":
-        word = inc.text.strip().split(" ")[0]
-        if not word or word in registry.words or any(inc.text.strip().startswith(w) for w in registry.words):
-            return None
+    if inc.kind == "text" and (not inc.text.strip() or registry.split_command(inc.text)):
+        return None
     app, cfg = req.app, warehouse_config(req.app)
     now = app.clock.now()
     code = normalize_code(inc.scan_result if inc.kind == "scan" else inc.text)[:64]

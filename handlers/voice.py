@@ -120,7 +120,7 @@ async def pick_order(req: Request) -> list[Reply] | None:
     if inc.kind != "text" or not inc.text.strip():
         return None
     choice = inc.text.strip()
-    if choice.split(" ")[0] in registry.words:
+    if registry.split_command(choice):
         return None
     app, cfg = req.app, warehouse_config(req.app)
     now = app.clock.now()

@@ -73,6 +73,7 @@ async def test_rejection_at_step_two_ends_case(bot: ChatBot, app: App) -> None:
     mark = await last_id(app)
     out = await press(bot, "wh01", card, "驳回")
     assert "请直接回复驳回" in out
+    assert "订单 BG260122-0002" in await bot.say("wh01", "查BG260122-0002")  # a command, not the reason
     assert "已驳回售后单 AS260122-0001" in await bot.say("wh01", "没有收到退回的包裹")
     msgs = await outbox(app, since=mark)
     assert [m.msgtype for m in msgs if m.msgtype == "template_card"] == []  # finance never asked

@@ -40,12 +40,15 @@ def test_a_second_handler_for_the_same_key_is_refused() -> None:
         return []
 
     r.kind("scan")(first)  # type: ignore[arg-type]
-    r.kind("scan")(first)  # type: ignore[arg-type]  # the same handler again (a re-import) is fine
+    r.kind("scan")(first)  # type: ignore[arg-type]  # the same handler again is fine
     with pytest.raises(ValueError, match="message kind 'scan' is registered twice"):
         r.kind("scan")(second)  # type: ignore[arg-type]
     r.command("查", roles=("cs",), summary="", example="")(first)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="command '查' is registered twice"):
         r.command("查", roles=("cs",), summary="", example="")(second)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="command word '查' is registered twice"):
+        r.command("查询", roles=("cs",), summary="", example="", aliases=("查",))(second)  # type: ignore[arg-type]
+    assert "查询" not in r.commands and "查询" not in r.words  # a refused command leaves nothing behind
     r.button("x:")(first)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="button prefix 'x:' is registered twice"):
         r.button("x:")(second)  # type: ignore[arg-type]

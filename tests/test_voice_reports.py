@@ -113,6 +113,7 @@ async def test_voice_after_ten_minutes_asks_which_order(bot: ChatBot, app: App, 
     [r] = await reports(app)
     assert r.order_id is None and r.status == "transcribed"
     await assert_lead_told(app, r.id)
+    assert "不能使用「查」" in await bot.say("temp01", "查BG260122-0002")  # a command, even without a space
     assert "请回复 1 到 2" in await bot.say("temp01", "7")
     assert "已记到订单 BG260122-0003" in await bot.say("temp01", "2")
     [r] = await reports(app)
