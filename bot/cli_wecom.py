@@ -10,9 +10,8 @@ from sqlalchemy import select, update
 
 from bot.app import App
 from bot.cli import cli, dispatcher, err, run
+from notifications.models import OUTBOX_STATUSES as STATUSES
 from notifications.models import OutboxMessage
-
-STATUSES = ("pending", "sending", "dead", "sent")
 
 
 @cli.command()

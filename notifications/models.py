@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
 
-# status: pending -> sent | dead
-OUTBOX_STATUSES = ("pending", "sent", "dead")
+# status: pending -> sending (claimed, with a lease) -> sent | dead (or back to pending to retry)
+OUTBOX_STATUSES = ("pending", "sending", "dead", "sent")
 
 
 class OutboxMessage(Base):

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import OutboxMessage
+from orders.db import dialect_insert
 
 
 async def enqueue(
@@ -27,24 +27,16 @@ async def enqueue(
     target = to if isinstance(to, str) else "|".join(sorted(set(to)))
     if not target:
         return None
-    if dedupe_key is not None:
-        found = await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-        if found is not None:
-            return None
-    row = OutboxMessage(
-        channel=channel,
-        target=target,
-        msgtype=msgtype,
-        payload=payload,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        dedupe_key=dedupe_key,
-        order_id=order_id,
-    )
-    session.add(row)
-    return row
+    values = dict(channel=channel, target=target, msgtype=msgtype, payload=payload, status="pending", attempts=0,
+                  next_attempt_at=now, created_at=now, dedupe_key=dedupe_key, order_id=order_id)
+    if dedupe_key is None:
+        row = OutboxMessage(**values)
+        session.add(row)
+        return row
+    # one statement, so two processes racing on the same key cannot fail each other's transaction
+    new_id = await session.scalar(dialect_insert(session, OutboxMessage).values(**values)
+                                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id))
+    return None if new_id is None else await session.get(OutboxMessage, new_id)
 
 
 async def enqueue_text(

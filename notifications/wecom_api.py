@@ -158,12 +158,6 @@ class WeComClient:
             log.warning("message/send: invalid recipients %s", data.get("invaliduser"))
         return data
 
-    async def send_text(self, touser: str, content: str) -> dict[str, Any]:
-        return await self.send(touser, "text", {"content": content})
-
-    async def send_markdown(self, touser: str, content: str) -> dict[str, Any]:
-        return await self.send(touser, "markdown", {"content": content})
-
     async def send_template_card(self, touser: str, card: dict[str, Any]) -> dict[str, Any]:
         return await self.send(touser, "template_card", card)
 

@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
@@ -20,7 +18,7 @@ from notifications.outbox import enqueue_text
 from orders import timeline
 from orders.address import parse_address
 from orders.clock import Clock
-from orders.db import Database
+from orders.db import Database, dialect_insert
 from orders.errors import IllegalTransition, InvalidInput, NotPermitted, StaleOrder
 from orders.lookup import find_order
 from orders.models import Order, TimelineEvent, Tracking, UserFocus
@@ -249,7 +247,6 @@ def _text(value: str, what: str, limit: int) -> str:
 
 async def set_focus(s: AsyncSession, user_id: str, order_id: int, now: datetime) -> None:
     """Remember the order a user works on: one upsert statement (no read first)."""
-    ins = pg_insert(UserFocus) if s.get_bind().dialect.name == "postgresql" else sqlite_insert(UserFocus)
-    stmt = ins.values(user_id=user_id, order_id=order_id, updated_at=now)
+    stmt = dialect_insert(s, UserFocus).values(user_id=user_id, order_id=order_id, updated_at=now)
     await s.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
                                                set_={"order_id": order_id, "updated_at": now}))

@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Index, Integer, String, Text, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
+from orders.db import dialect_insert
 
 # status: pending -> processing -> done | failed
-INBOX_STATUSES = ("pending", "processing", "done", "failed")
 
 
 class InboxMessage(Base):
@@ -33,18 +31,6 @@ class InboxMessage(Base):
     claimed_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
-
-
-async def store(
-    session: AsyncSession, *, dedupe_key: str, msg_id: str, user_id: str, kind: str, xml: str, now: datetime
-) -> int | None:
-    """Insert one message; None when the dedupe key is already there (a retry or a replay)."""
-    values = {"dedupe_key": dedupe_key, "msg_id": msg_id, "user_id": user_id, "kind": kind, "xml": xml,
-              "status": "pending", "attempts": 0, "received_at": now, "error": ""}
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(InboxMessage) if dialect == "postgresql" else sqlite_insert(InboxMessage)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(InboxMessage.id)
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def unfinished(session: AsyncSession, now: datetime, lease: timedelta) -> list[tuple[int, str]]:
@@ -73,8 +59,7 @@ async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> di
     """Insert several messages in one statement; {dedupe_key: id} of those that were new."""
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert(InboxMessage) if dialect == "postgresql" else sqlite_insert(InboxMessage)
+    ins = dialect_insert(session, InboxMessage)
     values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
     # One cached statement run with many parameter sets (SQLAlchemy's insertmanyvalues batches
     # it): a literal multi-row VALUES would be compiled afresh for every batch size.

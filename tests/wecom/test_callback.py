@@ -177,13 +177,13 @@ async def test_long_reply_is_split_under_the_byte_limit(wecom: Harness) -> None:
 async def test_inbox_rows_left_by_a_crash_are_processed_on_start(wecom: Harness) -> None:
     from bot.wecom import inbox
 
+    now = wecom.app.clock.now()
+    rows = [dict(dedupe_key=f"msg:{n}", msg_id=str(n), user_id=u, kind="text", xml=text_xml(u, f"查 {no}", str(n)),
+                 received_at=now) for n, u, no in ((555, "cs02", "BG260122-0004"), (556, "cs01", "BG260122-0005"),
+                                                   (557, "wh01", "BG260122-0003"))]
     async with wecom.app.db.session() as s:
-        await inbox.store(s, dedupe_key="msg:555", msg_id="555", user_id="cs02", kind="text",
-                          xml=text_xml("cs02", "查 BG260122-0004", "555"), now=wecom.app.clock.now())
-        crashed = await inbox.store(s, dedupe_key="msg:556", msg_id="556", user_id="cs01", kind="text",
-                                    xml=text_xml("cs01", "查 BG260122-0005", "556"), now=wecom.app.clock.now())
-        running = await inbox.store(s, dedupe_key="msg:557", msg_id="557", user_id="wh01", kind="text",
-                                    xml=text_xml("wh01", "查 BG260122-0003", "557"), now=wecom.app.clock.now())
+        ids = await inbox.store_many(s, rows)
+        crashed, running = ids["msg:556"], ids["msg:557"]
         await s.execute(update(InboxMessage).where(InboxMessage.id == crashed)
                         .values(status="processing", claimed_at=wecom.app.clock.now() - timedelta(minutes=6)))
         await s.execute(update(InboxMessage).where(InboxMessage.id == running)  # a live peer's claim
