@@ -79,7 +79,8 @@ async def _douyin(app: App, request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError) as e:
         log.warning("douyin push refused: bad body: %s", e)
         return web.json_response({"code": 40001, "msg": "bad body"}, status=400)
-    shop_name = str((channels_of(app).configs["douyin"].extra.get("push_shop")) or "")
+    douyin = channels_of(app).configs.get("douyin")
+    shop_name = str((douyin.extra.get("push_shop") if douyin else "") or "")
     shops = [s for s in shops_of(app) if s.channel == "douyin" and (not shop_name or s.name == shop_name)]
     if not shops:
         log.error("douyin push: no douyin shop configured to fetch order details; %d messages not taken", len(ids))

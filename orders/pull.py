@@ -28,7 +28,7 @@ from sqlalchemy import update
 from orders.canonical import CanonOrder
 from orders.channels import Channels
 from orders.clock import Clock
-from orders.db import Database
+from orders.db import Database, dialect_insert
 from orders.importer import Importer, ImportReport, Parsed, Reject
 from orders.intake_models import PullCursor
 from orders.pull_clients import CLIENTS, Credentials, PlatformError
@@ -98,11 +98,10 @@ async def pull_due(db: Database, clock: Clock, channels: Channels, importer: Imp
 async def _claim(db: Database, clock: Clock, shop: ShopConfig, force: bool) -> bool:
     now = clock.now()
     async with db.session() as s:
-        if await s.get(PullCursor, shop.name) is None:
-            start = shop.start or (now - shop.window)
-            s.add(PullCursor(shop=shop.name, channel=shop.channel, cursor_at=start, due_at=now, last_run_at=None,
-                             last_error="", failures=0, pulled=0))
-            await s.flush()
+        # a shop's first run: create its cursor; a peer process doing the same at once is no error
+        await s.execute(dialect_insert(s, PullCursor).values(
+            shop=shop.name, channel=shop.channel, cursor_at=shop.start or (now - shop.window), due_at=now,
+            last_run_at=None, last_error="", failures=0, pulled=0).on_conflict_do_nothing(index_elements=["shop"]))
         q = update(PullCursor).where(PullCursor.shop == shop.name)
         if not force:
             q = q.where(PullCursor.due_at <= now)
