@@ -102,13 +102,3 @@ def first_error(exc: Any) -> tuple[str, str]:
     e = exc.errors()[0]
     loc = ".".join(str(x) for x in e["loc"]) or "(line)"
     return loc, str(e["msg"]).removeprefix("Value error, ")
-
-
-def describe_errors(exc: Any) -> str:
-    """Pydantic ValidationError -> 'field: reason; field: reason'."""
-    parts = []
-    for e in exc.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(line)"
-        msg = str(e["msg"]).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)

@@ -7,19 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import App
-from orders.brushing import BrushingRule
-from orders.channels import Channels
-from orders.importer import Importer, ImportReport
+from bot.intake_jobs import build_importer, channels_of
+from orders.importer import ImportReport
 from orders.models import Order, TimelineEvent
 
-
-def channels(app: App) -> Channels:
-    return Channels.load(app.config, app.settings.tz)
-
-
-def importer(app: App) -> Importer:
-    return Importer(app.db, app.clock, app.workflows, app.settings.tz, service=app.orders,
-                    brushing_rule=BrushingRule.from_config(app.config.load("channels").get("brushing")))
+channels = channels_of
+importer = build_importer
 
 
 async def pull_in(app: App, channel: str, *payloads: dict[str, Any], shop: str = "测试店") -> ImportReport:

@@ -118,7 +118,7 @@ async def test_api_error_mid_pull_resumes_from_the_last_full_window(app: App, fa
 async def test_timeout_mid_pull_loses_nothing_and_repeats_nothing(app: App, fake) -> None:
     fp, base = fake
     spread(fp, "douyin", 30, P.douyin)
-    fp.delay_on_request, fp.delay_s = 3, 1.5  # window 1: page 0 (total), page 0 again, … page 1 hangs
+    fp.delay_on_request, fp.delay_s = 3, 1.5  # window 1: page 0 (for the total), page 1, then page 0 hangs
     [res] = await pull(app, shop(base, "douyin", timeout_s=0.5, page_size=5))
     assert "Timeout" in res.error
     assert (await cursor(app, "douyin-1")).cursor_at == START
@@ -131,12 +131,12 @@ async def test_timeout_mid_pull_loses_nothing_and_repeats_nothing(app: App, fake
 async def test_order_changed_while_paging_is_taken_once_in_its_newest_state(app: App, fake) -> None:
     fp, base = fake
     spread(fp, "taobao", 12, P.taobao)
-    # the same trade on two pages: first as paid, then (modified later) as shipped
-    fp.add("taobao", START + timedelta(minutes=29), P.taobao("MOVER", at=START - timedelta(minutes=10)))
+    # the same trade on two pages (2 a page): first as paid, then (modified later) as shipped
+    fp.add("taobao", START + timedelta(minutes=2), P.taobao("MOVER", at=START - timedelta(minutes=10)))
     shipped = P.taobao("MOVER", "WAIT_BUYER_CONFIRM_GOODS", at=START - timedelta(minutes=10))
     shipped["modified"] = "2026-01-22 08:29:30"
     fp.add("taobao", START + timedelta(minutes=29, seconds=30), shipped)
-    [res] = await pull(app, shop(base, "taobao"))
+    [res] = await pull(app, shop(base, "taobao", page_size=2))
     assert res.error == "" and res.report.failed == 0
     from tests.intake_helpers import order_of
 
