@@ -175,7 +175,7 @@ def _write_rejects(path: Path, start: datetime, end: datetime, payloads: list[di
     """Append a window's rejected orders (platform id, field, reason; no personal data)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as fh:
+    with path.open("a", encoding="utf-8-sig", newline="") as fh:  # BOM once: Excel reads it as UTF-8
         w = csv.writer(fh)
         if new:
             w.writerow(["window_start", "window_end", "row", "platform_order_id", "field", "reason"])
