@@ -33,15 +33,14 @@ class InboxMessage(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
-async def unfinished(session: AsyncSession, now: datetime, lease: timedelta) -> list[tuple[int, str]]:
-    """(id, user) of rows to (re)process at start: pending ones and claims older than the lease."""
-    rows = await session.execute(
-        select(InboxMessage.id, InboxMessage.user_id)
+async def unfinished(session: AsyncSession, now: datetime, lease: timedelta) -> list[int]:
+    """Ids of rows to (re)process: pending ones and claims older than the lease."""
+    return list((await session.scalars(
+        select(InboxMessage.id)
         .where(or_(InboxMessage.status == "pending",
                    (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= now - lease)))
         .order_by(InboxMessage.id)
-    )
-    return [(i, u) for i, u in rows.all()]
+    )).all())
 
 
 async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: str = "") -> bool:

@@ -48,6 +48,7 @@ class InboxProcessor:
         self.on_outbox = on_outbox
         self._sem = asyncio.Semaphore(concurrency)
         self._pending: list[int] = []
+        self._inflight: set[int] = set()  # submitted and not yet written: a replay never takes them twice
         self._finished: list[tuple[InboxMessage, list[Reply], str]] = []
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
@@ -55,8 +56,11 @@ class InboxProcessor:
         self._claimer: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
 
-    def submit(self, row_id: int, user_id: str = "") -> None:
+    def submit(self, row_id: int) -> None:
         """Process a stored row in the background (the HTTP answer does not wait for it)."""
+        if row_id in self._inflight:
+            return
+        self._inflight.add(row_id)
         self._pending.append(row_id)
         if self._claimer is None or self._claimer.done():
             self._claimer = self._spawn(self._claim_loop(), "inbox-claim")
@@ -65,8 +69,8 @@ class InboxProcessor:
         """Queue rows left unprocessed by a crash or stop; returns how many."""
         async with self.app.db.session() as s:
             rows = await inbox.unfinished(s, self.app.clock.now(), LEASE)
-        for row_id, user_id in rows:
-            self.submit(row_id, user_id)
+        for row_id in rows:
+            self.submit(row_id)
         if rows:
             log.info("replaying %d unprocessed inbox messages", len(rows))
         return len(rows)
@@ -89,8 +93,10 @@ class InboxProcessor:
                 async with self.app.db.session() as s:
                     rows = await inbox.claim_many(s, sorted(set(batch)), self.app.clock.now(), LEASE)
             except Exception:
-                log.exception("claiming %d inbox rows failed; they are retried at the next start", len(batch))
+                log.exception("claiming %d inbox rows failed; the inbox sweep retries them", len(batch))
+                self._inflight.difference_update(batch)
                 continue
+            self._inflight.difference_update(set(batch) - {r.id for r in rows})  # a peer has them
             by_user: dict[str, list[InboxMessage]] = {}
             for r in rows:
                 by_user.setdefault(r.user_id, []).append(r)
@@ -120,8 +126,10 @@ class InboxProcessor:
             try:
                 await self._write(batch)
             except Exception:
-                log.exception("writing %d processed inbox rows failed; they are retried at the next start",
-                              len(batch))
+                log.exception("writing %d processed inbox rows failed; the inbox sweep retries them after "
+                              "their lease", len(batch))
+            finally:
+                self._inflight.difference_update(r.id for r, _, _ in batch)
 
     async def _write(self, batch: list[tuple[InboxMessage, list[Reply], str]]) -> None:
         """Mark rows done and queue their replies in one transaction."""

@@ -70,7 +70,7 @@ async def callback(request: web.Request) -> web.Response:
     if row_id is None:
         log.info("duplicate callback %s from %s ignored", parsed.dedupe_key, user_id)
     else:
-        request.app[PROCESSOR].submit(row_id, user_id)
+        request.app[PROCESSOR].submit(row_id)
     return web.Response(status=200, body=b"")
 
 

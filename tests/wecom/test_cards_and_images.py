@@ -92,11 +92,13 @@ async def test_image_is_kept_as_evidence_on_the_focused_order(wecom: Harness) ->
 
 
 GATE: dict[str, asyncio.Event] = {}
+SLOW_RUNS: list[str] = []
 
 
 @registry.kind("event:t3test_slow")
 async def _slow_event(req: Request) -> list[Reply]:
     """Test-only slow handler (think: a long voice transcription)."""
+    SLOW_RUNS.append(req.user.user_id)
     await GATE["open"].wait()
     return [Reply(text="慢消息处理完了")]
 
@@ -116,3 +118,22 @@ async def test_a_slow_message_holds_up_only_its_own_sender(wecom: Harness) -> No
     await wecom.settle()
     texts = wecom.fake.texts_to("cs01")
     assert texts[0] == "慢消息处理完了" and "BG260122-0001" in texts[1]
+
+
+async def test_a_message_running_past_its_lease_is_not_replayed_by_its_own_process(wecom: Harness) -> None:
+    from datetime import timedelta
+
+    from orders.clock import ManualClock
+
+    GATE["open"] = asyncio.Event()
+    SLOW_RUNS.clear()
+    await wecom.post(event_xml("cs01", "t3test_slow", "", 1769047800))
+    await asyncio.sleep(0.05)  # claimed and running
+    clock = wecom.app.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(minutes=6))  # past the 5-minute lease: the sweep sees an expired claim
+    await wecom.processor.replay()
+    GATE["open"].set()
+    await wecom.settle()
+    assert SLOW_RUNS == ["cs01"]  # the handler ran once (its side effects happen once)
+    assert wecom.fake.texts_to("cs01") == ["慢消息处理完了"]
