@@ -33,8 +33,8 @@ class Background:
     async def stop(self, app: App) -> None:
         """Stop the clock (running jobs finish), then the speech workers."""
         await stop_scheduler(self.scheduler)
-        if self.warm is not None and not self.warm.done():
-            self.warm.cancel()
+        if self.warm is not None:  # a model still loading in its thread: let it finish, then close it
+            await asyncio.gather(self.warm, return_exceptions=True)
         pool = app.get(STT_POOL)
         if pool is not None:
             await asyncio.to_thread(pool.close)

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app import App, AppKey
+from orders.files import keep
 from stt.audio import AudioError, decode_amr
 from stt.pool import PoolFull, SttPool
 from stt.recognizer import ModelError
@@ -88,11 +89,6 @@ async def transcribe_voice(app: App, data: bytes) -> Transcription:
 def keep_audio(data_dir: Path, data: bytes, now: datetime, ext: str = "amr") -> tuple[str, str]:
     """Store the voice file under ``data_dir/voice/<day>/<sha256>.<ext>``; returns (path, sha256)."""
     sha = hashlib.sha256(data).hexdigest()
-    folder = data_dir / "voice" / now.strftime("%Y%m%d")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{sha}.{ext}"
-    if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    path = data_dir / "voice" / now.strftime("%Y%m%d") / f"{sha}.{ext}"
+    keep(path, data)
     return str(path), sha

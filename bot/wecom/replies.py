@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.types import Reply
 from notifications.outbox import enqueue
+from orders.files import image_suffix, keep
 
 TEXT_LIMIT = 2048  # bytes, WeCom's limit for text and markdown app messages
 
@@ -40,25 +41,10 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [p.rstrip("\n") for p in parts if p.strip()]
 
 
-def image_suffix(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return ".png"
-    if data.startswith(b"\xff\xd8"):
-        return ".jpg"
-    if data.startswith(b"GIF8"):
-        return ".gif"
-    return ".png"
-
-
 def save_reply_image(data_dir: Path, data: bytes) -> str:
     """Store reply image bytes under ``data_dir/replies`` (content-addressed); the relative path."""
-    rel = Path("replies") / (hashlib.sha256(data).hexdigest()[:32] + image_suffix(data))
-    path = data_dir / rel
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    rel = Path("replies") / (hashlib.sha256(data).hexdigest()[:32] + image_suffix(data, ".png"))
+    keep(data_dir / rel, data)
     return rel.as_posix()
 
 
