@@ -3,6 +3,7 @@ outcome. Each operation is one transaction: case rows, timeline rows, deadline r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 MAX_REASON = 200
 ESCALATE_LEAD = "escalate_lead"
 ESCALATE_MANAGER = "escalate_manager"
-EVIDENCE_KEYS = ("media_id", "image", "image_path", "path")
 RESULT = {"approved": "通过", "rejected": "驳回"}
 
 
@@ -278,7 +278,7 @@ class AfterSalesService:
             if out.state == order.status:
                 parts.append(f"订单已在「{out.state}」。")
             elif out.state in wf.allowed(order.status):
-                by = Actor(actor.user_id, actor.name, actor.roles, actor.source, check_roles=False)
+                by = dataclasses.replace(actor, check_roles=False)
                 await self.orders.move(s, order, out.state, by, wf=wf, detail={"summary": case.case_no})
                 parts.append(f"订单已转入「{out.state}」。")
             else:
@@ -303,9 +303,9 @@ def _chain_of(cfg: ApprovalConfig, case: AfterSalesCase) -> tuple[StepDef, ...]:
 
 
 async def evidence_count(s: AsyncSession, order: Order) -> int:
-    """Images already on the order's timeline (any event whose detail names a media file)."""
-    rows = (await s.scalars(select(TimelineEvent.detail).where(TimelineEvent.order_id == order.id))).all()
-    return sum(1 for d in rows if any(d.get(k) for k in EVIDENCE_KEYS))
+    """Evidence files kept on the order (orders.evidence.attach: one ``evidence`` timeline row each)."""
+    return int(await s.scalar(select(func.count()).select_from(TimelineEvent).where(
+        TimelineEvent.order_id == order.id, TimelineEvent.kind == "evidence")) or 0)
 
 
 async def names_of(s: AsyncSession, ids: list[str]) -> str:

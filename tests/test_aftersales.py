@@ -13,9 +13,9 @@ from bot.app import App
 from bot.testing import ChatBot
 from bot.types import Incoming
 from notifications.due_models import DueItem
-from orders import timeline
 from orders.aftersales_models import AfterSalesCase, ApprovalStep
 from orders.clock import ManualClock
+from orders.evidence import attach
 from orders.models import Order
 from orders.users import upsert_user
 from tests.aftersales_helpers import card_of, last_id, outbox, press
@@ -134,8 +134,8 @@ async def test_card_shows_evidence_and_tracking(bot: ChatBot, app: App) -> None:
     async with app.db.session() as s:
         order = await s.scalar(select(Order).where(Order.order_no == "BG260122-0004"))
         assert order is not None
-        timeline.record(s, order_id=order.id, at=app.clock.now(), actor="cs01", source="chat", kind="image",
-                        detail={"media_id": "MEDIA1"})
+    await attach(app.db, app.clock, app.settings.data_dir, order.id, b"\xff\xd8 a photo", actor="cs01",
+                 actor_name="李客服", source="chat", media_id="MEDIA1")
     await bot.say("admin", "运单 BG260122-0004 中通 ZT1234567890")
     await bot.say("cs01", "售后 BG260122-0004 退货 破损")
     card = card_of((await outbox(app, "template_card"))[0])
