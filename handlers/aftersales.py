@@ -10,10 +10,11 @@ from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import when
 from notifications.aftersales_notes import amount_text
-from orders.aftersales import AfterSalesService, names_of
+from orders.aftersales import AfterSalesService
 from orders.approvals_config import KINDS
 from orders.errors import InvalidInput
 from orders.money import MoneyError, yuan_to_fen
+from orders.users import names_of
 
 AMOUNT_RE = re.compile(r"^[￥¥]?(\d+(?:\.\d{1,2})?)元?$")
 USAGE = "用法：售后 <单号> <退货|换货|补偿|退款> [金额] <原因>，例如：售后 BG260122-8812 退款 59.9 尺码不合适"

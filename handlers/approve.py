@@ -11,8 +11,9 @@ from handlers.aftersales import service
 from handlers.registry import registry
 from notifications.aftersales_notes import NO_PREFIX, OK_PREFIX, parse_button_key
 from orders import conversations
-from orders.aftersales import Decision, names_of
+from orders.aftersales import Decision
 from orders.errors import InvalidInput
+from orders.users import names_of
 
 log = logging.getLogger(__name__)
 REJECT_CONV = "aftersales_reject"

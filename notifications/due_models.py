@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from orders.base import Base
 
 # state: due -> done (claimed and its messages written) | cancelled (no longer needed)
-DUE_STATES = ("due", "done", "cancelled")
 
 
 class DueItem(Base):

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from notifications.aftersales_notes import hhmm, tell
 from notifications.due_models import DueItem
-from orders.aftersales import ESCALATE_LEAD, ESCALATE_MANAGER, names_of
+from orders.aftersales import ESCALATE_LEAD, ESCALATE_MANAGER
 from orders.aftersales_models import AfterSalesCase, ApprovalStep
 from orders.models import Order
-from orders.users import users_with_role
+from orders.users import names_of, users_with_role
 
 log = logging.getLogger(__name__)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"

@@ -306,9 +306,3 @@ async def evidence_count(s: AsyncSession, order: Order) -> int:
     """Evidence files kept on the order (orders.evidence.attach: one ``evidence`` timeline row each)."""
     return int(await s.scalar(select(func.count()).select_from(TimelineEvent).where(
         TimelineEvent.order_id == order.id, TimelineEvent.kind == "evidence")) or 0)
-
-
-async def names_of(s: AsyncSession, ids: list[str]) -> str:
-    """Display names for user ids, joined with 、 (unknown ids shown as they are)."""
-    users = {u.user_id: u.name for u in (await s.scalars(select(User).where(User.user_id.in_(ids)))).all()}
-    return "、".join(users.get(i, i) for i in ids)

@@ -13,7 +13,7 @@ from orders.models import TimelineEvent
 # case status: open -> approved | rejected
 # step state: waiting (not reached yet) -> pending (on someone's desk) -> approved | rejected;
 # the submission step is approved at opening; steps after a rejection stay waiting.
-CASE_STATUSES = ("open", "approved", "rejected")
+# case status: open -> approved | rejected
 
 
 class AfterSalesCase(Base):

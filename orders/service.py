@@ -74,11 +74,6 @@ class OrderService:
         # Called inside the transaction after an order enters a state (e.g. auto-assignment).
         self.on_enter: list[EnterHook] = []
 
-    async def focus(self, user_id: str, order: Order) -> None:
-        """Remember the order ``user_id`` is working on (same transaction as nothing else)."""
-        async with self.db.session() as s:
-            await set_focus(s, user_id, order.id, self.clock.now())
-
     async def focused(self, user_id: str) -> Order | None:
         async with self.db.session() as s:
             f = await s.get(UserFocus, user_id)

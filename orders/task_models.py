@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from orders.base import Base
 
 # WarehouseTask.state: assigned -> picking -> packed
-TASK_STATES = ("assigned", "picking", "packed")
 # ExceptionReport.status: transcribed (by the recognizer) | manual (待人工转写)
 # ExceptionReport.review: draft -> confirmed | rerecorded
 MANUAL = "manual"

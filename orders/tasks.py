@@ -57,10 +57,6 @@ def local_day(at: datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
 
 
-async def task_of(s: AsyncSession, task_id: int) -> WarehouseTask | None:
-    return await s.get(WarehouseTask, task_id)
-
-
 async def task_for_order(s: AsyncSession, order_id: int) -> WarehouseTask | None:
     return await s.scalar(select(WarehouseTask).where(WarehouseTask.order_id == order_id))
 

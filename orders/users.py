@@ -63,6 +63,12 @@ async def users_with_role(session: AsyncSession, role: str, department: str | No
     return [u for u in rows if role in u.roles and (department is None or u.department == department)]
 
 
+async def names_of(s: AsyncSession, ids: list[str]) -> str:
+    """Display names for user ids, joined with 、 (unknown ids shown as they are)."""
+    users = {u.user_id: u.name for u in (await s.scalars(select(User).where(User.user_id.in_(ids)))).all()}
+    return "、".join(users.get(i, i) for i in ids)
+
+
 async def upsert_user(
     session: AsyncSession,
     book: RoleBook,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from bot.app import App
@@ -53,7 +51,3 @@ async def my_card(bot: ChatBot, user: str, order_no: str) -> Card:
 
 def button(card: Card, label: str) -> str:
     return next(b.key for b in card.buttons if b.text == label)
-
-
-def payload(row: OutboxMessage) -> dict[str, Any]:
-    return row.payload
