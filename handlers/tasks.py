@@ -14,7 +14,6 @@ from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.task_cards import PREFIX, task_card, update_card, warehouse_config
-from notifications.outbox import enqueue_text
 from orders import conversations, timeline
 from orders.errors import InvalidInput
 from orders.lookup import find_order
@@ -75,8 +74,6 @@ async def assign_cmd(req: Request, args: str) -> list[Reply]:
                                f"{'、'.join(cfg.assignable_states)}的订单。")
         await assign(s, order, user, req.user.user_id, now, app.settings.tz, source=req.actor.source,
                      by_name=req.user.name)
-        await enqueue_text(s, [user.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
-                           order_id=order.id)
     log.info("order %s assigned to %s by %s", order.order_no, user.user_id, req.user.user_id)
     return [Reply(text=f"✅ 订单 {order.order_no} 已分配给 {user.name}（{user.user_id}）。")]
 

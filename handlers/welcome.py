@@ -4,12 +4,11 @@ second process never greet twice."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.registry import registry
 from notifications.outbox import enqueue_text
+from orders.tasks import local_day
 
 FIRST = ("任务", "查", "售后", "日报")  # shown when the user may run them, in this order
 
@@ -18,7 +17,7 @@ FIRST = ("任务", "查", "售后", "日报")  # shown when the user may run the
 async def welcome(req: Request) -> list[Reply]:
     app, user = req.app, req.user
     now = app.clock.now()
-    day = now.astimezone(ZoneInfo(app.settings.tz)).strftime("%Y-%m-%d")
+    day = local_day(now, app.settings.tz)
     mine = [f"「{registry.commands[w].example}」" for w in FIRST
             if w in registry.commands and may_run(app, user, registry.commands[w])]
     text = f"{user.name}，您好！" + (f"常用：{'、'.join(mine[:2])}。" if mine else "") + "发送「帮助」查看全部命令。"

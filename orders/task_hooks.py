@@ -6,7 +6,6 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.outbox import enqueue_text
 from orders.models import Order
 from orders.service import Actor, OrderService
 from orders.tasks import WarehouseConfig, assign, local_day, next_on_duty, task_for_order
@@ -28,8 +27,6 @@ def install_auto_assign(service: OrderService, cfg: WarehouseConfig, tz: str) ->
             log.warning("order %s entered %s but no temp is on duty", order.order_no, target)
             return
         await assign(s, order, temp, "system", now, tz, source="system", by_name="系统自动分配")
-        await enqueue_text(s, [temp.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
-                           order_id=order.id)
         log.info("order %s auto-assigned to %s", order.order_no, temp.user_id)
 
     service.on_enter.append(hook)

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from notifications.outbox import enqueue_text
 from orders import timeline
 from orders.errors import InvalidInput
 from orders.models import Order, User
@@ -63,7 +64,8 @@ async def task_for_order(s: AsyncSession, order_id: int) -> WarehouseTask | None
 
 async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: datetime, tz: str,
                  source: str = "chat", by_name: str = "") -> WarehouseTask:
-    """Give ``order`` to ``assignee`` (re-assigning an unpacked task); records it on the timeline."""
+    """Give ``order`` to ``assignee`` (re-assigning an unpacked task); records it on the timeline
+    and tells the assignee."""
     task = await task_for_order(s, order.id)
     previous = task.assignee_id if task else None
     if task is not None and task.state == "packed":
@@ -79,6 +81,8 @@ async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: da
     timeline.record(s, order_id=order.id, at=now, actor=by, source=source, kind="task_assigned",
                     detail={"actor_name": by_name or by, "summary": f"分配给 {assignee.name}",
                             "assignee": assignee.user_id, "previous": previous})
+    await enqueue_text(s, [assignee.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
+                       order_id=order.id)
     await s.flush()
     return task
 
