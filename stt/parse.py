@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
@@ -53,15 +54,19 @@ class KindTable:
         kinds = {str(k): tuple(str(w) for w in v or ()) for k, v in (d.get("kinds") or {}).items()}
         return cls(kinds=kinds, other=str(d.get("other", "其他")))
 
+    @cached_property
+    def _spoken(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Each keyword with its pinyin, worked out once per table rather than per message."""
+        return {k: tuple((w, " " + " ".join(syllables(w)) + " ") for w in ws) for k, ws in self.kinds.items()}
+
     def match(self, transcript: str) -> str:
         """The kind of the longest keyword found (characters first, then pinyin); else ``other``."""
         text = "".join(transcript.split())
         best: tuple[int, int, str] | None = None  # (-length, table order, kind)
-        sylls = syllables(text)
-        joined = " " + " ".join(sylls) + " "
-        for i, (kind, words) in enumerate(self.kinds.items()):
-            for w in words:
-                hit = w in text or (" " + " ".join(syllables(w)) + " ") in joined
+        joined = " " + " ".join(syllables(text)) + " "
+        for i, (kind, words) in enumerate(self._spoken.items()):
+            for w, sounds in words:
+                hit = w in text or sounds in joined
                 if hit and (best is None or (-len(w), i) < best[:2]):
                     best = (-len(w), i, kind)
         return best[2] if best else self.other
