@@ -19,7 +19,7 @@ from orders.errors import InvalidInput
 from orders.lookup import find_order
 from orders.models import Order
 from orders.task_models import WarehouseTask
-from orders.tasks import TEMP_ROLE, assign, local_day, normalize_code, scan_matches, todays_tasks
+from orders.tasks import STAFF_ROLES, assign, local_day, normalize_code, scan_matches, todays_tasks
 from orders.users import get_user
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ VOICE = "voice_report"
 LEADS = ("warehouse",)
 
 
-@registry.command("任务", roles=(TEMP_ROLE, "warehouse"), summary="今天分配给我的拣货任务（每单一张卡片）",
+@registry.command("任务", roles=STAFF_ROLES, summary="今天分配给我的拣货任务（每单一张卡片）",
                   example="任务", aliases=("我的任务",))
 async def my_tasks(req: Request, args: str) -> list[Reply]:
     app, cfg = req.app, warehouse_config(req.app)
@@ -67,7 +67,7 @@ async def assign_cmd(req: Request, args: str) -> list[Reply]:
         user = await get_user(s, parts[1])
         if user is None:
             raise InvalidInput(f"没有用户「{parts[1][:64]}」，请检查用户ID。")
-        if TEMP_ROLE not in user.roles and "warehouse" not in user.roles:
+        if not set(STAFF_ROLES) & set(user.roles):
             raise InvalidInput(f"{user.name}（{user.user_id}）不是仓库人员，不能分配拣货任务。")
         if order.status not in cfg.assignable_states:
             raise InvalidInput(f"订单 {order.order_no} 当前是「{order.status}」，只能分配"

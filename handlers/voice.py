@@ -21,7 +21,7 @@ from orders.errors import InvalidInput
 from orders.exception_reports import MANUAL_LABEL, Heard, attach, record_report
 from orders.models import Order
 from orders.task_models import MANUAL, ExceptionReport
-from orders.tasks import local_day, todays_tasks
+from orders.tasks import STAFF_ROLES, local_day, todays_tasks
 from orders.users import has_any_role
 from stt.parse import KindTable, resolve, spoken_digits
 from stt.service import Transcription, keep_audio, transcribe_voice
@@ -29,7 +29,6 @@ from stt.service import Transcription, keep_audio, transcribe_voice
 log = logging.getLogger(__name__)
 KINDS: AppKey[KindTable] = AppKey("exception_kinds", KindTable)
 PICK = "report_pick"
-VOICE_ROLES = ("warehouse_temp", "warehouse")
 PREFIX = "vr:"  # vr:ok:<report id>, vr:redo:<report id>
 
 
@@ -65,7 +64,7 @@ def report_card(r: ExceptionReport, order: Order | None, now_ms: int) -> Card:
 @registry.kind("voice")
 async def voice(req: Request) -> list[Reply]:
     app, cfg = req.app, warehouse_config(req.app)
-    if not has_any_role(req.user, VOICE_ROLES):
+    if not has_any_role(req.user, STAFF_ROLES):
         log.info("voice from %s (%s) ignored: not warehouse staff", req.user.user_id, ",".join(req.user.roles))
         return [Reply(text="语音消息目前只用于仓库异常上报。请发送文字命令，发送「帮助」查看可用命令。")]
     data, problem = await _fetch(req)
@@ -84,11 +83,13 @@ async def voice(req: Request) -> list[Reply]:
     async with app.db.session() as s:
         order: Order | None = None
         conv = await conversations.pending(s, req.user.user_id, (VOICE,), now)
-        tasks = await todays_tasks(s, req.user.user_id, local_day(now, app.settings.tz))
+        tasks = []  # the temp's tasks today: only needed when the report does not name its order
         if conv is not None and conv.order_id is not None:
             order = await s.get(Order, conv.order_id)
             await conversations.end(s, req.user.user_id)
-        elif tr.text:
+        else:
+            tasks = await todays_tasks(s, req.user.user_id, local_day(now, app.settings.tz))
+        if order is None and tr.text:
             ids = resolve(spoken_digits(tr.text), [(o.id, o.order_no, o.channel_order_id) for _, o in tasks])
             order = next((o for _, o in tasks if o.id == ids[0]), None) if len(ids) == 1 else None
         r, _leads = await record_report(s, reporter=req.user, order=order, heard=heard, now=now,

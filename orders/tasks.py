@@ -23,6 +23,7 @@ from orders.users import get_user
 
 log = logging.getLogger(__name__)
 TEMP_ROLE = "warehouse_temp"
+STAFF_ROLES = (TEMP_ROLE, "warehouse")  # who picks, packs and reports exceptions
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: da
 async def next_on_duty(s: AsyncSession, cfg: WarehouseConfig, day: str) -> User | None:
     """The on-duty temp with the fewest tasks today; ties go to the one listed first."""
     users = [u for u in [await get_user(s, uid) for uid in cfg.on_duty]
-             if u is not None and (TEMP_ROLE in u.roles or "warehouse" in u.roles)]
+             if u is not None and set(STAFF_ROLES) & set(u.roles)]
     if not users:
         return None
     counts = dict((await s.execute(
