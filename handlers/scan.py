@@ -7,16 +7,12 @@ from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.query import query
 from handlers.registry import registry
-
-
-def scanned_order_no(result: str) -> str:
-    """A barcode arrives as "CODE_128,BG260122-0001"; a QR code as the bare text."""
-    return result.rpartition(",")[2].strip()
+from orders.tasks import normalize_code
 
 
 @registry.kind("scan")
 async def scan(req: Request) -> list[Reply]:
-    code = scanned_order_no(req.incoming.scan_result)
+    code = normalize_code(req.incoming.scan_result)  # "CODE_128,BG260122-0001" -> the number
     if not code:
         return [Reply(text="没有识别到条码内容，请对准订单号条码重新扫描。")]
     if not may_run(req.app, req.user, registry.commands["查"]):

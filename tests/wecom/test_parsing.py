@@ -9,9 +9,9 @@ import pytest
 from bot.wecom.crypto import Malformed
 from bot.wecom.messages import dedupe_key, parse
 from bot.wecom.replies import split_text
-from handlers.scan import scanned_order_no
 from notifications.robots import RobotBook
 from notifications.wecom_api import redact
+from orders.tasks import normalize_code
 from tests.wecom.harness import card_xml, media_xml, text_xml
 
 NOW = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)
@@ -68,5 +68,5 @@ def test_robot_keys_come_from_config_or_env_never_from_git() -> None:
 def test_redact_and_scan_result() -> None:
     assert redact("GET /cgi-bin/message/send?access_token=abc&x=1 key=zzz") == \
         "GET /cgi-bin/message/send?access_token=***&x=1 key=***"
-    assert scanned_order_no("CODE_128,BG260122-0001") == "BG260122-0001"
-    assert scanned_order_no("BG260122-0001") == "BG260122-0001"
+    assert normalize_code("CODE_128,BG260122-0001") == "BG260122-0001"  # what the menu scan looks up
+    assert normalize_code("BG260122-0001") == "BG260122-0001"
