@@ -4,6 +4,7 @@ passed explicitly (no global singletons). Later parts hang their services on typ
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
@@ -31,6 +32,9 @@ class AppKey(Generic[T]):
         return f"AppKey({self.name})"
 
 
+WAREHOUSE: AppKey[WarehouseConfig] = AppKey("warehouse_config", WarehouseConfig)
+
+
 @dataclass
 class App:
     settings: Settings
@@ -51,6 +55,12 @@ class App:
     def get(self, key: AppKey[T]) -> T | None:
         return cast("T | None", self._services.get(key))
 
+    def cached(self, key: AppKey[T], make: Callable[[], T]) -> T:
+        """The service under ``key``, made by ``make`` on first use (config read once per app)."""
+        if key not in self._services:
+            self._services[key] = make()
+        return cast(T, self._services[key])
+
     async def close(self) -> None:
         await self.db.dispose()
 
@@ -70,5 +80,6 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
         log.info("added %d users from users.yaml", added)
     app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
               orders=OrderService(db, clock, workflows, roles))
-    install_auto_assign(app.orders, WarehouseConfig.from_dict(cfg.load("warehouse")), settings.tz)
+    install_auto_assign(app.orders, app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse"))),
+                        settings.tz)
     return app

@@ -19,11 +19,7 @@ CHANNELS: AppKey[Channels] = AppKey("channels", Channels)
 
 
 def channels_of(app: App) -> Channels:
-    ch = app.get(CHANNELS)
-    if ch is None:
-        ch = Channels.load(app.config, app.settings.tz)
-        app[CHANNELS] = ch
-    return ch
+    return app.cached(CHANNELS, lambda: Channels.load(app.config, app.settings.tz))
 
 
 def build_importer(app: App) -> Importer:

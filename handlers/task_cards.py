@@ -7,24 +7,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App, AppKey
+from bot.app import WAREHOUSE, App
 from bot.types import Button, Card
 from notifications.outbox import enqueue
 from orders.models import Order
 from orders.task_models import WarehouseTask
 from orders.tasks import WarehouseConfig
 
-WAREHOUSE: AppKey[WarehouseConfig] = AppKey("warehouse_config", WarehouseConfig)
 PREFIX = "wt:"  # task card button keys: wt:scan:<task id>, wt:report:<task id>, wt:pack:<task id>
 STATE_TEXT = {"assigned": "待拣货：先点「扫码拣货」", "picking": "拣货中：拣完点「完成打包」", "packed": "已打包完成"}
 
 
 def warehouse_config(app: App) -> WarehouseConfig:
-    cfg = app.get(WAREHOUSE)
-    if cfg is None:
-        cfg = WarehouseConfig.from_dict(app.config.load("warehouse"))
-        app[WAREHOUSE] = cfg
-    return cfg
+    return app[WAREHOUSE]  # read once by build_app (the auto-assign hook uses the same)
 
 
 def items_text(order: Order) -> list[tuple[str, str]]:

@@ -33,11 +33,7 @@ PREFIX = "vr:"  # vr:ok:<report id>, vr:redo:<report id>
 
 
 def kind_table(app: App) -> KindTable:
-    t = app.get(KINDS)
-    if t is None:
-        t = KindTable.from_dict(app.config.load("exceptions"))
-        app[KINDS] = t
-    return t
+    return app.cached(KINDS, lambda: KindTable.from_dict(app.config.load("exceptions")))
 
 
 async def _fetch(req: Request) -> tuple[bytes | None, str]:
