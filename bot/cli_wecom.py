@@ -19,6 +19,7 @@ def serve() -> None:
     """Serve the WeCom callback and the carrier/platform pushes (ORDERBOT_HTTP_HOST:ORDERBOT_HTTP_PORT),
     deliver the outbox, run the scheduler (escalations, digests, pulls) and the speech pool.
     Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY."""
+    from bot.wecom.crypto import CallbackCrypto
     from bot.wecom.runner import serve as serve_forever
 
     async def body(app: App) -> int:
@@ -29,8 +30,10 @@ def serve() -> None:
         if missing:
             err.print(f"missing settings: {', '.join(missing)}", markup=False)
             return 2
-        if len(s.wecom_aes_key) != 43:
-            err.print("WECOM_AES_KEY must be the 43-character EncodingAESKey", markup=False)
+        try:  # the crypto's own check (the 43-character EncodingAESKey), before anything starts
+            CallbackCrypto(s.wecom_token, s.wecom_aes_key, s.wecom_corp_id)
+        except ValueError as e:
+            err.print(str(e), markup=False)
             return 2
         await serve_forever(app, dispatcher(app))
         return 0

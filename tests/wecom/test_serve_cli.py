@@ -106,4 +106,8 @@ def test_serve_refuses_to_start_without_wecom_settings(db_path: Path, monkeypatc
     for name in ("WECOM_CORP_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_AGENT_ID"):
         monkeypatch.delenv(name, raising=False)
     out = CliRunner().invoke(cli, ["serve"])
-    assert out.exit_code == 2
+    assert out.exit_code == 2 and "missing settings: WECOM_CORP_ID" in out.output
+    env = {"WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AGENT_ID": "1",
+           "WECOM_AES_KEY": "too-short"}
+    out = CliRunner().invoke(cli, ["serve"], env=env)
+    assert out.exit_code == 2 and "43 characters" in out.output
