@@ -3,6 +3,7 @@ full pool and a broken model folder."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ def test_fixtures_are_amr_nb_8k_and_decode_in_process() -> None:
 
 
 def test_model_loads(stt_model: vosk.Model) -> None:
-    assert stt_model is not None
+    # the real Korean model: its vocabulary has the unknown-word token and not made-up words
+    assert stt_model.vosk_model_find_word("<UNK>") >= 0
+    assert stt_model.vosk_model_find_word("zzzqqq") == -1
 
 
 @pytest.mark.parametrize("name", SPOKEN)
@@ -41,8 +44,19 @@ async def test_silence_gives_empty_transcript(stt_pool: SttPool) -> None:
 
 
 async def test_pool_transcribes_off_the_event_loop(stt_pool: SttPool) -> None:
+    ticks = 0
+
+    async def tick() -> None:  # runs only while the loop is free
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    ticker = asyncio.create_task(tick())
     text = await stt_pool.transcribe(decode_amr(fixture_bytes("ko_numbers.amr")).pcm)
+    ticker.cancel()
     assert text and stt_pool.pending == 0
+    assert ticks > 10  # the loop kept running during the decode (a blocking call would allow ~1)
 
 
 def test_new_recognizer_per_message_also_hears_words(stt_model: vosk.Model) -> None:
