@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from bot.app import App
 from bot.testing import ChatBot
 from bot.types import Card, Incoming, Reply
-from notifications.models import OutboxMessage
+from tests.aftersales_helpers import outbox  # noqa: F401  (re-exported for the task tests)
 
 
 def press(user: str, key: str, code: str = "rc-1") -> Incoming:
@@ -25,14 +22,6 @@ def cards(replies: list[Reply]) -> list[Card]:
 
 def text(replies: list[Reply]) -> str:
     return "\n".join(r.as_text() for r in replies)
-
-
-async def outbox(app: App, msgtype: str | None = None) -> list[OutboxMessage]:
-    async with app.db.session() as s:
-        q = select(OutboxMessage).order_by(OutboxMessage.id)
-        if msgtype:
-            q = q.where(OutboxMessage.msgtype == msgtype)
-        return list((await s.scalars(q)).all())
 
 
 async def to_sorting(bot: ChatBot, *order_nos: str) -> None:
