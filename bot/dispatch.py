@@ -9,14 +9,16 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.app import App
 from bot.types import Incoming, Reply
+from notifications.outbox import enqueue_text
 from orders.errors import DomainError
 from orders.models import User
 from orders.privacy import scrub
 from orders.service import Actor
-from orders.users import get_user
+from orders.users import get_user, users_with_role
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 500
@@ -131,6 +133,8 @@ def may_run(app: App, user: User, cmd: Command) -> bool:
 
 
 UNKNOWN_USER = "您好，您还没有开通 orderbot。请把您的企业微信账号「{uid}」发给管理员，开通后即可使用。"
+UNKNOWN_ALERT = ("⚠️ 未开通的企业微信账号「{uid}」在 {at} 给 orderbot 发了消息。"
+                 "如需开通：orderbot users add {uid} --name 姓名 --role 角色")
 
 
 class Dispatcher:
@@ -144,6 +148,8 @@ class Dispatcher:
             user = await get_user(s, incoming.user_id)
         if user is None:
             log.warning("message from unknown user %s (kind=%s)", incoming.user_id, incoming.kind)
+            if incoming.transport == "wecom":  # a real account knocking: the admins hear once a day
+                await self._alert_admins(incoming.user_id)
             return [Reply(text=UNKNOWN_USER.format(uid=incoming.user_id))]
         req = Request(self.app, user, incoming)
         try:
@@ -151,6 +157,14 @@ class Dispatcher:
         except DomainError as e:
             log.info("refused for %s: %s", user.user_id, scrub(str(e)).splitlines()[0])
             return [Reply(text=str(e))]
+
+    async def _alert_admins(self, uid: str) -> None:
+        now = self.app.clock.now()
+        local = now.astimezone(ZoneInfo(self.app.settings.tz))
+        async with self.app.db.session() as s:
+            admins = [u.user_id for u in await users_with_role(s, "admin")]
+            await enqueue_text(s, admins, UNKNOWN_ALERT.format(uid=uid[:64], at=local.strftime("%m-%d %H:%M")), now,
+                               dedupe_key=f"unknown-user:{uid[:120]}:{local.date().isoformat()}")
 
     async def _route(self, req: Request) -> list[Reply]:
         inc = req.incoming

@@ -9,10 +9,6 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.dispatch import Dispatcher
@@ -21,17 +17,12 @@ from bot.wecom import inbox
 from bot.wecom.inbox import InboxMessage
 from bot.wecom.messages import parse
 from bot.wecom.replies import enqueue_replies
-from notifications.outbox import enqueue_text
-from orders.models import User
-from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_BATCH = 200
 FAILED = "抱歉，处理您的消息时出错了，请稍后再试；如果一直出错请联系管理员。"
 UNSUPPORTED = "暂不支持{label}消息。可以发送文字命令、语音或图片，发送「帮助」查看可用命令。"
-UNKNOWN_ALERT = ("⚠️ 未开通的企业微信账号「{uid}」在 {at} 给 orderbot 发了消息。"
-                 "如需开通：orderbot users add {uid} --name 姓名 --role 角色")
 
 
 class InboxProcessor:
@@ -140,7 +131,6 @@ class InboxProcessor:
             for r, _, err in batch:
                 if err and await inbox.finish(s, r.id, now, error=err):
                     done.add(r.id)
-            await self._unknown_users(s, {r.user_id for r, _, _ in batch if r.id in done})
             n = 0
             for r, replies, _ in batch:
                 if r.id in done:
@@ -161,19 +151,3 @@ class InboxProcessor:
         except Exception as e:
             log.exception("inbox row %d (%s from %s) failed", row.id, row.kind, row.user_id)
             return [Reply(text=FAILED)], f"{type(e).__name__}: {e}"
-
-    async def _unknown_users(self, s: AsyncSession, user_ids: set[str]) -> None:
-        """Tell the admins about users not in the users table, at most once a day per user."""
-        if not user_ids:
-            return
-        known = set((await s.scalars(select(User.user_id).where(User.user_id.in_(user_ids),
-                                                                 User.active.is_(True)))).all())
-        unknown = sorted(user_ids - known)
-        if not unknown:
-            return
-        now = self.app.clock.now()
-        local = now.astimezone(ZoneInfo(self.app.settings.tz))
-        admins = [u.user_id for u in await users_with_role(s, "admin")]
-        for uid in unknown:
-            text = UNKNOWN_ALERT.format(uid=uid[:64], at=local.strftime("%m-%d %H:%M"))
-            await enqueue_text(s, admins, text, now, dedupe_key=f"unknown-user:{uid[:120]}:{local.date().isoformat()}")
