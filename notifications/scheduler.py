@@ -4,10 +4,9 @@ nothing. ``orderbot serve`` calls ``start_scheduler(app)`` after building the ap
 event loop, and ``await stop_scheduler(scheduler)`` on exit (before ``app.close()``). Other
 parts pass their jobs in (``start_scheduler(app, [JobSpec(...)])``); there is no global list.
 
-Default jobs:
-- ``sweep`` every minute, and once right at start: escalation deadlines, then digests (config
-  re-read each time, so a changed digest time applies within a minute, without a restart).
-- ``digest:<name>`` at each digest's time (cron, day names, ORDERBOT_TZ), so 09:00 is on the dot.
+Default job: ``sweep`` at the start of every minute (so 09:00 is on the dot), and once right at
+start: escalation deadlines, then digests (config re-read each time, so a changed digest time
+applies within a minute, without a restart; a missed one is sent once when the process is back).
 """
 
 from __future__ import annotations
@@ -23,10 +22,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from notifications.digest import DigestConfig, sweep_digests
+from notifications.digest import sweep_digests
 from notifications.sweeper import WORKER, sweep_deadlines
 
 log = logging.getLogger(__name__)
@@ -50,17 +48,8 @@ async def sweep(app: App) -> None:
     await sweep_digests(app, worker=WORKER)
 
 
-async def _digests(app: App) -> None:
-    await sweep_digests(app, worker=WORKER)
-
-
 def default_jobs(app: App) -> list[JobSpec]:
-    jobs = [JobSpec("sweep", sweep, lambda tz: IntervalTrigger(minutes=1, timezone=tz), run_on_start=True)]
-    for d in DigestConfig.load(app.config).digests:
-        jobs.append(JobSpec(f"digest:{d.name}", _digests,
-                            lambda tz, d=d: CronTrigger(day_of_week=d.days, hour=d.at.hour,  # type: ignore[misc]
-                                                        minute=d.at.minute, timezone=tz)))
-    return jobs
+    return [JobSpec("sweep", sweep, lambda tz: CronTrigger(second=0, timezone=tz), run_on_start=True)]
 
 
 _RUNNING: set[asyncio.Task[Any]] = set()
