@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +48,11 @@ async def _warm(app: App) -> None:
         log.warning("speech recognition off: %s (voice reports wait for a person)", e)
 
 
-async def start_background(app: App) -> Background:
+async def start_background(app: App, jobs: Sequence[JobSpec] = ()) -> Background:
+    """Start the scheduler (the default sweep, channel pulls and ``jobs``) and warm the speech pool."""
     pulls = JobSpec("pull", _pulls, lambda tz: IntervalTrigger(minutes=PULL_EVERY_MINUTES, timezone=tz),
                     run_on_start=True)
-    sched = start_scheduler(app, [pulls])
+    sched = start_scheduler(app, [pulls, *jobs])
     warm = asyncio.create_task(_warm(app), name="stt-warm") if app.settings.stt_model else None
     if warm is None:
         log.warning("ORDERBOT_STT_MODEL is not set: voice reports are kept for manual transcription")

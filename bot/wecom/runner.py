@@ -9,12 +9,14 @@ import signal
 from collections.abc import Sequence
 
 from aiohttp import web
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
 from bot.wecom.processor import InboxProcessor
 from bot.wecom.server import RouteAdder, create_web_app
+from notifications.scheduler import JobSpec
 from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
 
@@ -27,23 +29,12 @@ def client_for(app: App) -> WeComClient:
                        agent_id=s.wecom_agent_id, clock=app.clock)
 
 
-async def _sweep(processor: InboxProcessor, stop: asyncio.Event, every: float = 60.0) -> None:
-    """Pick up inbox rows whose claim expired (a peer process died mid-message)."""
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), every)
-        except TimeoutError:
-            try:
-                await processor.replay()
-            except Exception:
-                log.exception("inbox sweep failed")
-
-
 async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None = None,
-                extra_routes: Sequence[RouteAdder] | None = None, background: bool = True) -> None:
+                extra_routes: Sequence[RouteAdder] | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM arrives). ``extra_routes`` default to the
-    carrier/platform pushes (bot.intake_http); ``background``: also run the scheduler and the
-    speech pool (bot.background)."""
+    carrier/platform pushes (bot.intake_http). Beside the server: the outbox worker, and the
+    scheduler and speech pool of bot.background (with a minute job picking up inbox rows whose
+    claim expired, e.g. a peer process died mid-message)."""
     from bot.background import start_background
     from bot.intake_http import add_intake_routes
 
@@ -70,15 +61,14 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
              app.settings.http_port)
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
-    sweeper = asyncio.create_task(_sweep(processor, stop), name="inbox-sweeper")
-    jobs = await start_background(app) if background else None
+    replay = JobSpec("inbox-replay", lambda _app: processor.replay(),
+                     lambda tz: IntervalTrigger(minutes=1, timezone=tz))
+    jobs = await start_background(app, [replay])
     try:
         await stop.wait()
     finally:
         log.info("stopping: finishing in-flight messages")
-        sweeper.cancel()
-        if jobs is not None:
-            await jobs.stop(app)
+        await jobs.stop(app)
         await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
         worker_stop.set()
         await worker_task
