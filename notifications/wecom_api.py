@@ -131,15 +131,18 @@ class WeComClient:
         if self._token == token:
             self._token = None
 
-    async def call(self, method: str, path: str, *, json: Any = None, data: Any = None,
-                   params: dict[str, str] | None = None) -> dict[str, Any]:
-        """An API call with the access token; a token error refetches the token once."""
+    async def _authed(self, method: str, path: str, *, params: dict[str, str] | None = None, json: Any = None,
+                      data: Any = None, file: bool = False) -> tuple[bytes, str, dict[str, Any] | None]:
+        """A request with the access token; a token error refetches the token once. Returns the
+        body, its content type and the decoded JSON answer (None for a file when ``file``)."""
         for attempt in (1, 2):
             tok = await self.token()
-            body, _ = await self._request(method, path, params={**(params or {}), "access_token": tok}, api=path,
-                                          json=json, data=data)
+            body, ctype = await self._request(method, path, params={**(params or {}), "access_token": tok}, api=path,
+                                              json=json, data=data)
+            if file and not ("json" in ctype or ctype.startswith("text/") or body[:1] == b"{"):
+                return body, ctype, None
             try:
-                return self._decode(body, path)
+                return body, ctype, self._decode(body, path)
             except WeComError as e:
                 if e.errcode in TOKEN_ERRORS and attempt == 1:
                     log.info("%s: token rejected (errcode %d), fetching a new one", path, e.errcode)
@@ -147,6 +150,13 @@ class WeComClient:
                     continue
                 raise
         raise AssertionError("unreachable")
+
+    async def call(self, method: str, path: str, *, json: Any = None, data: Any = None,
+                   params: dict[str, str] | None = None) -> dict[str, Any]:
+        """An API call with the access token; the decoded answer (errcode 0)."""
+        _, _, answer = await self._authed(method, path, params=params, json=json, data=data)
+        assert answer is not None
+        return answer
 
     # -- app messages ------------------------------------------------------------------------
 
@@ -182,22 +192,10 @@ class WeComClient:
 
     async def fetch_media(self, media_id: str) -> bytes:
         """``media/get``: the file bytes, or WeComError when WeCom answers JSON with an errcode."""
-        for attempt in (1, 2):
-            tok = await self.token()
-            body, ctype = await self._request("GET", "media/get", params={"access_token": tok, "media_id": media_id},
-                                              api="media/get")
-            if "json" in ctype or ctype.startswith("text/") or body[:1] == b"{":
-                try:
-                    self._decode(body, "media/get")
-                except WeComError as e:
-                    if e.errcode in TOKEN_ERRORS and attempt == 1:
-                        self._drop_token(tok)
-                        continue
-                    raise
-                if "json" in ctype:
-                    raise WeComUnavailable("media/get: JSON answer without a file")
-            return body
-        raise AssertionError("unreachable")
+        body, ctype, answer = await self._authed("GET", "media/get", params={"media_id": media_id}, file=True)
+        if answer is not None and "json" in ctype:
+            raise WeComUnavailable("media/get: JSON answer without a file")
+        return body
 
     # -- group robots ------------------------------------------------------------------------
 
