@@ -65,6 +65,11 @@ def lanes(row: OutboxMessage) -> set[str]:
     return {f"u:{u}" for u in row.target.split("|") if u}
 
 
+def counted(row: OutboxMessage) -> bool:
+    """Whether a row counts against WeCom's limits (a robot post, or a new app message)."""
+    return row.channel == "webhook" or row.msgtype in COUNTED
+
+
 class OutboxWorker:
     def __init__(self, app: App, client: WeComClient, *, robots: RobotBook | None = None,
                  limits: Limits | None = None, policy: RetryPolicy | None = None, rng: random.Random | None = None,
@@ -93,7 +98,7 @@ class OutboxWorker:
                 OutboxMessage.status == "sent", OutboxMessage.sent_at > now - timedelta(hours=1))
                 .order_by(OutboxMessage.sent_at))).all()
         for r in rows:
-            if r.sent_at is not None and (r.channel == "webhook" or r.msgtype in COUNTED):
+            if r.sent_at is not None and counted(r):
                 self.limiter.record(lanes(r), r.sent_at)
         self._loaded = True
 
@@ -134,11 +139,12 @@ class OutboxWorker:
 
     async def run_once(self) -> PassResult:
         now = self.app.clock.now()
-        await self._expire_leases(now)
         result = PassResult()
-        async with self.app.db.session() as s:
-            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
-                                    .order_by(OutboxMessage.id).limit(self.scan))).all()
+        rows = await self._open_rows()
+        stale = {r.id for r in rows if r.status == "sending" and r.next_attempt_at <= now}
+        if stale:  # claimed by a process that died mid-send: dead, and the admins' alert goes out now
+            await self._expire_leases(stale, now)
+            rows = await self._open_rows()
         blocked: set[str] = set()
         picked: list[OutboxMessage] = []
         for r in rows:
@@ -150,7 +156,7 @@ class OutboxWorker:
             if r.status == "sending":
                 continue
             due = r.next_attempt_at
-            if r.channel == "webhook" or r.msgtype in COUNTED:
+            if counted(r):
                 due = max(due, self.limiter.ready_at(keys, now))
             if due > now:
                 result.next_at = due if result.next_at is None else min(result.next_at, due)
@@ -198,7 +204,7 @@ class OutboxWorker:
                 log.exception("outbox %d: unexpected error", row.id)
                 await self._retry(row, f"{type(e).__name__}: {e}", result)
                 return None
-            if row.channel == "webhook" or row.msgtype in COUNTED:
+            if counted(row):
                 self.limiter.record(lanes(row), self.app.clock.now())
             log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
             return row.id
@@ -293,10 +299,16 @@ class OutboxWorker:
                 f"原因：{error[:200]}\n查看：orderbot outbox；重发：orderbot outbox --retry {row.id}")
         await enqueue_text(s, admins, text, now, dedupe_key=f"{ALERT_PREFIX}{row.id}")
 
-    async def _expire_leases(self, now: datetime) -> None:
-        """Rows left 'sending' by a process that died mid-send: dead, for a person to decide."""
+    async def _open_rows(self) -> list[OutboxMessage]:
         async with self.app.db.session() as s:
-            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.status == "sending",
+            return list((await s.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
+                                         .order_by(OutboxMessage.id).limit(self.scan))).all())
+
+    async def _expire_leases(self, ids: set[int], now: datetime) -> None:
+        """Rows left 'sending' past their lease: dead, for a person to decide (never resent)."""
+        async with self.app.db.session() as s:
+            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                                                 OutboxMessage.status == "sending",
                                                                  OutboxMessage.next_attempt_at <= now))).all()
             for row in rows:
                 row.status = "dead"
