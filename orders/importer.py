@@ -144,13 +144,10 @@ class Importer:
             names = set(wf.definition.all_names)
             default = DEFAULT_STATUS if DEFAULT_STATUS in names else wf.definition.initial
             keys = list({(o.channel, o.order_id) for _, o in batch})
-            found: list[int] = []
-            for i in range(0, len(keys), 400):
-                found += (await s.scalars(select(Order.id).where(
-                    tuple_(Order.channel, Order.channel_order_id).in_(keys[i:i + 400])))).all()
             existing: dict[tuple[str, str], Order] = {}
-            for i in range(0, len(found), 400):
-                rows = await s.scalars(select(Order).where(Order.id.in_(found[i:i + 400])))
+            for i in range(0, len(keys), 400):
+                rows = await s.scalars(select(Order).where(tuple_(Order.channel, Order.channel_order_id)
+                                                           .in_(keys[i:i + 400])))
                 existing.update({(o.channel, o.channel_order_id): o for o in rows})
             new: list[tuple[int, CanonOrder]] = []
             seen: dict[tuple[str, str], tuple[int, CanonOrder]] = {}

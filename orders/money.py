@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 
 class MoneyError(ValueError):
@@ -22,7 +22,7 @@ def yuan_to_fen(value: str | int | Decimal) -> int:
     fen = d * 100
     if fen != fen.to_integral_value():
         raise MoneyError(f"more than two decimals: {value!r}")
-    return int(fen.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(fen)  # whole fen already (checked above)
 
 
 def fen_to_yuan(fen: int) -> str:
