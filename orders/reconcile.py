@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.clock import Clock
 from orders.db import Database
@@ -85,27 +86,29 @@ async def reconcile(db: Database, clock: Clock, path: Path, day: date) -> Reconc
     if oc is None or ac is None:
         raise ValueError(f"{path}: header needs an order column ({'/'.join(ORDER_COLS)}) and an amount column "
                          f"({'/'.join(AMOUNT_COLS)})")
+    lines: list[tuple[int, str, str, int, str]] = []  # (row, ref, label, amount, channel)
+    for no, row in enumerate(rows[1:], 2):
+        if not any(c.strip() for c in row):
+            continue
+        res.lines += 1
+        ref = row[oc].strip() if oc < len(row) else ""
+        label = (row[rc].strip() if rc is not None and rc < len(row) else "") or ref
+        try:
+            amount = yuan_to_fen(row[ac].strip().replace(",", "")) if ac < len(row) else None
+        except MoneyError:
+            amount = None
+        if amount is None or not ref:
+            res.bad_rows += 1
+            res.unmatched.append(Unmatched(no, label, 0, "行不完整或金额无法识别"))
+            log.warning("reconcile %s row %d unreadable", path.name, no)
+            continue
+        channel = row[cc].strip() if cc is not None and cc < len(row) else ""
+        lines.append((no, ref, label, amount, channel))
     async with db.session() as s:
-        for no, row in enumerate(rows[1:], 2):
-            if not any(c.strip() for c in row):
-                continue
-            res.lines += 1
-            ref = row[oc].strip() if oc < len(row) else ""
-            label = (row[rc].strip() if rc is not None and rc < len(row) else "") or ref
-            try:
-                amount = yuan_to_fen(row[ac].strip().replace(",", "")) if ac < len(row) else None
-            except MoneyError:
-                amount = None
-            if amount is None or not ref:
-                res.bad_rows += 1
-                res.unmatched.append(Unmatched(no, label, 0, "行不完整或金额无法识别"))
-                log.warning("reconcile %s row %d unreadable", path.name, no)
-                continue
+        by_ref = await _orders_by_ref(s, {ref for _, ref, _, _, _ in lines})
+        for no, ref, label, amount, channel in lines:
             res.bank_total_fen += amount
-            q = select(Order).where(or_(Order.channel_order_id == ref, Order.order_no == ref))
-            if cc is not None and cc < len(row) and row[cc].strip():
-                q = q.where(Order.channel == row[cc].strip())
-            found = list((await s.scalars(q.limit(2))).all())
+            found = [o for o in by_ref.get(ref, []) if not channel or o.channel == channel]
             if len(found) != 1:
                 res.diff_fen += abs(amount)
                 res.unmatched.append(Unmatched(no, label, amount, "没有对应订单" if not found else "对应多个订单"))
@@ -127,3 +130,16 @@ async def reconcile(db: Database, clock: Clock, path: Path, day: date) -> Reconc
                                       reason=u.reason[:128]))
     log.info("reconciled %s: %d lines, diff rate %s", key, res.lines, res.rate_text())
     return res
+
+
+async def _orders_by_ref(s: AsyncSession, refs: set[str]) -> dict[str, list[Order]]:
+    """Orders whose platform id or hub number is one of ``refs``, by that ref (chunked lookups)."""
+    out: dict[str, list[Order]] = {}
+    todo = sorted(refs)
+    for i in range(0, len(todo), 400):
+        chunk = todo[i:i + 400]
+        for o in await s.scalars(select(Order).where(or_(Order.channel_order_id.in_(chunk),
+                                                         Order.order_no.in_(chunk)))):
+            for ref in {o.channel_order_id, o.order_no} & refs:
+                out.setdefault(ref, []).append(o)
+    return out
