@@ -131,7 +131,7 @@ async def pick_order(req: Request) -> list[Reply] | None:
         if choice.isdigit() and 1 <= int(choice) <= len(ids):
             picked = orders.get(ids[int(choice) - 1])
         else:
-            hits = resolve(spoken_digits(choice) if not choice.isascii() else spoken_digits(choice),
+            hits = resolve(spoken_digits(choice),
                            [(o.id, o.order_no, o.channel_order_id) for o in orders.values()])
             picked = orders.get(hits[0]) if len(hits) == 1 else None
         if picked is None:

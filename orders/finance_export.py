@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.db import Database
 from orders.models import Discount, Order, OrderLine
-from orders.tracing import summaries
+from orders.tracing import LedgerRow, summary_line
 
 ORDER_HEADER = ["订单号", "渠道", "平台单号", "店铺", "状态", "平台状态", "下单时间", "商品价(元)", "优惠合计(元)",
                 "运费(元)", "实付(元)", "差额(元)", "实付(分)", "标记", "溯源"]
@@ -51,12 +51,14 @@ async def export_xlsx(db: Database, tz: str, start: date, end: date, path: Path)
                 break
             last_id = orders[-1].id
             lines = await _ledger(s, orders)
-            text = await summaries(s, orders)
             for o in orders:
+                summary = summary_line(o.order_no, o.paid_fen, o.goods_total_fen, o.shipping_fen,
+                                       [LedgerRow(d.label, d.kind, d.amount_fen) for d, _ in lines.get(o.id, [])],
+                                       o.amount_diff_fen)
                 ws.append([o.order_no, o.channel, o.channel_order_id, o.shop, o.status, o.platform_status,
                            o.created_at.astimezone(z).strftime("%Y-%m-%d %H:%M:%S"), _y(o.goods_total_fen),
                            _y(o.discount_total_fen), _y(o.shipping_fen), _y(o.paid_fen), _y(o.amount_diff_fen),
-                           o.paid_fen, "、".join(o.flags or []), text[o.id]])
+                           o.paid_fen, "、".join(o.flags or []), summary])
                 for d, sku in lines.get(o.id, []):
                     led.append([o.order_no, o.channel, o.channel_order_id, sku or "整单", d.kind, d.label, d.source,
                                 d.promotion_id, WHO.get(d.offered_by, d.offered_by),
