@@ -19,12 +19,13 @@ from aiohttp import web
 
 from bot.app import App
 from bot.intake_jobs import build_importer, channels_of, shops_of
+from orders.carriers import CarrierSource
 from orders.carriers.apply import apply_event
 from orders.carriers.kuaidi100 import OK, Kuaidi100
 from orders.pull_clients import DouyinClient, PlatformError
 
 log = logging.getLogger(__name__)
-KUAIDI100 = Kuaidi100()
+KUAIDI100: CarrierSource = Kuaidi100()
 
 
 def add_intake_routes(web_app: web.Application, app: App) -> None:

@@ -31,7 +31,7 @@ from orders.clock import Clock
 from orders.db import Database, dialect_insert
 from orders.importer import Importer, ImportReport, Parsed, Reject
 from orders.intake_models import PullCursor
-from orders.pull_clients import CLIENTS, Credentials, PlatformError
+from orders.pull_clients import CLIENTS, Credentials, PlatformError, PullClient
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def latest_only(parsed: Iterable[Parsed]) -> list[Parsed]:
     return out
 
 
-async def _window(http: aiohttp.ClientSession, client: Any, shop: ShopConfig, start: datetime, end: datetime,
+async def _window(http: aiohttp.ClientSession, client: PullClient, shop: ShopConfig, start: datetime, end: datetime,
                   result: PullResult) -> list[dict[str, Any]]:
     """Every order modified in [start, end): total first, then the last page back to the first."""
     cred = shop.credentials()
