@@ -30,6 +30,7 @@ demo: setup
 lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)

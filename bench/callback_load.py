@@ -26,9 +26,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_app
 from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
+from orders.app import build_app
 from orders.models import Order
 from orders.seed import seed_demo
 from orders.users import upsert_user

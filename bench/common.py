@@ -8,11 +8,11 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bot.app import App, build_app
 from bot.dispatch import Dispatcher
 from config import load_settings
+from orders.app import App, build_app
 from orders.clock import ManualClock
-from orders.importer import Importer
+from orders.intake.importer import Importer
 from orders.seed import DEMO_USERS, demo_orders
 from orders.users import upsert_user
 

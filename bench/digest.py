@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, event, insert
 
-from bot.app import build_app
 from config import load_settings
 from notifications.digest import SECTIONS, build_digest
-from orders.aftersales_models import AfterSalesCase, ApprovalStep
+from orders.aftersales.models import AfterSalesCase, ApprovalStep
+from orders.app import build_app
 from orders.clock import ManualClock
 from orders.db import Database, _sqlite_pragmas
 from orders.models import Order, TimelineEvent

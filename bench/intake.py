@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import ConfigDir
-from orders.brushing import BrushingRule
-from orders.channels import Channels
 from orders.clock import ManualClock
 from orders.db import Database
-from orders.importer import Importer
+from orders.intake.brushing import BrushingRule
+from orders.intake.channels import Channels
+from orders.intake.importer import Importer
 from orders.models import Discount, Order, OrderLine, TimelineEvent
 from orders.workflow import WorkflowDef, WorkflowRegistry
 from tests.fakes import payloads as P

@@ -21,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bench.common import figure, fresh_app
-from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.types import Incoming
+from orders.app import App
 from orders.models import Order
 from orders.seed import PRODUCTS
 from orders.service import Actor
-from orders.task_models import WarehouseTask
+from orders.warehouse.models import WarehouseTask
 
 
 @dataclass

@@ -20,10 +20,10 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import figure, median, pct
-from bot.app import build_app
 from bot.dispatch import Dispatcher
 from bot.types import Incoming
 from config import load_settings
+from orders.app import build_app
 from orders.models import Order, OrderLine, TimelineEvent
 from orders.users import upsert_user
 

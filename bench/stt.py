@@ -21,13 +21,13 @@ from bench.common import figure, fresh_app, median, peak_rss_mb
 from bot.keys import MEDIA_FETCHER
 from bot.types import Incoming
 from orders.service import Actor
-from orders.task_models import WarehouseTask
+from orders.warehouse.models import WarehouseTask
 from stt.audio import decode_amr
 from stt.pool import SttPool
 from stt.recognizer import Transcriber, load_model
 from stt.service import STT_POOL
 from stt.testmodel import korean_model_path
-from tests.stt_support import StandInMediaGet
+from tests.stt.support import StandInMediaGet
 
 FIX = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "stt"
 SPOKEN = ["ko_hello", "ko_broken", "ko_numbers"]

@@ -12,9 +12,9 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import App
 from bot.intake_jobs import run_due_pulls
 from notifications.scheduler import JobSpec, start_scheduler, stop_scheduler
+from orders.app import App
 from stt.service import STT_POOL, SttUnavailable, get_pool
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.app import App
 from bot.types import Incoming, Reply
-from notifications.outbox import enqueue_text
+from orders.app import App
 from orders.errors import DomainError
 from orders.models import User
+from orders.outbox import enqueue_text
 from orders.privacy import scrub
 from orders.service import Actor
 from orders.users import get_user, users_with_role

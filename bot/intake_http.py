@@ -17,12 +17,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import App
 from bot.intake_jobs import build_importer, channels_of, shops_of
-from orders.carriers import CarrierSource
-from orders.carriers.apply import apply_event
-from orders.carriers.kuaidi100 import OK, Kuaidi100
-from orders.pull_clients import DouyinClient, PlatformError
+from orders.app import App
+from orders.intake.carriers import CarrierSource
+from orders.intake.carriers.apply import apply_event
+from orders.intake.carriers.kuaidi100 import OK, Kuaidi100
+from orders.intake.pull_clients import DouyinClient, PlatformError
 
 log = logging.getLogger(__name__)
 KUAIDI100: CarrierSource = Kuaidi100()

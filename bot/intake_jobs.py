@@ -9,11 +9,11 @@ pull cannot map are logged and appended to ``<data_dir>/rejects/pull-<shop>.csv`
 
 from __future__ import annotations
 
-from bot.app import App, AppKey
-from orders.brushing import BrushingRule
-from orders.channels import Channels
-from orders.importer import Importer
-from orders.pull import PullResult, ShopConfig, pull_due
+from orders.app import App, AppKey
+from orders.intake.brushing import BrushingRule
+from orders.intake.channels import Channels
+from orders.intake.importer import Importer
+from orders.intake.pull import PullResult, ShopConfig, pull_due
 
 CHANNELS: AppKey[Channels] = AppKey("channels", Channels)
 

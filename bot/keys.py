@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.app import AppKey
+from orders.app import AppKey
 
 
 class MediaFetcher(Protocol):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app import App
 from bot.console import parse_line, render
 from bot.dispatch import Dispatcher
 from bot.types import Incoming, Reply
+from orders.app import App
 
 
 @dataclass

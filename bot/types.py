@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from orders.cards import Button, Card
+
+__all__ = ["Button", "Card", "Incoming", "IncomingKind", "Reply"]
+
 IncomingKind = Literal["text", "voice", "image", "event", "card_action", "scan"]
 
 
@@ -24,33 +28,6 @@ class Incoming:
     received_at: datetime | None = None
     transport: str = "console"  # console | wecom
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Button:
-    key: str
-    text: str
-    style: int = 1  # WeCom: 1 primary, 2 default, 3 red, 4 blue
-
-
-@dataclass(frozen=True)
-class Card:
-    """A WeCom ``button_interaction`` template card, transport-neutral."""
-
-    task_id: str
-    title: str
-    desc: str = ""
-    fields: tuple[tuple[str, str], ...] = ()
-    buttons: tuple[Button, ...] = ()
-
-    def to_wecom(self) -> dict[str, Any]:
-        return {
-            "card_type": "button_interaction",
-            "main_title": {"title": self.title[:36], "desc": self.desc[:44]},
-            "horizontal_content_list": [{"keyname": k[:5], "value": v[:30]} for k, v in self.fields[:6]],
-            "task_id": self.task_id,
-            "button_list": [{"text": b.text, "style": b.style, "key": b.key} for b in self.buttons[:6]],
-        }
 
 
 @dataclass(frozen=True)

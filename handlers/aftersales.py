@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from bot.app import App
 from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import when
-from notifications.aftersales_notes import amount_text
-from orders.aftersales import AfterSalesService
-from orders.approvals_config import KINDS
+from orders.aftersales.cases import AfterSalesService
+from orders.aftersales.chains import KINDS
+from orders.aftersales.notes import amount_text
+from orders.app import App
 from orders.errors import InvalidInput
 from orders.money import MoneyError, yuan_to_fen
 from orders.users import names_of

@@ -9,9 +9,9 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.aftersales import service
 from handlers.registry import registry
-from notifications.aftersales_notes import NO_PREFIX, OK_PREFIX, parse_button_key
 from orders import conversations
-from orders.aftersales import Decision
+from orders.aftersales.cases import Decision
+from orders.aftersales.notes import NO_PREFIX, OK_PREFIX, parse_button_key
 from orders.errors import InvalidInput
 from orders.users import names_of
 

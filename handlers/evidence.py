@@ -8,7 +8,7 @@ from bot.dispatch import Request
 from bot.keys import MEDIA_FETCHER
 from bot.types import Reply
 from handlers.registry import registry
-from orders.evidence import attach
+from orders.warehouse.evidence import attach
 
 log = logging.getLogger(__name__)
 MAX_IMAGE = 10 * 1024 * 1024

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import WAREHOUSE, App
 from bot.types import Button, Card
-from notifications.outbox import enqueue
+from orders.app import WAREHOUSE, App
 from orders.models import Order
-from orders.task_models import WarehouseTask
-from orders.tasks import WarehouseConfig
+from orders.outbox import enqueue
+from orders.warehouse.models import WarehouseTask
+from orders.warehouse.tasks import WarehouseConfig
 
 PREFIX = "wt:"  # task card button keys: wt:scan:<task id>, wt:report:<task id>, wt:pack:<task id>
 STATE_TEXT = {"assigned": "待拣货：先点「扫码拣货」", "picking": "拣货中：拣完点「完成打包」", "packed": "已打包完成"}

@@ -18,9 +18,9 @@ from orders import conversations, timeline
 from orders.errors import InvalidInput
 from orders.lookup import find_order
 from orders.models import Order
-from orders.task_models import WarehouseTask
-from orders.tasks import STAFF_ROLES, assign, local_day, normalize_code, scan_matches, todays_tasks
 from orders.users import get_user
+from orders.warehouse.models import WarehouseTask
+from orders.warehouse.tasks import STAFF_ROLES, assign, local_day, normalize_code, scan_matches, todays_tasks
 
 log = logging.getLogger(__name__)
 SCAN = "task_scan"

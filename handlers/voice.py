@@ -9,7 +9,6 @@ import logging
 
 from sqlalchemy import select
 
-from bot.app import App, AppKey
 from bot.dispatch import Request
 from bot.keys import MEDIA_FETCHER
 from bot.types import Button, Card, Reply
@@ -17,12 +16,13 @@ from handlers.registry import registry
 from handlers.task_cards import update_card, warehouse_config
 from handlers.tasks import VOICE
 from orders import conversations
+from orders.app import App, AppKey
 from orders.errors import InvalidInput
-from orders.exception_reports import MANUAL_LABEL, Heard, attach, record_report
 from orders.models import Order
-from orders.task_models import MANUAL, ExceptionReport
-from orders.tasks import STAFF_ROLES, local_day, todays_tasks
 from orders.users import has_any_role
+from orders.warehouse.exception_reports import MANUAL_LABEL, Heard, attach, record_report
+from orders.warehouse.models import MANUAL, ExceptionReport
+from orders.warehouse.tasks import STAFF_ROLES, local_day, todays_tasks
 from stt.parse import KindTable, resolve, spoken_digits
 from stt.service import Transcription, keep_audio, transcribe_voice
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.registry import registry
-from notifications.outbox import enqueue_text
-from orders.tasks import local_day
+from orders.outbox import enqueue_text
+from orders.warehouse.tasks import local_day
 
 FIRST = ("任务", "查", "售后", "日报")  # shown when the user may run them, in this order
 

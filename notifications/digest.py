@@ -1,4 +1,4 @@
-"""The manager digest: composed from ``orders.reports``, sent as markdown + one chart image.
+"""The manager digest: composed from ``orders.reports.digest``, sent as markdown + one chart image.
 ``config/digests.yaml`` says which reports go to whom at what time; it is re-read on every sweep.
 A sent digest leaves a ``due_items`` marker (kind "digest", ref "<name>:<local date>") inserted
 in the same transaction as its outbox rows: the unique key lets one process send it once a day,
@@ -18,13 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
 from config import ConfigDir
 from notifications.chart import cjk_font, render_chart
-from notifications.due_models import DueItem
-from notifications.outbox import enqueue
-from orders import reports
+from orders.app import App
+from orders.due import DueItem
+from orders.labels import channel_name
 from orders.money import fen_to_yuan
+from orders.outbox import enqueue
+from orders.reports import digest as reports
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
@@ -165,12 +166,6 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
         if counts and cjk_font() is None:
             dg.sections.append("图例：" + " ".join(f"S{i}={n}" for i, n in enumerate(counts, 1)))
     return dg
-
-
-def channel_name(code: str) -> str:
-    from handlers.render import channel_name as name  # late: handlers import this module
-
-    return name(code)
 
 
 def _stuck(stuck: list[reports.StuckOrder], counts: dict[str, int], top: int) -> str:

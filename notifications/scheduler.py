@@ -23,9 +23,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.app import App
 from notifications.digest import sweep_digests
 from notifications.sweeper import WORKER, sweep_deadlines
+from orders.app import App
 
 log = logging.getLogger(__name__)
 JobFunc = Callable[[App], Awaitable[Any]]

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
-from notifications.aftersales_notes import hhmm, tell
-from notifications.due_models import DueItem
-from orders.aftersales import ESCALATE_LEAD, ESCALATE_MANAGER
-from orders.aftersales_models import AfterSalesCase, ApprovalStep
+from orders.aftersales.cases import ESCALATE_LEAD, ESCALATE_MANAGER
+from orders.aftersales.models import AfterSalesCase, ApprovalStep
+from orders.aftersales.notes import hhmm, tell
+from orders.app import App
+from orders.due import DueItem
 from orders.models import Order
 from orders.users import names_of, users_with_role
 

@@ -21,12 +21,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
-from notifications.models import OutboxMessage
-from notifications.outbox import enqueue_text
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
+from orders.app import App
+from orders.outbox import OutboxMessage, enqueue_text
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from orders.canonical import CanonOrder
 from orders.clock import Clock
 from orders.db import Database
-from orders.importer import Importer, ImportReport
+from orders.intake.canonical import CanonOrder
+from orders.intake.importer import Importer, ImportReport
 from orders.models import Order, TimelineEvent
 from orders.users import RoleBook, upsert_user
 from orders.workflow import WorkflowRegistry

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
 
-from notifications.outbox import enqueue_text
 from orders import timeline
 from orders.address import parse_address
 from orders.clock import Clock
@@ -22,6 +21,7 @@ from orders.db import Database, dialect_insert
 from orders.errors import IllegalTransition, InvalidInput, NotPermitted, StaleOrder
 from orders.lookup import find_order
 from orders.models import Order, TimelineEvent, Tracking, UserFocus
+from orders.outbox import enqueue_text
 from orders.privacy import mask_detail
 from orders.users import RoleBook, users_with_role
 from orders.workflow import Workflow, WorkflowRegistry

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import App, AppKey
+from orders.app import App, AppKey
 from orders.files import keep
 from stt.audio import AudioError, decode_amr
 from stt.pool import PoolFull, SttPool

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build_app
 from bot.dispatch import Dispatcher
 from bot.testing import ChatBot
 from config import load_settings
+from orders.app import App, build_app
 from orders.clock import ManualClock
-from orders.importer import Importer
+from orders.intake.importer import Importer
 from orders.seed import DEMO_USERS
 from orders.users import RoleBook, upsert_user
 from tests.factories import fixed_orders
 
-pytest_plugins = ["tests.stt_support"]
+pytest_plugins = ["tests.stt.support"]
 START = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orders.canonical import CanonOrder
+from orders.intake.canonical import CanonOrder
 
 
 def canon(order_id: str, **over: Any) -> dict[str, Any]:

@@ -7,10 +7,10 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
 from bot.testing import ChatBot
-from notifications.models import OutboxMessage
+from orders.app import App
 from orders.models import Order, TimelineEvent
+from orders.outbox import OutboxMessage
 
 
 async def count(app: App, model: type, **where: object) -> int:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
 from bot.testing import ChatBot
+from orders.app import App
 from orders.models import Order, TimelineEvent
 
 

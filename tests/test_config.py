@@ -7,12 +7,12 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from bot.app import build_app
 from bot.dispatch import Dispatcher
 from bot.testing import ChatBot
 from config import ConfigDir, load_settings
-from notifications.models import OutboxMessage
+from orders.app import build_app
 from orders.clock import ManualClock
+from orders.outbox import OutboxMessage
 
 
 async def test_config_dir_replaces_roles_file_only(db_path: Path, tmp_path: Path, clock: ManualClock) -> None:

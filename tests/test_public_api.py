@@ -52,3 +52,25 @@ def test_a_second_handler_for_the_same_key_is_refused() -> None:
     r.button("x:")(first)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="button prefix 'x:' is registered twice"):
         r.button("x:")(second)  # type: ignore[arg-type]
+
+
+def test_cli_entry_exports() -> None:
+    import bot.cli
+
+    assert sorted(bot.cli.__all__) == ["cli", "main"]
+
+
+def test_each_domain_package_says_what_it_owns_and_no_module_is_a_god_module() -> None:
+    from pathlib import Path
+
+    import orders
+
+    root = Path(orders.__file__).parent
+    for init in root.rglob("__init__.py"):
+        if "migrations" in init.parts:
+            continue
+        doc = init.read_text(encoding="utf-8").strip()
+        assert doc.startswith('"""'), f"{init} has no docstring saying what it owns"
+    too_long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if "migrations" not in p.parts
+                and (n := len(p.read_text(encoding="utf-8").splitlines())) > 420}
+    assert too_long == {}

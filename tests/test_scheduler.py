@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import App
 from bot.testing import ChatBot
 from notifications.scheduler import JobSpec, start_scheduler, stop_scheduler
+from orders.app import App
 from orders.clock import ManualClock
-from tests.aftersales_helpers import last_id, outbox
+from tests.aftersales.helpers import last_id, outbox
 
 
 async def _until(cond_coro, limit: float = 5.0) -> bool:  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.app import App
 from bot.testing import ChatBot
+from orders.app import App
 from orders.models import WorkflowVersion
 from orders.workflow import WorkflowDef
 

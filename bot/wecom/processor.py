@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.types import Reply
-from bot.wecom import inbox
-from bot.wecom.inbox import InboxMessage
 from bot.wecom.messages import parse
 from bot.wecom.replies import enqueue_replies
+from orders import inbox
+from orders.app import App
+from orders.inbox import InboxMessage
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.types import Reply
-from notifications.outbox import enqueue
 from orders.files import image_suffix, keep
+from orders.outbox import enqueue
 
 TEXT_LIMIT = 2048  # bytes, WeCom's limit for text and markdown app messages
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from aiohttp import web
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
 from bot.wecom.processor import InboxProcessor
@@ -19,6 +18,7 @@ from bot.wecom.server import RouteAdder, create_web_app
 from notifications.scheduler import JobSpec
 from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
+from orders.app import App
 
 log = logging.getLogger(__name__)
 

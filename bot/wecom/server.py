@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.wecom.crypto import CallbackCrypto, CallbackError
 from bot.wecom.messages import parse
 from bot.wecom.processor import InboxProcessor
 from bot.wecom.writer import InboxWriter
+from orders.app import App
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # 1 MiB; larger bodies get 413

@@ -7,8 +7,8 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.app import App
-from bot.wecom import inbox
+from orders import inbox
+from orders.app import App
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500

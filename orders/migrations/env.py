@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import bot.wecom.inbox  # noqa: F401
-import notifications.due_models
-import notifications.models  # noqa: F401  (register tables)
+import orders.due
+import orders.inbox
+import orders.outbox  # noqa: F401  (register tables)
 from config.settings import load_settings
 from orders.base import Base
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import App
+from orders.app import App
 from tests.wecom.harness import Harness, make_harness
 
 

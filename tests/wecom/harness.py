@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import App
 from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
 from bot.wecom.crypto import CallbackCrypto
@@ -20,6 +19,7 @@ from bot.wecom.server import create_web_app
 from notifications.robots import RobotBook
 from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
+from orders.app import App
 from orders.seed import DEMO_USERS
 from tests.fakes.wecom_api import CORP_ID, ROBOT_KEY, SECRET, FakeWeCom
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from bot.wecom.crypto import CallbackCrypto
-from bot.wecom.inbox import InboxMessage
-from notifications.models import OutboxMessage
 from orders.clock import ManualClock
+from orders.inbox import InboxMessage
+from orders.outbox import OutboxMessage
 from tests.wecom.harness import Harness, card_xml, event_xml, text_xml
 
 VECTOR = dict(token="QDG6eK", aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", corp_id="wx5823bf96d3bd56c7")
@@ -175,7 +175,7 @@ async def test_long_reply_is_split_under_the_byte_limit(wecom: Harness) -> None:
 
 
 async def test_inbox_rows_left_by_a_crash_are_processed_on_start(wecom: Harness) -> None:
-    from bot.wecom import inbox
+    from orders import inbox
 
     now = wecom.app.clock.now()
     rows = [dict(dedupe_key=f"msg:{n}", msg_id=str(n), user_id=u, kind="text", xml=text_xml(u, f"查 {no}", str(n)),

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
-from notifications.outbox import enqueue
 from orders.models import Order, TimelineEvent
+from orders.outbox import enqueue
 from tests.wecom.harness import Harness, card_xml, event_xml, media_xml
 
 CARD_USERS = ["cs01", "cs02", "temp01"]

@@ -11,12 +11,11 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from notifications.models import OutboxMessage
-from notifications.outbox import enqueue
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.wecom_api import WeComError
 from notifications.worker import OutboxWorker
 from orders.clock import ManualClock
+from orders.outbox import OutboxMessage, enqueue
 from tests.fakes.wecom_api import SECRET
 from tests.wecom.harness import Harness
 

@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 from typer.testing import CliRunner
 
-from bot.app import App
 from bot.cli import cli
 from bot.dispatch import Dispatcher
 from bot.wecom.crypto import CallbackCrypto
 from bot.wecom.runner import serve
-from notifications.outbox import enqueue_text
+from orders.app import App
+from orders.outbox import enqueue_text
 from tests.fakes.wecom_api import CORP_ID, SECRET, FakeWeCom
 from tests.wecom.harness import AES_KEY, AGENT_ID, TOKEN, text_xml
 
@@ -78,8 +78,8 @@ def test_outbox_cli_lists_and_retries_dead_rows(db_path: Path, monkeypatch: pyte
     monkeypatch.setenv("ORDERBOT_DATABASE_URL", f"sqlite+aiosqlite:///{db_path}")
 
     async def seed() -> None:
-        from bot.app import build_app
         from config import load_settings
+        from orders.app import build_app
 
         a = await build_app(load_settings())
         async with a.db.session() as s:

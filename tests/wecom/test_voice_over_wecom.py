@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import App
+from orders.app import App
 from orders.models import Order
-from orders.task_models import ExceptionReport
+from orders.warehouse.models import ExceptionReport
 from stt.pool import SttPool
 from stt.service import STT_POOL
-from tests.stt_support import fixture_bytes
+from tests.stt.support import fixture_bytes
 from tests.wecom.harness import Harness, card_xml, media_xml
 
 

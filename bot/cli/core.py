@@ -1,0 +1,113 @@
+"""Core commands: chat, demo, seed-demo, import, users, workflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import cli, dispatcher, err, run, users_cli, workflow_cli
+from bot.console import run_console
+from orders.app import App
+from orders.seed import seed_demo
+from orders.users import list_users, upsert_user
+from orders.workflow_edit import current
+
+
+@cli.command()
+def chat(as_: Annotated[str, typer.Option("--as", help="WeCom UserID to chat as")]) -> None:
+    """Chat with the bot as a WeCom user: lines from stdin, replies to stdout."""
+    run(lambda app: run_console(dispatcher(app), as_), quiet=True)
+
+
+@cli.command("seed-demo")
+def seed_demo_cmd(orders: int = typer.Option(2400, help="how many demo orders")) -> None:
+    """Seed demo users and orders (only if the database has no orders)."""
+
+    async def body(app: App) -> None:
+        rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz, n=orders)
+        err.print("database already has orders; demo users refreshed" if rep is None else f"seeded: {rep.summary()}")
+
+    run(body)
+
+
+@cli.command()
+def demo(as_: Annotated[str, typer.Option("--as", help="demo user to chat as")] = "cs01") -> None:
+    """Seed the demo data if the database is empty, then chat as a customer-service user."""
+
+    async def body(app: App) -> None:
+        rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz)
+        if rep is not None:
+            err.print(f"demo data seeded: {rep.summary()}")
+        sample = await newest_order_no(app)
+        err.print(f"chatting as {as_}. Try: 帮助 · 查 {sample} · 查 {sample[-9:]} · 轨迹 {sample} · 推进 {sample}. "
+                  "Ctrl-D to leave.", markup=False)
+        await run_console(dispatcher(app), as_)
+
+    run(body, quiet=True)
+
+
+async def newest_order_no(app: App) -> str:
+    from sqlalchemy import select
+
+    from orders.models import Order
+
+    async with app.db.session() as s:
+        return await s.scalar(select(Order.order_no).order_by(Order.created_at.desc()).limit(1)) or "BG260122-0001"
+
+
+@cli.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines file, or an export file"),
+    channel: Annotated[str | None, typer.Option("--channel", help="the export's channel (taobao, pdd, …)")] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="rejects CSV (default FILE.rejects.csv)")] = None,
+    shop: Annotated[str, typer.Option("--shop", help="shop name for rows without one")] = "",
+) -> None:
+    """Import orders: canonical JSON Lines, or a channel's export (CSV/XLSX) with --channel.
+    Exit code 1 when any row failed (rejects file written), 2 when the file is unusable."""
+    from bot.cli.intake import run_import
+
+    raise typer.Exit(run_import(file, channel, rejects, shop))
+
+
+@users_cli.command("add")
+def users_add(
+    userid: str,
+    name: Annotated[str, typer.Option("--name", help="display name")],
+    role: Annotated[list[str], typer.Option("--role", help="role code or Chinese name; repeatable")],
+    dept: Annotated[str | None, typer.Option("--dept", help="department")] = None,
+) -> None:
+    """Add a user (or update one) with roles."""
+
+    async def body(app: App) -> None:
+        async with app.db.session() as s:
+            u = await upsert_user(s, app.roles, user_id=userid, name=name, roles=role, department=dept,
+                                  now=app.clock.now())
+        typer.echo(f"{u.user_id} {u.name} {','.join(u.roles)}")
+
+    run(body)
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List users with their roles."""
+
+    async def body(app: App) -> None:
+        async with app.db.session() as s:
+            for u in await list_users(s):
+                typer.echo(f"{u.user_id}\t{u.name}\t{u.department}\t{','.join(u.roles)}")
+
+    run(body)
+
+
+@workflow_cli.command("show")
+def workflow_show(mermaid: bool = typer.Option(False, help="print a Mermaid state diagram")) -> None:
+    """Print the workflow in force (the newest version)."""
+    from handlers.workflow_admin import describe
+
+    async def body(app: App) -> None:
+        wf = await current(app.db, app.workflows)
+        typer.echo(wf.mermaid() if mermaid else describe(wf, app.roles.names))
+
+    run(body)

@@ -1,0 +1,1 @@
+"""Finance: amount tracing per order, the finance export workbook, and settlement reconciliation."""

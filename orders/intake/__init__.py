@@ -1,0 +1,1 @@
+"""Intake: canonical form, importer, bulk writes, brushing, channels, carriers, pulls, their tables."""

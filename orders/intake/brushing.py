@@ -1,0 +1,103 @@
+"""Brushing (刷单) detection: the same phone (by hash) ordering the same product within a window
+flags every order of that group 疑似刷单, on the timeline, and tells the risk group robot once."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders import timeline
+from orders.models import Order, OrderLine
+from orders.outbox import enqueue
+
+log = logging.getLogger(__name__)
+FLAG = "疑似刷单"
+
+
+@dataclass(frozen=True)
+class BrushingRule:
+    window: timedelta = timedelta(minutes=10)
+    robot: str = "risk"
+    enabled: bool = True
+
+    @classmethod
+    def from_config(cls, data: dict[str, object] | None) -> BrushingRule:
+        data = data or {}
+        return cls(window=timedelta(minutes=float(str(data.get("window_minutes", 10)))),
+                   robot=str(data.get("robot", "risk")), enabled=bool(data.get("enabled", True)))
+
+
+async def detect(s: AsyncSession, rule: BrushingRule, new: Sequence[tuple[int, str, datetime]],
+                 now: datetime) -> int:
+    """Check newly added orders ``(id, phone_hash, created_at)`` against every order of the same
+    phones near their time. Returns how many orders were newly flagged."""
+    new = [n for n in new if n[1]]
+    if not rule.enabled or not new:
+        return 0
+    new_ids = {n[0] for n in new}
+    lo = min(n[2] for n in new) - rule.window
+    hi = max(n[2] for n in new) + rule.window
+    hashes: list[str] = []
+    candidates = sorted({n[1] for n in new})
+    for i in range(0, len(candidates), 500):  # only phones with more than one order near that time
+        hashes += (await s.scalars(
+            select(Order.phone_hash).where(Order.phone_hash.in_(candidates[i:i + 500]), Order.created_at >= lo,
+                                           Order.created_at <= hi)
+            .group_by(Order.phone_hash).having(func.count() > 1))).all()
+    groups: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
+    for i in range(0, len(hashes), 500):
+        rows = await s.execute(
+            select(Order.id, Order.phone_hash, Order.created_at, OrderLine.sku)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.phone_hash.in_(hashes[i:i + 500]), Order.created_at >= lo, Order.created_at <= hi))
+        for oid, ph, created, sku in rows:
+            groups[(ph, sku)].append((created, oid))
+    flagged = 0
+    for (_ph, sku), items in groups.items():
+        for cluster in _clusters(sorted(set(items)), rule.window):
+            ids = [oid for _, oid in cluster]
+            if len(ids) < 2 or not new_ids & set(ids):
+                continue
+            flagged += await _flag(s, rule, ids, sku, now)
+    return flagged
+
+
+def _clusters(items: list[tuple[datetime, int]], window: timedelta) -> list[list[tuple[datetime, int]]]:
+    out: list[list[tuple[datetime, int]]] = []
+    for item in items:
+        if out and item[0] - out[-1][-1][0] <= window:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
+async def _flag(s: AsyncSession, rule: BrushingRule, ids: list[int], sku: str, now: datetime) -> int:
+    orders = list((await s.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.created_at))).all())
+    nos = [o.order_no for o in orders]
+    # an order already flagged means this group (or the part of it we see) was announced before
+    announce = not any(FLAG in (o.flags or []) for o in orders)
+    count = 0
+    for o in orders:
+        if FLAG in (o.flags or []):
+            continue
+        o.flags = [*(o.flags or []), FLAG]
+        timeline.record(s, order_id=o.id, at=now, actor="system", source="import", kind="flagged",
+                        detail={"actor_name": "系统", "flag": FLAG, "sku": sku, "group": nos})
+        count += 1
+    if count:
+        log.warning("brushing suspected: %d orders, sku %s: %s", len(orders), sku, ",".join(nos))
+    if not announce:
+        return count
+    minutes = int(rule.window.total_seconds() // 60)
+    text = (f"疑似刷单：同一手机号（{orders[0].phone_masked}）{minutes}分钟内对商品 {sku} 下单{len(orders)}笔："
+            + "、".join(nos) + "。请风控核查。")
+    await enqueue(s, to=rule.robot, msgtype="text", payload={"content": text}, now=now, channel="webhook",
+                  dedupe_key=f"brushing:{orders[0].phone_hash[:16]}:{sku}:{orders[0].id}", order_id=orders[0].id)
+    return count

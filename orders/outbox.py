@@ -1,0 +1,73 @@
+"""The outbox: every message the system sends is a row here first, written by ``enqueue`` inside
+the caller's transaction (the transactional outbox). Delivery lives in ``notifications``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orders.base import Base
+from orders.db import dialect_insert
+
+# status: pending -> sending (claimed, with a lease) -> sent | dead (or back to pending to retry)
+OUTBOX_STATUSES = ("pending", "sending", "dead", "sent")
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "app": a WeCom app message to users; "webhook": a group robot (target = robot key/name)
+    channel: Mapped[str] = mapped_column(String(16), default="app")
+    target: Mapped[str] = mapped_column(String(1024))  # "u1|u2" for app, robot name for webhook
+    msgtype: Mapped[str] = mapped_column(String(32))  # text, markdown, image, template_card, update_card
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # Optional idempotency key: a second enqueue with the same key is skipped.
+    dedupe_key: Mapped[str | None] = mapped_column(String(191), unique=True)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    to: Iterable[str] | str,
+    msgtype: str,
+    payload: dict[str, Any],
+    now: datetime,
+    channel: str = "app",
+    dedupe_key: str | None = None,
+    order_id: int | None = None,
+) -> OutboxMessage | None:
+    """Add one outgoing message to the session; None when ``dedupe_key`` was already used."""
+    target = to if isinstance(to, str) else "|".join(sorted(set(to)))
+    if not target:
+        return None
+    values = dict(channel=channel, target=target, msgtype=msgtype, payload=payload, status="pending", attempts=0,
+                  next_attempt_at=now, created_at=now, dedupe_key=dedupe_key, order_id=order_id)
+    if dedupe_key is None:
+        row = OutboxMessage(**values)
+        session.add(row)
+        return row
+    # one statement, so two processes racing on the same key cannot fail each other's transaction
+    new_id = await session.scalar(dialect_insert(session, OutboxMessage).values(**values)
+                                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id))
+    return None if new_id is None else await session.get(OutboxMessage, new_id)
+
+
+async def enqueue_text(
+    session: AsyncSession, to: Iterable[str] | str, text: str, now: datetime, **kw: Any
+) -> OutboxMessage | None:
+    """Shortcut for a plain text app message."""
+    return await enqueue(session, to=to, msgtype="text", payload={"content": text}, now=now, **kw)

@@ -1,0 +1,132 @@
+"""The warehouse task wall: assigning orders to temps (by a lead, or round robin on entering
+仓库分单), the temp's list for today, and the checks behind the card buttons."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from orders import timeline
+from orders.errors import InvalidInput
+from orders.models import Order, User
+from orders.outbox import enqueue_text
+from orders.users import get_user
+from orders.warehouse.models import WarehouseTask
+
+log = logging.getLogger(__name__)
+TEMP_ROLE = "warehouse_temp"
+STAFF_ROLES = (TEMP_ROLE, "warehouse")  # who picks, packs and reports exceptions
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    auto_assign: bool = True
+    assign_state: str = "仓库分单"
+    on_duty: tuple[str, ...] = ()
+    assignable_states: tuple[str, ...] = ("仓库分单",)
+    pick_state: str = "拣货中"
+    pack_state: str = "打包完成"
+    leads_role: str = "warehouse"
+    cards_per_request: int = 5
+    scan_minutes: int = 10
+    voice_minutes: int = 10
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WarehouseConfig:
+        return cls(
+            auto_assign=bool(d.get("auto_assign", True)),
+            assign_state=str(d.get("assign_state", "仓库分单")),
+            on_duty=tuple(str(u) for u in d.get("on_duty") or ()),
+            assignable_states=tuple(str(s) for s in d.get("assignable_states") or ("仓库分单",)),
+            pick_state=str(d.get("pick_state", "拣货中")),
+            pack_state=str(d.get("pack_state", "打包完成")),
+            leads_role=str(d.get("leads_role", "warehouse")),
+            cards_per_request=int(d.get("cards_per_request", 5)),
+            scan_minutes=int(d.get("scan_minutes", 10)),
+            voice_minutes=int(d.get("voice_minutes", 10)),
+        )
+
+
+def local_day(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")
+
+
+async def task_for_order(s: AsyncSession, order_id: int) -> WarehouseTask | None:
+    return await s.scalar(select(WarehouseTask).where(WarehouseTask.order_id == order_id))
+
+
+async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: datetime, tz: str,
+                 source: str = "chat", by_name: str = "") -> WarehouseTask:
+    """Give ``order`` to ``assignee`` (re-assigning an unpacked task); records it on the timeline
+    and tells the assignee."""
+    task = await task_for_order(s, order.id)
+    previous = task.assignee_id if task else None
+    if task is not None and task.state == "packed":
+        raise InvalidInput(f"订单 {order.order_no} 已打包完成，不能再分配。")
+    if task is None:
+        task = WarehouseTask(order_id=order.id, assignee_id=assignee.user_id, assigned_by=by,
+                             day=local_day(now, tz), state="assigned", wrong_scans=0, assigned_at=now)
+        s.add(task)
+    else:
+        task.assignee_id, task.assigned_by, task.assigned_at = assignee.user_id, by, now
+        task.day = local_day(now, tz)
+    order.assignee_id = assignee.user_id
+    timeline.record(s, order_id=order.id, at=now, actor=by, source=source, kind="task_assigned",
+                    detail={"actor_name": by_name or by, "summary": f"分配给 {assignee.name}",
+                            "assignee": assignee.user_id, "previous": previous})
+    await enqueue_text(s, [assignee.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
+                       order_id=order.id)
+    await s.flush()
+    return task
+
+
+async def next_on_duty(s: AsyncSession, cfg: WarehouseConfig, day: str) -> User | None:
+    """The on-duty temp with the fewest tasks today; ties go to the one listed first."""
+    users = [u for u in [await get_user(s, uid) for uid in cfg.on_duty]
+             if u is not None and set(STAFF_ROLES) & set(u.roles)]
+    if not users:
+        return None
+    counts = dict((await s.execute(
+        select(WarehouseTask.assignee_id, func.count()).where(WarehouseTask.day == day,
+                                                              WarehouseTask.assignee_id.in_([u.user_id for u in users]))
+        .group_by(WarehouseTask.assignee_id))).all())
+    return min(users, key=lambda u: (counts.get(u.user_id, 0), cfg.on_duty.index(u.user_id)))
+
+
+async def todays_tasks(s: AsyncSession, user_id: str, day: str) -> list[tuple[WarehouseTask, Order]]:
+    """The user's tasks assigned today, and older ones not packed yet (carried over)."""
+    rows = (await s.execute(
+        select(WarehouseTask, Order).join(Order, Order.id == WarehouseTask.order_id)
+        .where(WarehouseTask.assignee_id == user_id,
+               or_(WarehouseTask.day == day, WarehouseTask.state != "packed"))
+        .options(selectinload(Order.lines))
+        .order_by(WarehouseTask.assigned_at, WarehouseTask.id))).all()
+    return [(t, o) for t, o in rows]
+
+
+SYMBOLOGY = re.compile(r"^(EAN_13|EAN_8|UPC_A|UPC_E|CODE_39|CODE_93|CODE_128|ITF|CODABAR|QR_CODE|DATA_MATRIX"
+                       r"|PDF_417|AZTEC),", re.IGNORECASE)
+
+
+def normalize_code(code: str) -> str:
+    """A scanned or typed code, comparable: no spaces, upper case, without WeCom's barcode
+    symbology prefix (a barcode scan arrives as e.g. ``EAN_13,6901234567892``)."""
+    c = "".join(code.split()).upper().lstrip("#")
+    return SYMBOLOGY.sub("", c, count=1)
+
+
+def scan_matches(order: Order, code: str) -> bool:
+    """A scanned / typed code belongs to ``order``: its number, platform id or one of its SKUs."""
+    c = normalize_code(code)
+    if not c:
+        return False
+    known = {order.order_no.upper(), order.channel_order_id.upper(), *(ln.sku.upper() for ln in order.lines)}
+    return c in known
