@@ -13,15 +13,44 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "W
 
 
 @cache
+def bundled_font_path() -> str | None:
+    """The Noto Sans CJK collection that installs with the project (PyPI ``noto-cjk-sans-otc``, OFL)."""
+    try:
+        from noto_cjk_sans_otc import FONT_PATH
+    except ImportError:
+        return None
+    return str(FONT_PATH)
+
+
+@cache
 def cjk_font() -> str | None:
-    """A font family with Chinese glyphs, if one is installed."""
+    """A font family with Chinese glyphs: the bundled Noto Sans CJK, else one installed on the machine."""
     from matplotlib import font_manager
 
+    path = bundled_font_path()
+    if path is not None:
+        font_manager.fontManager.addfont(path)
+        return str(font_manager.FontProperties(fname=path).get_name())
     names = {f.name for f in font_manager.fontManager.ttflist}
     found = next((f for f in CJK_FAMILIES if f in names), None)
     if found is None:
         log.info("no CJK font found: the digest chart uses ASCII labels")
     return found
+
+
+def missing_glyphs(text: str) -> set[str]:
+    """Characters of ``text`` the CJK font in use cannot draw (empty when every one is there)."""
+    from matplotlib import font_manager
+
+    font = cjk_font()
+    if font is None:
+        return {c for c in text if ord(c) > 127}
+    path = font_manager.findfont(font_manager.FontProperties(family=font), fallback_to_default=False)
+    from fontTools.ttLib import TTFont
+
+    tt = TTFont(path, fontNumber=0, lazy=True)
+    cmap = tt.getBestCmap()
+    return {c for c in text if not c.isspace() and ord(c) not in cmap}
 
 
 def render_chart(stuck: dict[str, int], cases: dict[str, int]) -> bytes:
