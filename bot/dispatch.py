@@ -3,21 +3,27 @@ message kind. Checks that the user exists and that their role may run the comman
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.intent import is_greeting, order_key
 from bot.types import Incoming, Reply
 from orders.app import App
-from orders.errors import DomainError
+from orders.choices import offer_choice
+from orders.errors import AmbiguousOrder, DomainError
 from orders.models import User
 from orders.outbox import enqueue_text
-from orders.privacy import scrub
+from orders.privacy import mask_echo, scrub
 from orders.service import Actor
+from orders.textnorm import normalize_text
+from orders.usage import count_command, top_commands
 from orders.users import get_user, users_with_role
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ class Request:
     app: App
     user: User
     incoming: Incoming
+    dispatcher: Dispatcher | None = None  # set by the dispatcher: a hook may run a command through it
 
     @property
     def actor(self) -> Actor:
@@ -133,6 +140,8 @@ def may_run(app: App, user: User, cmd: Command) -> bool:
 
 
 UNKNOWN_USER = "您好，您还没有开通 orderbot。请把您的企业微信账号「{uid}」发给管理员，开通后即可使用。"
+CRASHED = "抱歉，处理这条消息时出错了，已记录，请稍后再试或联系管理员。发送「帮助」查看可用命令。"
+GREETING_FALLBACK = ("查", "任务", "售后", "运单", "日报", "帮助")
 UNKNOWN_ALERT = ("⚠️ 未开通的企业微信账号「{uid}」在 {at} 给 orderbot 发了消息。"
                  "如需开通：orderbot users add {uid} --name 姓名 --role 角色")
 
@@ -143,7 +152,25 @@ class Dispatcher:
         self.registry = registry
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Process one message; never raises for user mistakes (they become replies)."""
+        """Process one message; never raises: a user mistake is a reply, anything else is logged
+        (personal data masked) and answered with an apology."""
+        try:
+            replies = await self._handle(incoming)
+            if incoming.kind == "text":
+                typed = normalize_text(incoming.text)
+                replies = [dataclasses.replace(r, text=mask_echo(r.text, typed), markdown=mask_echo(r.markdown, typed))
+                           for r in replies]
+            return replies
+        except Exception as e:
+            tb = "".join(traceback.format_exception(e))
+            log.error("message from %s (kind=%s) crashed: %s", scrub(incoming.user_id[:64]), incoming.kind, scrub(tb))
+            return [Reply(text=CRASHED)]
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
+        if incoming.kind == "text":  # every command and conversation step sees normalised text
+            incoming = dataclasses.replace(incoming, text=normalize_text(incoming.text))
+        elif incoming.scan_result:
+            incoming = dataclasses.replace(incoming, scan_result=normalize_text(incoming.scan_result))
         async with self.app.db.session() as s:
             user = await get_user(s, incoming.user_id)
         if user is None:
@@ -151,7 +178,7 @@ class Dispatcher:
             if incoming.transport == "wecom":  # a real account knocking: the admins hear once a day
                 await self._alert_admins(incoming.user_id)
             return [Reply(text=UNKNOWN_USER.format(uid=incoming.user_id))]
-        req = Request(self.app, user, incoming)
+        req = Request(self.app, user, incoming, self)
         try:
             return await self._route(req)
         except DomainError as e:
@@ -202,15 +229,41 @@ class Dispatcher:
             return [Reply(text=f"消息太长（{len(text)}字），请控制在{MAX_INPUT}字以内。")]
         found = self.registry.split_command(text)
         if found is None:
-            return [self._unknown(req, text.partition(" ")[0])]
+            key = order_key(text)
+            if key is not None and "查" in self.registry.commands:
+                found = ("查", key)
+            elif is_greeting(text):
+                return [await self._greet(req)]
+            else:
+                return [self._unknown(req, text.partition(" ")[0])]
         name, args = found
+        return await self.run_command(req, name, args)
+
+    async def run_command(self, req: Request, name: str, args: str) -> list[Reply]:
+        """Role check, then the command; several matching orders become a list to choose from."""
         cmd = self.registry.commands[name]
         if not may_run(self.app, req.user, cmd):
             roles = self.app.roles.labels(list(allowed_roles(self.app, cmd))) or ["管理员"]
             log.info("user %s (%s) may not run %s", req.user.user_id, ",".join(req.user.roles), name)
             return [Reply(text=f"您的角色不能使用「{name}」。可以使用的角色：{'、'.join(roles)}")]
         log.info("command %s by %s", name, req.user.user_id)
-        return await cmd.func(req, args.strip())
+        await count_command(self.app.db, req.user.user_id, name, self.app.clock.now())
+        try:
+            return await cmd.func(req, args.strip())
+        except AmbiguousOrder as e:
+            await offer_choice(self.app.db, req.user.user_id, name, args.strip(), e, self.app.clock.now())
+            log.info("%s by %s: %d matches, list offered", name, req.user.user_id, e.total)
+            return [Reply(text=e.render(self.app.settings.tz))]
+
+    async def _greet(self, req: Request) -> Reply:
+        mine = {c.name: c for c in self.registry.commands.values() if may_run(self.app, req.user, c)}
+        async with self.app.db.session() as s:
+            used = [n for n in await top_commands(s, req.user.user_id) if n in mine]
+        names = list(dict.fromkeys([*used, *(n for n in GREETING_FALLBACK if n in mine), *mine]))[:3]
+        lines = [f"{req.user.name}，您好！您常用的命令："]
+        lines += [f"· {mine[n].name}：{mine[n].summary}（例：{mine[n].example}）" for n in names]
+        lines.append("直接发单号、手机号或运单号也能查单；发送「帮助」查看全部命令。")
+        return Reply(text="\n".join(lines))
 
     def _unknown(self, req: Request, word: str) -> Reply:
         mine = [c.name for c in self.registry.commands.values() if may_run(self.app, req.user, c)]

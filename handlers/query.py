@@ -11,8 +11,8 @@ READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
 
 
-@registry.command("查", roles=READERS, summary="查订单：状态、金额、商品、运单、最近动态",
-                  example="查 BG260122-8812 或 查 8812")
+@registry.command("查", roles=READERS, summary="查订单：单号/尾号、平台单号、手机号或尾号、买家姓名、运单号都能查",
+                  example="查 BG260122-8812 或 查 8812", aliases=("查询", "查单", "查看"))
 async def query(req: Request, args: str) -> list[Reply]:
     d = await req.app.orders.detail(args, user_id=req.user.user_id)
     return [Reply(text=order_card_text(d.order, d.recent, req.app.settings.tz))]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
 class DomainError(Exception):
@@ -10,19 +13,46 @@ class DomainError(Exception):
 
 
 class OrderNotFound(DomainError):
-    def __init__(self, query: str) -> None:
-        super().__init__(f"没有找到订单「{query}」，请检查单号（可用完整单号或至少4位尾号）。")
+    def __init__(self, query: str, *, short: bool = False) -> None:
+        hint = ("至少4位尾号" if short else
+                "完整单号、至少4位尾号、平台单号、手机号或尾号、买家姓名、运单号")
+        super().__init__(f"没有找到订单「{query}」，请检查（可用{hint}）。")
         self.query = query
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One line of a list to choose from."""
+
+    order_no: str
+    channel: str
+    buyer: str  # masked
+    paid_fen: int
+    status: str
+    created_at: datetime
+
+
 class AmbiguousOrder(DomainError):
-    def __init__(self, query: str, order_nos: Sequence[str], more: bool) -> None:
-        lines = [f"尾号「{query}」匹配到多个订单，请用完整单号再查："]
-        lines += [f"{i}. {no}" for i, no in enumerate(order_nos, 1)]
-        if more:
-            lines.append("（只列出前10个，请输入更多位数）")
-        super().__init__("\n".join(lines))
-        self.order_nos = list(order_nos)
+    """Several orders match: a numbered list (newest first, at most 10) the user answers with 1…10."""
+
+    def __init__(self, query: str, candidates: Sequence[Candidate], total: int) -> None:
+        self.query = query
+        self.candidates = list(candidates)
+        self.total = max(total, len(self.candidates))
+        self.order_nos = [c.order_no for c in self.candidates]
+        super().__init__(self.render())
+
+    def render(self, tz: str = "Asia/Shanghai") -> str:
+        from orders.labels import channel_name
+        from orders.money import fen_to_yuan
+
+        zone = ZoneInfo(tz)
+        lines = [f"「{self.query}」匹配到多个订单（共 {self.total} 单），回复序号查看："]
+        lines += [f"{i}. {c.order_no} {channel_name(c.channel)} {c.buyer} ￥{fen_to_yuan(c.paid_fen)} "
+                  f"{c.status} {c.created_at.astimezone(zone):%m-%d}" for i, c in enumerate(self.candidates, 1)]
+        if self.total > len(self.candidates):
+            lines.append(f"（只列出最新的{len(self.candidates)}单，可输入更多位数、完整单号或手机号缩小范围）")
+        return "\n".join(lines)
 
 
 class IllegalTransition(DomainError):

@@ -10,6 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orders.base import Base
 
+
+def _rev(ctx: Any, column: str) -> str:
+    """Insert default of a reversed-key column: the key upper-cased and reversed."""
+    return str(ctx.get_current_parameters().get(column) or "").upper()[::-1]
+
+
 SOURCES = ("chat", "voice", "button", "import", "schedule", "system")
 
 
@@ -18,6 +24,9 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("channel", "channel_order_id", name="uq_orders_channel_order"),
         Index("ix_orders_status_since", "status", "status_since"),
+        Index("ix_orders_phone_last4_created", "phone_last4", "created_at"),
+        Index("ix_orders_name_hash_created", "name_hash", "created_at"),
+        Index("ix_orders_nick_hash_created", "nick_hash", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +61,13 @@ class Order(Base):
     # amount difference paid - (goods - discounts + shipping) in fen (0 = adds up).
     platform_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
     amount_diff_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Search keys (0011_search): platform id reversed (suffix search), the mobile's last 4 (already
+    # visible in the mask), keyed hashes of the buyer's name and platform nickname (orders.privacy).
+    channel_order_id_rev: Mapped[str] = mapped_column(
+        String(64), default=lambda ctx: _rev(ctx, "channel_order_id"), server_default="", index=True)
+    phone_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    name_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    nick_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
@@ -107,6 +123,8 @@ class Tracking(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     carrier: Mapped[str] = mapped_column(String(32))
     number: Mapped[str] = mapped_column(String(64), index=True)
+    number_rev: Mapped[str] = mapped_column(String(64), default=lambda ctx: _rev(ctx, "number"), server_default="",
+                                            index=True)
     created_at: Mapped[datetime]
 
     order: Mapped[Order] = relationship(back_populates="tracking")
@@ -181,3 +199,14 @@ class UserFocus(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     order_id: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
+
+
+class CommandUsage(Base):
+    """How often a user ran each command (the greeting names their three most used)."""
+
+    __tablename__ = "command_usage"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    command: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime]

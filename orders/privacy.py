@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+from typing import Any
 
 _DIGITS = re.compile(r"\D")
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
@@ -31,6 +33,30 @@ def hash_phone(phone: str) -> str:
     return hashlib.sha256(d.encode()).hexdigest() if d else ""
 
 
+def phone_last4(phone: str) -> str:
+    """The last 4 digits of a mobile, also of a masked one ('138****5678'); a virtual number's
+    extension ('17012345678-1234', '…转1234') is not part of it."""
+    main = re.split(r"[-转,，#]", phone or "", maxsplit=1)[0]
+    digits = _DIGITS.sub("", main)
+    return digits[-4:] if len(digits) >= 4 else ""
+
+
+def hash_text(text: str) -> str:
+    """Hash of a personal text key (buyer name, nickname) for exact search: compatibility forms,
+    case and spaces do not matter. All search hashing goes through this module."""
+    t = "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+    if not t or "*" in t:  # a masked name is no key
+        return ""
+    return hashlib.sha256(("text:" + t).encode()).hexdigest()
+
+
+def buyer_columns(phone: str, name: str, nick: str = "") -> dict[str, Any]:
+    """The order columns derived from a buyer's contact: masked phone, phone hash and last 4, name
+    and nickname hashes (search keys; no more plain personal data than the mask)."""
+    return {"phone_masked": mask_phone(phone), "phone_hash": "" if "*" in (phone or "") else hash_phone(phone),
+            "phone_last4": phone_last4(phone), "name_hash": hash_text(name), "nick_hash": hash_text(nick)}
+
+
 def mask_name(name: str) -> str:
     """'张三丰' -> '张**'."""
     if not name:
@@ -49,3 +75,32 @@ def mask_detail(detail: str) -> str:
 def scrub(text: str) -> str:
     """Mask any mobile number found in free text (for logs and replies)."""
     return _PHONE_IN_TEXT.sub(r"\1****\2", text)
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}|\d{11})([\dXx])(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d{9})(?!\d)")
+_STREET = re.compile(r"[\u4e00-\u9fffA-Za-z0-9-]*?[路街道巷弄里村镇乡]"
+                     r"[\u4e00-\u9fffA-Za-z0-9-]*\d[\u4e00-\u9fffA-Za-z0-9-]*")
+_REGION_END = re.compile(r".*[省市区县旗]")
+
+
+def mask_id_number(text: str) -> str:
+    """Mask mainland ID numbers (15 or 18 characters) in free text: first 3 and last 4 kept."""
+    return _ID_IN_TEXT.sub(lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 7) + m.group(0)[-4:], text)
+
+
+def mask_echo(reply: str, typed: str) -> str:
+    """A reply never repeats a full mobile, an ID number or a street address the user typed."""
+    if not reply or not typed:
+        return reply
+    out = reply
+    for phone in set(_MOBILE.findall(typed)):
+        out = out.replace(phone, mask_phone(phone))
+    for m in _ID_IN_TEXT.finditer(typed):
+        out = out.replace(m.group(0), mask_id_number(m.group(0)))
+    for seg in sorted(set(_STREET.findall(typed)), key=len, reverse=True):
+        street = _REGION_END.sub("", seg) or seg
+        if len(street) >= 4:
+            out = out.replace(seg, seg[:len(seg) - len(street)] + mask_detail(street))
+            out = out.replace(street, mask_detail(street))
+    return out

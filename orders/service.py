@@ -136,6 +136,10 @@ class OrderService:
         party skipped states): recorded on the timeline, but no on-enter notices or hooks."""
         wf = wf or await self.workflows.current(s)
         current = order.status
+        if target not in wf.definition.all_names:
+            allowed = "、".join(wf.allowed(current)) or "无（已是终态）"
+            raise InvalidInput(f"没有「{target[:20]}」这个状态。用法：推进 <单号> [状态]；订单 {order.order_no} "
+                               f"当前「{current}」，可推进到：{allowed}")
         try:
             wf.move(current, target)
         except TransitionNotAllowed:

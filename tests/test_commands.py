@@ -69,9 +69,10 @@ async def test_unknown_user_told_to_ask_admin(bot: ChatBot, app: App) -> None:
     assert (await count(app, TimelineEvent), await count(app, OutboxMessage)) == before
 
 
-async def test_unknown_command_suggests_closest(bot: ChatBot) -> None:
-    out = await bot.say("cs01", "查询 BG260122-0001")
-    assert "不认识的命令「查询」" in out and "「查」" in out and "帮助" in out
+async def test_unknown_command_suggests_closest(bot: ChatBot, app: App) -> None:
+    out = await bot.say("cs01", "推近 BG260122-0001")  # a typo: suggested, not run
+    assert "不认识的命令「推近」" in out and "「推进」" in out and "帮助" in out
+    assert await status(app, "BG260122-0001") == "支付成功"
     assert "不认识的命令" in await bot.say("cs01", "xyz")
 
 

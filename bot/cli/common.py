@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import TypeVar
 
 import typer
@@ -46,6 +47,15 @@ def run(body: Callable[[App], Awaitable[T]], *, quiet: bool = False) -> T:
     except DomainError as e:
         err.print(str(e), markup=False)
         raise typer.Exit(2) from None
+
+
+def parse_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD option value, or a usage error naming the option (exit 2, no traceback)."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-11-01",
+                                 param_hint=option) from None
 
 
 def dispatcher(app: App) -> Dispatcher:

@@ -4,14 +4,13 @@ finance, ``reconcile`` for settlement files, ``pull`` to run the due platform pu
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from bot.cli.common import cli, err, run
+from bot.cli.common import cli, err, parse_day, run
 from bot.intake_jobs import build_importer, channels_of
 from orders.app import App
 from orders.intake.channels import FileFormatError
@@ -66,7 +65,7 @@ def export_cmd(
     """Write the finance XLSX (订单 and 溯源明细 sheets) for orders created in a date range."""
     from orders.finance.export import export_xlsx
 
-    start, end = date.fromisoformat(from_), date.fromisoformat(to)
+    start, end = parse_day(from_, "--from"), parse_day(to, "--to")
     target = out or Path(f"orders-{start}-{end}.xlsx")
 
     async def body(app: App) -> int:
@@ -85,8 +84,10 @@ def reconcile_cmd(
     """Match settlement lines to orders; print and store the day's 日结差异率 and unmatched lines."""
     from orders.finance.reconcile import reconcile
 
+    when = parse_day(day, "--date")
+
     async def body(app: App) -> int:
-        res = await reconcile(app.db, app.clock, bank, date.fromisoformat(day))
+        res = await reconcile(app.db, app.clock, bank, when)
         typer.echo(res.text())
         return 1 if res.bad_rows else 0
 

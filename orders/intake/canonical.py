@@ -69,6 +69,7 @@ class CanonOrder(BaseModel):
     platform_status: str = Field("", max_length=32)  # the platform's own code, kept for re-imports
     modified_at: datetime | None = None
     buyer_name: str = Field("", max_length=64)
+    buyer_nick: str = Field("", max_length=64)  # platform nickname: kept only as a search hash
     phone: str = Field("", max_length=32)
     address: CanonAddress
     items: list[CanonItem] = Field(min_length=1)

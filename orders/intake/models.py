@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
@@ -39,6 +39,26 @@ class CarrierPush(Base):
     event_time: Mapped[str] = mapped_column(String(32))
     order_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime]
+
+
+class CarrierScan(Base):
+    """One entry of a parcel's own track (a Kuaidi100 ``data`` item), kept per tracking number
+    whatever order it belongs to; the same entry pushed again is stored once (``digest``).
+    ``event_at`` is the carrier's own time of the scan (UTC), ``event_time`` the text as sent."""
+
+    __tablename__ = "carrier_scans"
+    __table_args__ = (Index("ix_carrier_scans_number_at", "number", "event_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    company: Mapped[str] = mapped_column(String(32), default="")
+    event_at: Mapped[datetime | None]
+    event_time: Mapped[str] = mapped_column(String(32), default="")
+    place: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(32), default="")
+    context: Mapped[str] = mapped_column(String(255), default="")
+    digest: Mapped[str] = mapped_column(String(40), unique=True)
     received_at: Mapped[datetime]
 
 

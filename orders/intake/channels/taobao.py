@@ -56,6 +56,7 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
         "modified_at": opt_time(t.get("modified"), "modified", tz),
         "status": st.state, "platform_status": str(t["status"]), "flags": st.flags,
         "buyer_name": str(t.get("receiver_name") or t.get("buyer_nick") or ""),
+        "buyer_nick": str(t.get("buyer_nick") or "")[:64],
         "phone": str(t.get("receiver_mobile") or ""),
         "address": {"province": str(t.get("receiver_state") or ""), "city": str(t.get("receiver_city") or ""),
                     "district": str(t.get("receiver_district") or ""),

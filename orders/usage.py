@@ -1,0 +1,25 @@
+"""Per-user command counts: one upsert per command run; the greeting reads the top three."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.db import Database, dialect_insert
+from orders.models import CommandUsage
+
+
+async def count_command(db: Database, user_id: str, command: str, now: datetime) -> None:
+    async with db.session() as s:
+        stmt = dialect_insert(s, CommandUsage).values(user_id=user_id, command=command, count=1, last_at=now)
+        await s.execute(stmt.on_conflict_do_update(
+            index_elements=["user_id", "command"],
+            set_={"count": CommandUsage.count + 1, "last_at": now}))
+
+
+async def top_commands(s: AsyncSession, user_id: str, n: int = 3) -> list[str]:
+    rows = await s.scalars(select(CommandUsage.command).where(CommandUsage.user_id == user_id)
+                           .order_by(CommandUsage.count.desc(), CommandUsage.last_at.desc()).limit(n))
+    return list(rows)
