@@ -86,20 +86,21 @@ async def risk_orders(s: AsyncSession, limit: int = 100) -> list[RiskItem]:
     evs = (await s.scalars(select(TimelineEvent).where(TimelineEvent.kind == "flagged")
                            .order_by(TimelineEvent.at.desc()).limit(limit * 4))).all()
     first: dict[int, TimelineEvent] = {}
+    groups: dict[int, list[str]] = {}  # the evidence of brushing: the group recorded when it was flagged
     for ev in evs:
         first.setdefault(ev.order_id, ev)
+        groups.setdefault(ev.order_id, []).extend(ev.detail.get("group", []))
     if not first:
         return []
     orders = (await s.scalars(select(Order).where(Order.id.in_(list(first)))
                               .options(selectinload(Order.lines), selectinload(Order.discounts)))).all()
-    # the evidence of brushing: the group of order numbers recorded when it was flagged
     items = []
     for o in orders:
         flags = tuple(f for f in (o.flags or []) if f in RISK_FLAGS)
         if not flags:
             continue
-        group = tuple(n for ev in evs if ev.order_id == o.id for n in ev.detail.get("group", []) if n != o.order_no)
-        items.append(RiskItem(o, flags, tuple(dict.fromkeys(group)), o.amount_diff_fen, first[o.id].at))
+        group = tuple(dict.fromkeys(n for n in groups[o.id] if n != o.order_no))
+        items.append(RiskItem(o, flags, group, o.amount_diff_fen, first[o.id].at))
     items.sort(key=lambda i: i.flagged_at, reverse=True)
     return items[:limit]
 
