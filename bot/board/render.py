@@ -33,7 +33,8 @@ def page(request: web.Request, template: str, context: dict[str, Any], *, status
     user = request.get(USER)
     csrf = request.get(CSRF, "")
     tz = board_of(request).app.settings.tz
-    base = {"title": "", "live": False, "page_name": "", "user": user, "nav": nav(user) if user is not None else [], "csrf": csrf,
+    base = {"title": "", "live": False, "page_name": "", "user": user, "csrf": csrf,
+            "nav": nav(user) if user is not None else [],
             "when": lambda dt, fmt="%m-%d %H:%M": dt.astimezone(ZoneInfo(tz)).strftime(fmt) if dt else "-",
             "now": datetime.now(ZoneInfo(tz))}
     return aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
