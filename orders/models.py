@@ -16,7 +16,7 @@ def _rev(ctx: Any, column: str) -> str:
     return str(ctx.get_current_parameters().get(column) or "").upper()[::-1]
 
 
-SOURCES = ("chat", "voice", "button", "import", "schedule", "system")
+SOURCES = ("chat", "voice", "button", "import", "schedule", "system", "board")
 
 
 class Order(Base):
@@ -143,7 +143,7 @@ class User(Base):
 
 class TimelineEvent(Base):
     __tablename__ = "timeline_events"
-    __table_args__ = (Index("ix_timeline_order_at", "order_id", "at"),)
+    __table_args__ = (Index("ix_timeline_order_at", "order_id", "at"), Index("ix_timeline_kind_at", "kind", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))

@@ -2,14 +2,14 @@
 scans, command usage; backfilled from the existing rows
 
 Revision ID: 0011_search
-Revises: 0005_tasks
+Revises: 0019_board
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_search"
-down_revision = "0005_tasks"
+down_revision = "0019_board"
 branch_labels = None
 depends_on = None
 
