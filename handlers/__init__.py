@@ -9,6 +9,7 @@ from handlers import (
     digest,
     evidence,
     help,
+    note,
     query,
     scan,
     tasks,
@@ -20,5 +21,5 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "choose", "digest", "evidence", "help", "query", "registry",
-           "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "choose", "digest", "evidence", "help", "note", "query",
+           "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]

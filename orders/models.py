@@ -68,6 +68,8 @@ class Order(Base):
     phone_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
     name_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     nick_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The latest 备注 typed in chat (the timeline keeps every one); shown by 查 and on the task card.
+    staff_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

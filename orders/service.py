@@ -15,14 +15,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
 
 from orders import timeline
-from orders.address import parse_address
+from orders.address import Recipient, parse_recipient
+from orders.carriers import check_number, find_carrier
 from orders.clock import Clock
 from orders.db import Database, dialect_insert
 from orders.errors import IllegalTransition, InvalidInput, NotPermitted, StaleOrder
 from orders.lookup import find_order
 from orders.models import Order, TimelineEvent, Tracking, UserFocus
 from orders.outbox import enqueue_text
-from orders.privacy import mask_detail
+from orders.privacy import buyer_columns, mask_detail, mask_name, mask_phone
 from orders.users import RoleBook, users_with_role
 from orders.workflow import Workflow, WorkflowRegistry
 
@@ -177,8 +178,11 @@ class OrderService:
                 sent += to
         return sent
 
-    async def change_address(self, query: str, actor: Actor, text: str) -> tuple[Order, str]:
-        addr = parse_address(text)
+    async def change_address(self, query: str, actor: Actor, text: str) -> tuple[Order, Recipient]:
+        """New address, and the recipient's name and mobile when given (in any order). Refused
+        (nothing saved) when the address cannot be placed."""
+        got = parse_recipient(text)
+        addr = got.address
         try:
             async with self.db.session() as s:
                 order = await find_order(s, query)
@@ -187,21 +191,30 @@ class OrderService:
                 old = f"{order.province}{order.city}{order.district}{mask_detail(order.address_detail)}"
                 order.province, order.city, order.district = addr.province, addr.city, addr.district
                 order.address_detail = addr.detail
+                keys = buyer_columns(got.phone or "", got.name or "")
+                if got.name:
+                    order.buyer_name, order.name_hash = got.name, keys["name_hash"]
+                if got.phone:
+                    order.phone_masked, order.phone_hash = keys["phone_masked"], keys["phone_hash"]
+                    order.phone_last4 = keys["phone_last4"]
                 order.updated_at = self.clock.now()
                 new = f"{addr.province}{addr.city}{addr.district}{mask_detail(addr.detail)}"
                 timeline.record(s, order_id=order.id, at=self.clock.now(), actor=actor.user_id,
                                 source=actor.source, kind="address_changed",
-                                detail={"actor_name": actor.name, "old": old, "new": new})
+                                detail={"actor_name": actor.name, "old": old, "new": new,
+                                        "name": mask_name(got.name), "phone": mask_phone(got.phone)})
                 await s.flush()
-                return order, new
+                return order, got
         except StaleDataError:
             raise await self._stale(query) from None
 
     async def add_tracking(self, query: str, actor: Actor, carrier: str, number: str) -> Order:
-        carrier = _text(carrier, "快递公司", 32)
+        company = find_carrier(_text(carrier, "快递公司", 32))
+        carrier = company.name
         number = number.strip().upper()
         if not TRACKING_RE.match(number):
             raise InvalidInput("运单号需为6到40位字母或数字。")
+        check_number(company, number)
         async with self.db.session() as s:
             order = await find_order(s, query, full=True)
             other = await s.scalar(select(Tracking).where(Tracking.carrier == carrier, Tracking.number == number))
@@ -220,6 +233,24 @@ class OrderService:
                                                            "number": number})
             await s.flush()
             return order
+
+    async def remove_tracking(self, query: str, actor: Actor, number: str) -> tuple[Order, Tracking]:
+        """Take a wrong tracking number off an order (recorded on the timeline)."""
+        number = number.strip().upper()
+        async with self.db.session() as s:
+            order = await find_order(s, query, full=True)
+            found = next((t for t in order.tracking if t.number == number), None)
+            if found is None:
+                have = "、".join(f"{t.carrier} {t.number}" for t in order.tracking) or "无"
+                raise InvalidInput(f"订单 {order.order_no} 上没有运单「{number[:40]}」。现有运单：{have}")
+            now = self.clock.now()
+            order.tracking.remove(found)
+            order.updated_at = now
+            timeline.record(s, order_id=order.id, at=now, actor=actor.user_id, source=actor.source,
+                            kind="tracking_removed", detail={"actor_name": actor.name, "carrier": found.carrier,
+                                                             "number": found.number})
+            await s.flush()
+            return order, found
 
     def _require_before_shipping(self, order: Order, wf: Workflow, action: str) -> None:
         d = wf.definition

@@ -110,7 +110,7 @@ async def test_cancel_refused_after_pickup(bot: ChatBot, app: App) -> None:
 
 async def test_change_address_parses_and_masks(bot: ChatBot, app: App) -> None:
     out = await bot.say("cs01", "改地址 BG260122-0005 广东省深圳市南山区科技园南路88号")
-    assert "广东省深圳市南山区" in out and "科技园南路88号" not in out
+    assert "省：广东省　市：深圳市　区：南山区" in out and "科技园南路88号" not in out
     async with app.db.session() as s:
         o = await s.scalar(select(Order).where(Order.order_no == "BG260122-0005"))
         assert o is not None and (o.province, o.city, o.district) == ("广东省", "深圳市", "南山区")

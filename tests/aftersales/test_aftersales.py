@@ -136,11 +136,11 @@ async def test_card_shows_evidence_and_tracking(bot: ChatBot, app: App) -> None:
         assert order is not None
     await attach(app.db, app.clock, app.settings.data_dir, order.id, b"\xff\xd8 a photo", actor="cs01",
                  actor_name="李客服", source="chat", media_id="MEDIA1")
-    await bot.say("admin", "运单 BG260122-0004 中通 ZT1234567890")
+    await bot.say("admin", "运单 BG260122-0004 中通 73123456789012")
     await bot.say("cs01", "售后 BG260122-0004 退货 破损")
     card = card_of((await outbox(app, "template_card"))[0])
     fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
-    assert fields["凭证"] == "图片1张（见轨迹）" and fields["运单"] == "中通 ZT1234567890"
+    assert fields["凭证"] == "图片1张（见轨迹）" and fields["运单"] == "中通 73123456789012"
     assert fields["类型"] == "退货 299.5元"  # no amount given: the paid amount
 
 

@@ -4,7 +4,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    """One entry of the parcel's track as the carrier sent it."""
+
+    at: datetime | None  # the carrier's own time of the scan (aware), None when unreadable
+    time_text: str
+    context: str
+    place: str = ""
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -17,6 +29,7 @@ class CarrierEvent:
     label: str  # Chinese label of the state
     event_time: str
     context: str = ""
+    scans: tuple[ScanEntry, ...] = ()  # the whole track in this push (newest first, as sent)
 
 
 class CarrierSource(Protocol):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
 from orders.intake.carriers import CarrierEvent
+from orders.intake.carriers.scans import store_scans
 from orders.intake.models import CarrierPush
 from orders.models import Order, Tracking
 from orders.outbox import enqueue_text
@@ -31,6 +32,7 @@ async def apply_event(service: OrderService, ev: CarrierEvent, *, notify_role: s
     db, now = service.db, service.clock.now()
     try:
         async with db.session() as s:
+            await store_scans(s, ev, now)  # the track is kept even for a number no order has yet
             dup = await s.scalar(select(CarrierPush.id).where(
                 CarrierPush.carrier == ev.carrier, CarrierPush.number == ev.number, CarrierPush.state == ev.code,
                 CarrierPush.event_time == ev.event_time))

@@ -1,5 +1,5 @@
 """search keys (platform id suffix, phone last 4, name/nick hashes, tracking suffix), carrier
-scans, command usage; backfilled from the existing rows
+scans, command usage, the latest chat note on the order; backfilled from the existing rows
 
 Revision ID: 0011_search
 Revises: 0019_board
@@ -22,6 +22,7 @@ def upgrade() -> None:
         b.add_column(sa.Column("phone_last4", sa.String(4), nullable=False, server_default=""))
         b.add_column(sa.Column("name_hash", sa.String(64), nullable=False, server_default=""))
         b.add_column(sa.Column("nick_hash", sa.String(64), nullable=False, server_default=""))
+        b.add_column(sa.Column("staff_note", sa.String(200), nullable=False, server_default=""))
     with op.batch_alter_table("tracking_numbers") as b:
         b.add_column(sa.Column("number_rev", sa.String(64), nullable=False, server_default=""))
     op.create_table(
@@ -96,5 +97,5 @@ def downgrade() -> None:
                "ix_orders_nick_hash_created"):
         op.drop_index(ix, table_name="orders")
     with op.batch_alter_table("orders") as b:
-        for col in ("channel_order_id_rev", "phone_last4", "name_hash", "nick_hash"):
+        for col in ("channel_order_id_rev", "phone_last4", "name_hash", "nick_hash", "staff_note"):
             b.drop_column(col)
