@@ -2,14 +2,14 @@
 escalation time on steps
 
 Revision ID: 0015_aftersales_types
-Revises: 0005_tasks
+Revises: 0019_board
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_aftersales_types"
-down_revision = "0005_tasks"
+down_revision = "0019_board"
 branch_labels = None
 depends_on = None
 
