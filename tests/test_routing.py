@@ -95,12 +95,12 @@ async def test_unknown_state_gets_the_usage_line(bot: ChatBot, app: App) -> None
 
 async def test_a_crashing_handler_is_answered_logged_and_the_console_goes_on(
         bot: ChatBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    import orders.service
+    import handlers.query
 
     async def boom(*a: object, **k: object) -> None:
         raise RuntimeError("boom 13812345678")
 
-    monkeypatch.setattr(orders.service.OrderService, "history", boom)
+    monkeypatch.setattr(handlers.query, "order_track", boom)
     caplog.set_level(logging.INFO)
     out = io.StringIO()
     lines = "轨迹 BG260122-0001\n查 \U0010ffff\ud800BG260122-0002\n推进 BG260122-0001 发货\n查 BG260122-0003\n"
