@@ -6,6 +6,7 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from orders.errors import InvalidInput
+from orders.textnorm import split_list
 from orders.users import find_user, list_users, upsert_user
 
 USAGE = ("用法：用户 | 用户 添加 <账号> <姓名> <角色[,角色]> [部门] | 用户 角色 <账号> <角色[,角色]>\n"
@@ -25,14 +26,14 @@ async def users(req: Request, args: str) -> list[Reply]:
         return [Reply(text="\n".join(lines))]
     if parts[0] == "添加" and len(parts) in (4, 5):
         async with app.db.session() as s:
-            u = await upsert_user(s, app.roles, user_id=parts[1], name=parts[2], roles=parts[3].split(","),
+            u = await upsert_user(s, app.roles, user_id=parts[1], name=parts[2], roles=split_list(parts[3]),
                                   department=parts[4] if len(parts) == 5 else None, now=app.clock.now())
         return [Reply(text=f"✅ 用户 {u.user_id}（{u.name}）：{'、'.join(app.roles.labels(u.roles))}")]
     if parts[0] == "角色" and len(parts) == 3:
         async with app.db.session() as s:
             if await find_user(s, parts[1]) is None:
                 raise InvalidInput(f"没有用户「{parts[1]}」。")
-            u = await upsert_user(s, app.roles, user_id=parts[1], name=None, roles=parts[2].split(","),
+            u = await upsert_user(s, app.roles, user_id=parts[1], name=None, roles=split_list(parts[2]),
                                   department=None, now=app.clock.now())
         return [Reply(text=f"✅ 用户 {u.user_id} 的角色已设为：{'、'.join(app.roles.labels(u.roles))}")]
     raise InvalidInput(USAGE)

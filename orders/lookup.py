@@ -79,11 +79,13 @@ def _conditions(q: Query) -> tuple[list[Cond], list[Cond]]:
         return exact, suffix
     keylike = bool(_KEYLIKE.match(t))
     if keylike and not q.tail:
-        exact += [(Order.channel_order_id == t, False), (Tracking.number == t, True)]
+        exact.append((Order.channel_order_id == t, False))
+        if len(t) >= MIN_TRACKING_SUFFIX:
+            exact.append((Tracking.number == t, True))
         if _PHONE.match(t):
             exact.append((Order.phone_hash == hash_phone(t), False))
-    h = hash_text(t) if not q.tail else ""
-    if h:  # a name or a nickname (nicknames may look like ids: tb_hu2023, hu2023)
+    h = hash_text(t) if not q.tail and not t.replace("-", "").isdigit() else ""
+    if h:  # a name or a nickname (nicknames may look like ids: tb_hu2023, hu2023; never all digits)
         exact += [(Order.name_hash == h, False), (Order.nick_hash == h, False)]
     if keylike and len(t) >= MIN_SUFFIX:
         rev = t[::-1]

@@ -55,11 +55,13 @@ async def test_not_a_question_is_still_unknown(bot: ChatBot) -> None:
     assert "不认识的命令" in out and "订单 BG260122" not in out
 
 
-async def test_full_width_comma_separates_roles(bot: ChatBot, app: App) -> None:
+async def test_full_width_comma_and_dunhao_separate_roles(bot: ChatBot, app: App) -> None:
     assert "✅" in await bot.say("admin", "用户 添加 kf2 小王 客服，财务")
+    assert "✅" in await bot.say("admin", "用户 添加 kf3 小李 客服、运营")
     async with app.db.session() as s:
-        u = await s.get(User, "kf2")
+        u, v = await s.get(User, "kf2"), await s.get(User, "kf3")
     assert u is not None and set(u.roles) == {"cs", "finance"}
+    assert v is not None and set(v.roles) == {"cs", "ops"}
 
 
 async def test_choose_from_list_by_number(bot: ChatBot, app: App) -> None:
