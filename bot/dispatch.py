@@ -20,7 +20,7 @@ from orders.choices import offer_choice
 from orders.errors import AmbiguousOrder, DomainError
 from orders.models import User
 from orders.outbox import enqueue_text
-from orders.privacy import mask_echo, scrub
+from orders.privacy import mask_echo, redact
 from orders.service import Actor
 from orders.textnorm import normalize_text
 from orders.usage import count_command, top_commands
@@ -163,7 +163,7 @@ class Dispatcher:
             return replies
         except Exception as e:
             tb = "".join(traceback.format_exception(e))
-            log.error("message from %s (kind=%s) crashed: %s", scrub(incoming.user_id[:64]), incoming.kind, scrub(tb))
+            log.error("message from %s (kind=%s) crashed: %s", redact(incoming.user_id[:64]), incoming.kind, redact(tb))
             return [Reply(text=CRASHED)]
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
@@ -182,7 +182,7 @@ class Dispatcher:
         try:
             return await self._route(req)
         except DomainError as e:
-            log.info("refused for %s: %s", user.user_id, scrub(str(e)).splitlines()[0])
+            log.info("refused for %s: %s", user.user_id, redact(str(e)).splitlines()[0])
             return [Reply(text=str(e))]
 
     async def _alert_admins(self, uid: str) -> None:
@@ -270,6 +270,6 @@ class Dispatcher:
         close = difflib.get_close_matches(word, mine, n=1, cutoff=0.3) or [
             c for c in mine if c and (c[0] in word)
         ][:1]
-        log.info("unknown command %r from %s", word[:20], req.user.user_id)
+        log.info("unknown command %r from %s", redact(word[:20]), req.user.user_id)
         hint = f"您是不是想用「{close[0]}」？" if close else ""
         return Reply(text=f"不认识的命令「{word[:20]}」。{hint}发送「帮助」查看可用命令。")

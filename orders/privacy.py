@@ -104,3 +104,8 @@ def mask_echo(reply: str, typed: str) -> str:
             out = out.replace(seg, seg[:len(seg) - len(street)] + mask_detail(street))
             out = out.replace(street, mask_detail(street))
     return out
+
+
+def redact(text: str) -> str:
+    """For logs: mobiles, ID numbers and street-like segments masked wherever they appear."""
+    return mask_echo(mask_id_number(scrub(text)), text)

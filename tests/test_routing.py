@@ -113,9 +113,16 @@ async def test_a_crashing_handler_is_answered_logged_and_the_console_goes_on(
     assert "crashed" in caplog.text and "RuntimeError" in caplog.text and "13812345678" not in caplog.text
 
 
-async def test_replies_never_echo_a_full_mobile_id_number_or_street(bot: ChatBot) -> None:
-    out = await bot.say("cs01", "13900001111 110101199003071234 上海市浦东新区张江路88弄3号楼502室")
-    assert "13900001111" not in out and "110101199003071234" not in out and "张江路88弄3号楼502室" not in out
+async def test_replies_and_logs_never_echo_a_full_mobile_id_number_or_street(
+        bot: ChatBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    caplog.set_level(logging.INFO, logger="orders")
+    for line in ("13900001111 110101199003071234 上海市浦东新区张江路88弄3号楼502室", "张三13900001111",
+                 "查 上海市浦东新区张江路88弄3号楼502室", "查 110101199003071234"):
+        out = await bot.say("cs01", line)
+        for secret in ("13900001111", "110101199003071234", "张江路88弄3号楼502室"):
+            assert secret not in out, (line, out)
+            assert secret not in caplog.text, (line, caplog.text)
     out = await bot.say("cs01", "查 13900001111")
     assert "139****1111" in out and "13900001111" not in out
 
