@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -76,4 +77,6 @@ async def test_voice_file_goes_through_decoding_and_the_speech_model(bot: ChatBo
     async with bot.app.db.session() as s:
         r = await s.scalar(select(ExceptionReport))
     assert r is not None and r.status == "transcribed" and r.transcript
-    assert Path(r.audio_path).read_bytes() == clip.read_bytes()
+    kept, sent = await asyncio.gather(asyncio.to_thread(Path(r.audio_path).read_bytes),
+                                      asyncio.to_thread(clip.read_bytes))
+    assert kept == sent
