@@ -38,18 +38,18 @@ async def chat(bot: ChatBot, user: str, lines: str) -> str:
 
 async def test_notices_to_others_and_cards_show_as_queued_and_can_be_pressed_after_switching(bot: ChatBot) -> None:
     text = await chat(bot, "cs01", "推进 BG260122-0001\n售后 BG260122-0002 退款 20 尺码不合适\n"
-                                   "/切换 wh01\n/按 通过\n/切换 nobody\n/切换 fin01\n/按 驳回\n金额不对\n")
+                                   "售后 BG260122-0003 补偿 5 物流慢\n/切换 nobody\n/切换 fin01\n"
+                                   "/按 as-AS260122-0001-1 通过\n/按 驳回\n金额不对\n")
     assert "→ 钱临时(temp01)：新任务：订单 BG260122-0001" in text  # the auto-assignment notice
-    assert "→ 孙仓管(wh01)：\n  ┌ 售后审批 AS260122-0001 · 仓管确认实物入库" in text
-    assert "│ [通过]  [驳回]" in text
-    assert "现在以 孙仓管(wh01) 的身份发消息。" in text
-    assert "已通过售后单 AS260122-0001「仓管确认实物入库」，已转「财务核对」" in text
     assert "→ 吴财务(fin01)：\n  ┌ 售后审批 AS260122-0001 · 财务核对" in text
-    assert "→ 李客服(cs01)：售后单 AS260122-0001：「仓管确认实物入库」已由 孙仓管 通过" in text
+    assert "│ [通过]  [驳回]" in text
     assert "没有账号「nobody」。可以切换到：" in text and "temp01（钱临时）" in text
-    assert "请直接回复驳回售后单 AS260122-0001 的原因" in text
-    assert "已驳回售后单 AS260122-0001（财务核对）" in text
-    assert "→ 李客服(cs01)：❌ 售后单 AS260122-0001" in text
+    assert "现在以 吴财务(fin01) 的身份发消息。" in text
+    assert "已通过售后单 AS260122-0001「财务核对」，审批完成。" in text
+    assert "→ 李客服(cs01)：✅ 售后单 AS260122-0001" in text
+    assert "请直接回复驳回售后单 AS260122-0002 的原因" in text  # the newest card with 驳回
+    assert "已驳回售后单 AS260122-0002（财务核对）" in text
+    assert "→ 李客服(cs01)：❌ 售后单 AS260122-0002" in text
 
 
 async def test_open_app_image_and_bad_console_lines(bot: ChatBot, tmp_path: Path) -> None:
