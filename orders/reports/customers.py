@@ -80,55 +80,79 @@ class PoolConfig:
             complaint_words=tuple(str(w) for w in d.get("complaint_words") or ()), top=int(d.get("top", 20)))
 
 
-def _naive_utc(col: pd.Series) -> pd.Series:
-    """Timestamps from either driver (SQLite text, PostgreSQL datetimes) as naive UTC."""
+def _naive_utc(col: pd.Series) -> np.ndarray:
+    """Timestamps from either driver (SQLite text, PostgreSQL datetimes) as int64 ns, naive UTC."""
     out = pd.to_datetime(col, format="ISO8601", utc=True)
-    return out.dt.tz_localize(None)
+    return out.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
 def compute_pool(orders: pd.DataFrame, cases: pd.DataFrame, now: datetime, cfg: PoolConfig) -> pd.DataFrame:
-    """One row per buyer (index ``buyer_key``) with every metric and the segment."""
-    o = orders.loc[:, list(ORDER_COLUMNS)].copy()
-    phone = o["phone_hash"].fillna("").astype(str)
-    bid = o["buyer_id_hash"].fillna("").astype(str)
-    o["key"] = phone.where(phone != "", ("id:" + bid).where(bid != "", ""))
-    o = o[o["key"] != ""]
-    o["at"] = _naive_utc(o["at"])
-    o = o.sort_values(["key", "at", "oid"], kind="mergesort").reset_index(drop=True)
-    g = o.groupby("key", sort=False)
-    out = g.agg(orders=("oid", "size"), amount_fen=("fen", "sum"), last_at=("at", "max"),
-                last_order_id=("oid", "last"), first_ch=("channel", "first"), last_ch=("channel", "last"))
-    now_naive = pd.Timestamp(now).tz_convert("UTC").tz_localize(None)
-    out["recency_days"] = (now_naive - out["last_at"]).dt.total_seconds() / 86400
-    # interval stability: gaps between consecutive orders of the same buyer
-    same = o["key"].eq(o["key"].shift())
-    gaps = (o["at"].diff().dt.total_seconds() / 86400)[same]
-    gg = gaps.groupby(o.loc[same, "key"], sort=False)
-    n_gaps = gg.size().reindex(out.index, fill_value=0)
-    std = gg.std(ddof=0).reindex(out.index)
-    mean = gg.mean().reindex(out.index)
+    """One row per buyer (index ``buyer_key``) with every metric and the segment. The buyer key
+    is factorised once; every per-buyer figure is then a ``bincount`` or an index into the rows
+    sorted by (buyer, time)."""
+    phone = orders["phone_hash"].fillna("").astype(str)
+    bid = orders["buyer_id_hash"].fillna("").astype(str)
+    key = phone.where(phone != "", ("id:" + bid).where(bid != "", ""))
+    keep = (key != "").to_numpy()
+    codes, uniq = pd.factorize(key[keep])
+    n = len(uniq)
+    at = _naive_utc(orders["at"][keep]) if keep.any() else np.zeros(0, dtype=np.int64)
+    oid = orders["oid"].to_numpy()[keep]
+    fen = orders["fen"].to_numpy()[keep].astype(np.int64)
+    ch_codes, ch_names = pd.factorize(orders["channel"][keep])
+    order = np.lexsort((oid, at, codes))
+    codes, at, oid, fen, ch_codes = codes[order], at[order], oid[order], fen[order], ch_codes[order]
+    out = pd.DataFrame(index=pd.Index(uniq, name="buyer_key"))
+    out["orders"] = np.bincount(codes, minlength=n)
+    out["amount_fen"] = np.bincount(codes, weights=fen, minlength=n).round().astype(np.int64)
+    if n:
+        starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+        ends = np.r_[starts[1:], len(codes)] - 1
+    else:
+        starts = ends = np.zeros(0, dtype=np.int64)
+    out["last_order_id"] = oid[ends]
+    now_ns = pd.Timestamp(now).tz_convert("UTC").tz_localize(None).value
+    out["recency_days"] = (now_ns - at[ends]) / 86_400e9
+    # interval stability: gaps between consecutive orders of the same buyer (population std)
+    same = codes[1:] == codes[:-1]
+    g = codes[1:][same]
+    gap = (np.diff(at) / 86_400e9)[same]
+    n_gaps = np.bincount(g, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(g, weights=gap, minlength=n) / n_gaps
+        std = np.sqrt(np.clip(np.bincount(g, weights=gap * gap, minlength=n) / n_gaps - mean * mean, 0, None))
+        cv = np.where(mean > 0, std / mean, np.nan)
     enough = n_gaps >= 2
-    out["interval_std_days"] = std.where(enough)
-    out["interval_cv"] = (std / mean.where(mean > 0)).where(enough)
-    # channels used, and migration first → latest
-    pairs = o[["key", "channel"]].drop_duplicates().sort_values(["key", "channel"])
-    out["channels"] = pairs.groupby("key", sort=False)["channel"].agg(",".join).reindex(out.index).str[:120]
-    moved = out["first_ch"] != out["last_ch"]
-    out["channel_from"] = out["first_ch"].where(moved, "")
-    out["channel_to"] = out["last_ch"].where(moved, "")
+    out["interval_std_days"] = np.where(enough, std, np.nan)
+    out["interval_cv"] = np.where(enough, cv, np.nan)
+    # channels used (a bit per channel), and migration: first channel → latest channel
+    mask = np.zeros(n, dtype=np.int64)
+    np.bitwise_or.at(mask, codes, np.left_shift(1, ch_codes.astype(np.int64)))
+    names = [str(c) for c in ch_names]
+    labels = {m: ",".join(sorted(c for i, c in enumerate(names) if m >> i & 1))[:120] for m in np.unique(mask)}
+    out["channels"] = pd.Series(mask, index=out.index).map(labels)
+    first_ch, last_ch = np.asarray(names + [""], dtype=object)[ch_codes[starts]], np.asarray(
+        names + [""], dtype=object)[ch_codes[ends]]
+    moved = first_ch != last_ch
+    out["channel_from"] = np.where(moved, first_ch, "")
+    out["channel_to"] = np.where(moved, last_ch, "")
     # after-sales tolerance
-    out["cases"] = 0
-    out["tolerance"] = np.nan
-    if len(cases):
-        c = cases.merge(o[["oid", "key"]], left_on="order_id", right_on="oid", how="inner")
-        if len(c):
-            words = "|".join(re.escape(w) for w in cfg.complaint_words)
-            text = c["reason"].fillna("").astype(str) + " " + c["reject_reason"].fillna("").astype(str)
-            complaint = text.str.contains(words, regex=True) if words else pd.Series(False, index=c.index)
-            c["ok"] = (c["status"] != "open") & ~complaint
-            cs = c.groupby("key", sort=False).agg(n=("ok", "size"), ok=("ok", "sum"))
-            out["cases"] = cs["n"].reindex(out.index, fill_value=0).astype(int)
-            out["tolerance"] = (cs["ok"] / cs["n"]).reindex(out.index)
+    n_cases = np.zeros(n, dtype=np.int64)
+    n_ok = np.zeros(n, dtype=np.float64)
+    if len(cases) and n:
+        buyer_of = pd.Series(codes, index=oid)
+        c_code = buyer_of.reindex(cases["order_id"].to_numpy()).to_numpy()
+        found = ~np.isnan(c_code)
+        words = "|".join(re.escape(w) for w in cfg.complaint_words)
+        text = cases["reason"].fillna("").astype(str) + " " + cases["reject_reason"].fillna("").astype(str)
+        complaint = text.str.contains(words, regex=True).to_numpy() if words else np.zeros(len(cases), dtype=bool)
+        ok = (cases["status"].to_numpy() != "open") & ~complaint
+        cc = c_code[found].astype(np.int64)
+        n_cases = np.bincount(cc, minlength=n)
+        n_ok = np.bincount(cc, weights=ok[found].astype(np.float64), minlength=n)
+    out["cases"] = n_cases
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["tolerance"] = np.where(n_cases > 0, n_ok / n_cases, np.nan)
     # RFM eight
     if cfg.compare == "mean":
         r_cut, f_cut, m_cut = out["recency_days"].mean(), out["orders"].mean(), out["amount_fen"].mean()
@@ -138,8 +162,7 @@ def compute_pool(orders: pd.DataFrame, cases: pd.DataFrame, now: datetime, cfg: 
            + (out["amount_fen"] >= m_cut).astype(int))
     out["segment"] = np.asarray(SEGMENTS, dtype=object)[idx.to_numpy()]
     out["high_potential"] = high_potential(out, cfg)
-    out.index.name = "buyer_key"
-    return out.drop(columns=["first_ch", "last_ch", "last_at"])
+    return out
 
 
 def high_potential(p: pd.DataFrame, cfg: PoolConfig) -> pd.Series:
