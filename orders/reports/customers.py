@@ -131,8 +131,8 @@ def compute_pool(orders: pd.DataFrame, cases: pd.DataFrame, now: datetime, cfg: 
     names = [str(c) for c in ch_names]
     labels = {m: ",".join(sorted(c for i, c in enumerate(names) if m >> i & 1))[:120] for m in np.unique(mask)}
     out["channels"] = pd.Series(mask, index=out.index).map(labels)
-    first_ch, last_ch = np.asarray(names + [""], dtype=object)[ch_codes[starts]], np.asarray(
-        names + [""], dtype=object)[ch_codes[ends]]
+    ch_arr = np.asarray(names, dtype=object)
+    first_ch, last_ch = ch_arr[ch_codes[starts]], ch_arr[ch_codes[ends]]
     moved = first_ch != last_ch
     out["channel_from"] = np.where(moved, first_ch, "")
     out["channel_to"] = np.where(moved, last_ch, "")
