@@ -137,8 +137,8 @@ def compute_pool(orders: pd.DataFrame, cases: pd.DataFrame, now: datetime, cfg: 
     out["channel_from"] = np.where(moved, first_ch, "")
     out["channel_to"] = np.where(moved, last_ch, "")
     # after-sales tolerance
-    n_cases = np.zeros(n, dtype=np.int64)
-    n_ok = np.zeros(n, dtype=np.float64)
+    n_cases: Any = np.zeros(n, dtype=np.int64)
+    n_ok: Any = np.zeros(n, dtype=np.float64)
     if len(cases) and n:
         buyer_of = pd.Series(codes, index=oid)
         c_code = buyer_of.reindex(cases["order_id"].to_numpy()).to_numpy()

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, Select, String, delete, func, insert, select, type_coerce
+from sqlalchemy import Connection, Executable, String, delete, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,19 +38,20 @@ log = logging.getLogger(__name__)
 POOL_CONFIG: AppKey[PoolConfig] = AppKey("customer_pool_config", PoolConfig)
 INSERT_CHUNK = 5_000
 KEEP_SIZES = timedelta(days=60)
+POOL_TABLE = CustomerPoolRow.metadata.tables["customer_pool"]  # Core insert: one executemany
 
 
 def pool_config(app: App) -> PoolConfig:
     return app.cached(POOL_CONFIG, lambda: PoolConfig.from_dict(app.config.load("customers")))
 
 
-def _fetch(sc: Connection, stmt: Select[Any]) -> list[Any]:
+def _fetch(sc: Connection, stmt: Executable) -> list[Any]:
     """Rows as the driver returns them: the statement is compiled by SQLAlchemy (portable SQL),
     the rows skip its per-row result processing (five times faster for a million rows)."""
     return list(sc.execute(stmt).cursor.fetchall())
 
 
-async def _frame(s: AsyncSession, stmt: Select[Any], columns: tuple[str, ...]) -> pd.DataFrame:
+async def _frame(s: AsyncSession, stmt: Executable, columns: tuple[str, ...]) -> pd.DataFrame:
     conn = await s.connection()
     return pd.DataFrame(await conn.run_sync(_fetch, stmt), columns=list(columns))
 
@@ -129,7 +130,7 @@ async def store(s: AsyncSession, pool: pd.DataFrame, sizes: dict[str, int], now:
     await s.execute(delete(CustomerPoolRow))
     rows = _rows(pool, now)
     for i in range(0, len(rows), INSERT_CHUNK):
-        await s.execute(insert(CustomerPoolRow.__table__), rows[i:i + INSERT_CHUNK])
+        await s.execute(insert(POOL_TABLE), rows[i:i + INSERT_CHUNK])
     old = (datetime.fromisoformat(day) - KEEP_SIZES).date().isoformat()
     await s.execute(delete(PoolSize).where((PoolSize.day == day) | (PoolSize.day < old)))
     await s.execute(insert(PoolSize), [{"day": day, "segment": k, "n": v} for k, v in sizes.items()])
