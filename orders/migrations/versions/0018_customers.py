@@ -1,14 +1,14 @@
 """customer value pool, order look-ups for the collaboration map, buyer id hash, day indexes
 
 Revision ID: 0018_customers
-Revises: 0005_tasks
+Revises: 0019_board
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_customers"
-down_revision = "0005_tasks"
+down_revision = "0019_board"
 branch_labels = None
 depends_on = None
 
