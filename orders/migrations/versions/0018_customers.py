@@ -1,14 +1,14 @@
 """customer value pool, order look-ups for the collaboration map, buyer id hash, day indexes
 
 Revision ID: 0018_customers
-Revises: 0019_board
+Revises: 0015_aftersales_types
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_customers"
-down_revision = "0019_board"
+down_revision = "0015_aftersales_types"
 branch_labels = None
 depends_on = None
 
