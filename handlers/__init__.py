@@ -6,6 +6,7 @@ from handlers import (
     aftersales,
     approve,
     choose,
+    customers,
     digest,
     evidence,
     help,
@@ -21,5 +22,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "choose", "digest", "evidence", "help", "note", "query",
-           "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "choose", "customers", "digest", "evidence", "help",
+           "note", "query", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
+           "workflow_admin"]

@@ -27,6 +27,8 @@ class Order(Base):
         Index("ix_orders_phone_last4_created", "phone_last4", "created_at"),
         Index("ix_orders_name_hash_created", "name_hash", "created_at"),
         Index("ix_orders_nick_hash_created", "nick_hash", "created_at"),
+        Index("ix_orders_created_at", "created_at"),  # 0018: the digest's per-day totals
+        Index("ix_orders_paid_at", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +72,9 @@ class Order(Base):
     nick_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The latest 备注 typed in chat (the timeline keeps every one); shown by 查 and on the task card.
     staff_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # 0018: the platform buyer id as a matching hash (orders.privacy.hash_buyer_id), for buyers
+    # who gave no phone; one buyer across channels is matched by phone hash, else by this.
+    buyer_id_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
