@@ -9,6 +9,7 @@ from handlers import (
     evidence,
     help,
     query,
+    regions,
     scan,
     tasks,
     tracking,
@@ -19,5 +20,5 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "digest", "evidence", "help", "query", "registry",
+__all__ = ["address", "advance", "aftersales", "approve", "digest", "evidence", "help", "query", "regions", "registry",
            "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
