@@ -1,14 +1,14 @@
 """complaints (region fulfilment health)
 
 Revision ID: 0017_regions
-Revises: 0005_tasks
+Revises: 0019_board
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_regions"
-down_revision = "0005_tasks"
+down_revision = "0019_board"
 branch_labels = None
 depends_on = None
 
