@@ -1,14 +1,14 @@
 """complaints (region fulfilment health)
 
 Revision ID: 0017_regions
-Revises: 0019_board
+Revises: 0015_aftersales_types
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_regions"
-down_revision = "0019_board"
+down_revision = "0015_aftersales_types"
 branch_labels = None
 depends_on = None
 
