@@ -27,6 +27,7 @@ from notifications.digest import sweep_digests
 from notifications.region_digest import sweep_unsigned_orders
 from notifications.sweeper import WORKER, sweep_deadlines
 from orders.app import App
+from orders.reports.pool import sweep_pool
 
 log = logging.getLogger(__name__)
 JobFunc = Callable[[App], Awaitable[Any]]
@@ -44,9 +45,11 @@ class JobSpec:
 
 
 async def sweep(app: App) -> None:
-    """Everything that is due now: deadlines first, then digests, then the 48-hour unsigned list."""
+    """Everything that is due now: deadlines first, then digests, the nightly customer pool, then the
+    48-hour unsigned list."""
     await sweep_deadlines(app, worker=WORKER)
     await sweep_digests(app, worker=WORKER)
+    await sweep_pool(app, worker=WORKER)
     await sweep_unsigned_orders(app, worker=WORKER)
 
 

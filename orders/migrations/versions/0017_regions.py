@@ -1,14 +1,14 @@
 """complaints (region fulfilment health)
 
 Revision ID: 0017_regions
-Revises: 0015_aftersales_types
+Revises: 0018_customers
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_regions"
-down_revision = "0015_aftersales_types"
+down_revision = "0018_customers"
 branch_labels = None
 depends_on = None
 
