@@ -12,6 +12,7 @@ from handlers import (
     help,
     note,
     query,
+    regions,
     scan,
     tasks,
     tracking,
@@ -23,5 +24,5 @@ from handlers import (
 from handlers.registry import registry
 
 __all__ = ["address", "advance", "aftersales", "approve", "choose", "customers", "digest", "evidence", "help",
-           "note", "query", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
+           "note", "query", "regions", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
            "workflow_admin"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
-from handlers.render import event_line, scan_line, sheet_text
+from handlers.render import MAX_SHEET_LINES, event_line, scan_line, sheet_text, when
+from orders.reports.region_config import RegionConfig
+from orders.reports.unsigned import overdue_unsigned
 from orders.sheet import order_sheet, order_track
 
 READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
@@ -18,7 +20,12 @@ LOGISTICS = "【物流】"
                   example="查 BG260122-8812 或 查 8812", aliases=("查询", "查单", "查看"))
 async def query(req: Request, args: str) -> list[Reply]:
     sheet = await order_sheet(req.app.orders, args, user_id=req.user.user_id, last=MAX_SHEET_EVENTS)
-    return [Reply(text=sheet_text(sheet, req.app.settings.tz))]
+    tz = req.app.settings.tz
+    hours = RegionConfig.load(req.app.config).sign_hours
+    if overdue_unsigned(sheet.order, req.app.clock.now(), hours):
+        warn = f"⚠️ 超{hours}小时未签收（{when(sheet.order.status_since, tz)} 揽收），请跟进。"
+        return [Reply(text=sheet_text(sheet, tz, max_lines=MAX_SHEET_LINES - 1) + "\n" + warn)]
+    return [Reply(text=sheet_text(sheet, tz))]
 
 
 @registry.command("轨迹", roles=READERS, summary="订单的完整时间线", example="轨迹 BG260122-8812")

@@ -2,14 +2,14 @@
 scans, command usage, the latest chat note on the order; backfilled from the existing rows
 
 Revision ID: 0011_search
-Revises: 0018_customers
+Revises: 0017_regions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_search"
-down_revision = "0018_customers"
+down_revision = "0017_regions"
 branch_labels = None
 depends_on = None
 
