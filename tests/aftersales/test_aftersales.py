@@ -193,6 +193,6 @@ async def test_card_shows_the_latest_carrier_scans(bot: ChatBot, app: App) -> No
         assert await apply_event(app.orders, ev) == "moved"
     await bot.say("cs01", "售后 BG260122-0003 退货 全额 破损")
     quote = card_of((await outbox(app, "template_card"))[0])["quote_area"]["quote_text"]
-    assert "运单：zto 73123456789012" in quote  # the whole number
+    assert "运单：中通 73123456789012" in quote  # the whole number, the carrier by its name (zto typed)
     scans = [ln for ln in quote.splitlines() if ln.startswith("物流：")]
     assert len(scans) == 2 and scans[0].endswith("已签收") and scans[1].endswith("已揽收")
