@@ -15,6 +15,7 @@ from bot.dispatch import Dispatcher
 from bot.logs import setup_logging
 from config import load_settings
 from orders.app import App, build_app
+from orders.config_check import ConfigError
 from orders.errors import DomainError
 
 T = TypeVar("T")
@@ -43,7 +44,7 @@ def run(body: Callable[[App], Awaitable[T]], *, quiet: bool = False) -> T:
 
     try:
         return asyncio.run(main())
-    except DomainError as e:
+    except (DomainError, ConfigError) as e:
         err.print(str(e), markup=False)
         raise typer.Exit(2) from None
 

@@ -1,0 +1,103 @@
+"""Config that names a robot, a role or a workflow state that does not exist is refused at start,
+with the file and the key (a typo would otherwise silently switch something off, e.g. brushing
+alerts to a robot nobody declared)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from config import ConfigDir
+from orders.users import RoleBook
+from orders.workflow import WorkflowDef
+
+FLAG_VALUES = ("skip", "-", "退款中")
+HOLD = "暂停:"
+
+
+class ConfigError(ValueError):
+    """A config file names something that does not exist: ``file: key: what``."""
+
+
+def check_config(cfg: ConfigDir, roles: RoleBook, wf: WorkflowDef) -> None:
+    problems = list(_problems(cfg, set(roles.names), set(wf.all_names), wf))
+    if problems:
+        raise ConfigError("config refers to things that do not exist:\n  " + "\n  ".join(problems))
+
+
+def _problems(cfg: ConfigDir, roles: set[str], states: set[str], wf: WorkflowDef) -> Iterator[str]:
+    def where(name: str, key: str) -> str:
+        return f"{cfg.path(name)}: {key}"
+
+    def role(name: str, key: str, value: Any) -> Iterator[str]:
+        if value not in (None, "") and str(value) not in roles:
+            yield f"{where(name, key)}: no role {value!r} (roles.yaml has: {', '.join(sorted(roles))})"
+
+    def state(name: str, key: str, value: Any) -> Iterator[str]:
+        if value not in (None, "") and str(value) not in states:
+            yield f"{where(name, key)}: no workflow state {value!r} (states: {', '.join(wf.all_names)})"
+
+    def many(check: Any, name: str, key: str, values: Iterable[Any] | None) -> Iterator[str]:
+        for i, v in enumerate(values or ()):
+            yield from check(name, f"{key}[{i}]", v)
+
+    # workflow.yaml (or the version in force): who may move into each state, who is told
+    for s in wf.states:
+        yield from many(role, "workflow", f"states.{s.name}.roles", s.roles)
+        yield from many(role, "workflow", f"states.{s.name}.notify.role", [n.role for n in s.notify if n.role])
+        yield from many(state, "workflow", f"states.{s.name}.skip_to", s.skip_to)
+    if wf.cancel:
+        yield from many(role, "workflow", "cancel.roles", wf.cancel.roles)
+        yield from many(role, "workflow", "cancel.notify.role", [n.role for n in wf.cancel.notify if n.role])
+    perms = cfg.load("roles").get("permissions") or {}
+    for word, allowed in perms.items():
+        yield from many(role, "roles", f"permissions.{word}", allowed)
+
+    ch = cfg.load("channels")
+    robots = set((cfg.load("robots").get("robots") or {}).keys())
+    brushing = ch.get("brushing") or {}
+    if brushing.get("enabled", True) and str(brushing.get("robot", "risk")) not in robots:
+        yield (f"{where('channels', 'brushing.robot')}: no robot {brushing.get('robot', 'risk')!r} in "
+               f"{cfg.path('robots')} (declared: {', '.join(sorted(robots)) or 'none'})")
+    yield from role("channels", "carriers.notify_role", (ch.get("carriers") or {}).get("notify_role"))
+    channels = ch.get("channels") or {}
+    for name, c in channels.items():
+        for fld, table in ((c or {}).get("maps") or {}).items():
+            for code, value in (table or {}).items():
+                yield from _mapped(state, f"channels.{name}.maps.{fld}.{code}", value)
+        for text, value in (((c or {}).get("export") or {}).get("status") or {}).items():
+            yield from _mapped(state, f"channels.{name}.export.status.{text}", value)
+    for i, shop in enumerate(ch.get("shops") or []):
+        if (shop or {}).get("channel") not in channels:
+            yield f"{where('channels', f'shops[{i}].channel')}: no channel {(shop or {}).get('channel')!r}"
+
+    ap = cfg.load("approvals")
+    for key in ("default_lead_role", "manager_role"):
+        yield from role("approvals", key, ap.get(key))
+    chains = {"chain": ap.get("chain") or [], **{f"chains.{k}": v or [] for k, v in (ap.get("chains") or {}).items()}}
+    for key, steps in chains.items():
+        for i, step in enumerate(steps):
+            yield from role("approvals", f"{key}[{i}].role", (step or {}).get("role"))
+            yield from role("approvals", f"{key}[{i}].lead_role", (step or {}).get("lead_role"))
+    for kind, out in (ap.get("outcomes") or {}).items():
+        yield from state("approvals", f"outcomes.{kind}.state", (out or {}).get("state"))
+
+    wh = cfg.load("warehouse")
+    for key in ("assign_state", "pick_state", "pack_state"):
+        yield from state("warehouse", key, wh.get(key))
+    yield from many(state, "warehouse", "assignable_states", wh.get("assignable_states"))
+    yield from role("warehouse", "leads_role", wh.get("leads_role"))
+
+    dg = cfg.load("digests")
+    yield from state("digests", "packed_state", dg.get("packed_state"))
+    for i, d in enumerate(dg.get("digests") or []):
+        yield from many(role, "digests", f"digests[{i}].to.roles", ((d or {}).get("to") or {}).get("roles"))
+
+
+def _mapped(state: Any, key: str, value: Any) -> Iterator[str]:
+    """A channel map value: a state, a flag (退款中, 暂停:…), skip or -, or a list of those."""
+    for v in value if isinstance(value, list) else [value]:
+        v = str(v)
+        if v in FLAG_VALUES or v.startswith(HOLD):
+            continue
+        yield from state("channels", key, v)
