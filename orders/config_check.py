@@ -74,12 +74,18 @@ def _problems(cfg: ConfigDir, roles: set[str], states: set[str], wf: WorkflowDef
     ap = cfg.load("approvals")
     for key in ("default_lead_role", "manager_role"):
         yield from role("approvals", key, ap.get(key))
-    chains = {"chain": ap.get("chain") or [], **{f"chains.{k}": v or [] for k, v in (ap.get("chains") or {}).items()}}
+    yield from state("approvals", "shipped_from", ap.get("shipped_from"))
+    chains: dict[str, Any] = {"steps": ap.get("steps"), "chain": ap.get("chain")}
+    chains.update({f"chains.{k}": v for k, v in _items(ap.get("chains"))})
+    for name, t in _items(ap.get("types")):
+        chains.update({f"types.{name}.chains.{k}": v for k, v in _items((t or {}).get("chains"))})
+        yield from state("approvals", f"types.{name}.outcome.state", ((t or {}).get("outcome") or {}).get("state"))
     for key, steps in chains.items():
-        for i, step in enumerate(steps):
-            yield from role("approvals", f"{key}[{i}].role", (step or {}).get("role"))
-            yield from role("approvals", f"{key}[{i}].lead_role", (step or {}).get("lead_role"))
-    for kind, out in (ap.get("outcomes") or {}).items():
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict):
+                yield from role("approvals", f"{key}[{i}].role", step.get("role"))
+                yield from role("approvals", f"{key}[{i}].lead_role", step.get("lead_role"))
+    for kind, out in _items(ap.get("outcomes")):
         yield from state("approvals", f"outcomes.{kind}.state", (out or {}).get("state"))
 
     wh = cfg.load("warehouse")
@@ -92,6 +98,10 @@ def _problems(cfg: ConfigDir, roles: set[str], states: set[str], wf: WorkflowDef
     yield from state("digests", "packed_state", dg.get("packed_state"))
     for i, d in enumerate(dg.get("digests") or []):
         yield from many(role, "digests", f"digests[{i}].to.roles", ((d or {}).get("to") or {}).get("roles"))
+
+
+def _items(value: Any) -> list[tuple[str, Any]]:
+    return [(str(k), v) for k, v in value.items()] if isinstance(value, dict) else []
 
 
 def _mapped(state: Any, key: str, value: Any) -> Iterator[str]:

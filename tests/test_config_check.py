@@ -33,7 +33,7 @@ def _bad_state(d: dict[str, Any]) -> None:
 
 
 def _bad_role(d: dict[str, Any]) -> None:
-    d["chain"][1]["role"] = "warehous"
+    d["types"]["仅退款"]["chains"]["shipped"][1] = {"name": "组长审核", "role": "cslead"}
 
 
 def _bad_notify(d: dict[str, Any]) -> None:
@@ -44,7 +44,7 @@ def _bad_notify(d: dict[str, Any]) -> None:
     ("robots", _no_risk_robot, "channels.yaml: brushing.robot", "no robot 'risk'"),
     ("channels", _bad_state, "channels.yaml: channels.taobao.maps.status.WAIT_SELLER_SEND_GOODS",
      "no workflow state '已付款'"),
-    ("approvals", _bad_role, "approvals.yaml: chain[1].role", "no role 'warehous'"),
+    ("approvals", _bad_role, "approvals.yaml: types.仅退款.chains.shipped[1].role", "no role 'cslead'"),
     ("channels", _bad_notify, "channels.yaml: carriers.notify_role", "no role 'cslead'"),
 ])
 async def test_refused_at_start_with_file_and_key(db_path: Path, tmp_path: Path, clock: ManualClock, name: str,
