@@ -1,9 +1,16 @@
 """Config that names a robot, a role or a workflow state that does not exist is refused at start,
 with the file and the key (a typo would otherwise silently switch something off, e.g. brushing
-alerts to a robot nobody declared)."""
+alerts to a robot nobody declared).
+
+One exception: a channel status map (channels.yaml ``maps`` / ``export.status``) may name a state
+the workflow does not have yet, because states are added at run time by chat (``流程 加状态``; a
+mapping prepared ahead of its state, such as Taobao's presale 定金已付 -> 预售定金锁定). Those are
+logged at start with file and key, ``流程`` warns about them, and each order mapped there is
+rejected with "unknown state" until the state exists."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -11,7 +18,9 @@ from config import ConfigDir
 from orders.users import RoleBook
 from orders.workflow import WorkflowDef
 
+log = logging.getLogger(__name__)
 FLAG_VALUES = ("skip", "-", "退款中")
+WARN = "warn:"
 HOLD = "暂停:"
 
 
@@ -19,10 +28,16 @@ class ConfigError(ValueError):
     """A config file names something that does not exist: ``file: key: what``."""
 
 
-def check_config(cfg: ConfigDir, roles: RoleBook, wf: WorkflowDef) -> None:
-    problems = list(_problems(cfg, set(roles.names), set(wf.all_names), wf))
+def check_config(cfg: ConfigDir, roles: RoleBook, wf: WorkflowDef) -> list[str]:
+    """Raises ConfigError listing every problem; returns the warnings (also logged)."""
+    found = list(_problems(cfg, set(roles.names), set(wf.all_names), wf))
+    problems = [p for p in found if not p.startswith(WARN)]
     if problems:
         raise ConfigError("config refers to things that do not exist:\n  " + "\n  ".join(problems))
+    warnings = [p.removeprefix(WARN) for p in found if p.startswith(WARN)]
+    for w in warnings:
+        log.warning("config: %s (orders mapped there are rejected until the state exists)", w)
+    return warnings
 
 
 def _problems(cfg: ConfigDir, roles: set[str], states: set[str], wf: WorkflowDef) -> Iterator[str]:
@@ -110,4 +125,5 @@ def _mapped(state: Any, key: str, value: Any) -> Iterator[str]:
         v = str(v)
         if v in FLAG_VALUES or v.startswith(HOLD):
             continue
-        yield from state("channels", key, v)
+        for problem in state("channels", key, v):
+            yield WARN + problem

@@ -42,8 +42,6 @@ def _bad_notify(d: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("name", "change", "file_key", "what"), [
     ("robots", _no_risk_robot, "channels.yaml: brushing.robot", "no robot 'risk'"),
-    ("channels", _bad_state, "channels.yaml: channels.taobao.maps.status.WAIT_SELLER_SEND_GOODS",
-     "no workflow state '已付款'"),
     ("approvals", _bad_role, "approvals.yaml: types.仅退款.chains.shipped[1].role", "no role 'cslead'"),
     ("channels", _bad_notify, "channels.yaml: carriers.notify_role", "no role 'cslead'"),
 ])
@@ -62,3 +60,15 @@ def test_cli_exits_2_naming_file_and_key(db_path: Path, tmp_path: Path) -> None:
                                                           "ORDERBOT_CONFIG_DIR": str(cfg)})
     assert res.exit_code == 2 and "brushing.robot" in res.output and "robots.yaml" in res.output
     assert "Traceback" not in res.output
+
+
+async def test_a_channel_map_may_name_a_state_not_added_yet(db_path: Path, tmp_path: Path, clock: ManualClock,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """States are added at run time (流程 加状态): a mapping prepared ahead of its state is logged at
+    start with file and key, not refused; its orders are rejected until the state exists."""
+    cfg = _override(tmp_path / "cfg", "channels", _bad_state)
+    app = await build_app(load_settings(database_url=f"sqlite+aiosqlite:///{db_path}", config_dir=cfg), clock=clock,
+                          migrate=False)
+    await app.close()
+    assert "channels.yaml: channels.taobao.maps.status.WAIT_SELLER_SEND_GOODS: no workflow state '已付款'" \
+        in caplog.text
