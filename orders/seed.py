@@ -48,6 +48,7 @@ CARRIERS = {"中通": "7312", "圆通": "YT", "韵达": "4318", "顺丰": "SF"} 
 # The region with a return spike (issue: region health): one county, one local carrier.
 REGION = ("河南省", "周口市", "郸城县", "城关镇育新街")
 REGION_CARRIER, REGION_PREFIX = "极兔", "JT"
+REGION_WINDOW, REGION_BASELINE = 180, 150  # parcels there in the last 30 days / the 8 weeks before
 SHOWCASE = "BG260122-8812"  # the order every 帮助 example and the README use
 AVOID = "8812"  # no other order, platform id or phone ends like the showcase order
 
@@ -130,14 +131,24 @@ def showcase_orders(now: datetime) -> list[CanonOrder]:
 
 
 def region_orders(now: datetime) -> list[CanonOrder]:
-    """A few hundred parcels to one county (most with its local carrier, see Plan.carrier)."""
+    """A few hundred parcels to one county in the last 30 days and as many in the 8 weeks before
+    (the region report's baseline), mostly by the local carrier (chosen in _history)."""
     rnd = random.Random(17)
     out = []
-    for i in range(260):
-        created = now - timedelta(days=30) + timedelta(seconds=rnd.randint(0, 27 * 86400))
+    for i in range(REGION_WINDOW + REGION_BASELINE):
+        recent = i < REGION_WINDOW
+        created = now - timedelta(days=30 if recent else 86) + timedelta(seconds=rnd.randint(0, (27 if recent else 55)
+                                                                                             * 86400))
         addr = {"province": REGION[0], "city": REGION[1], "district": REGION[2], "detail": f"{REGION[3]}{i % 40 + 1}号"}
         out.append(_canon(rnd, rnd.choice(["pdd", "douyin", "taobao"]), created, address=addr))
     return out
+
+
+def baseline_orders(now: datetime) -> list[CanonOrder]:
+    """The rest of the country in the 8 weeks before the last 30 days (the regions' baseline)."""
+    rnd = random.Random(31)
+    return [_canon(rnd, rnd.choice(list(CHANNELS)), now - timedelta(days=31, seconds=rnd.randint(0, 55 * 86400)))
+            for _ in range(200)]
 
 
 @dataclass
@@ -168,7 +179,7 @@ async def seed_demo(app: App, n: int = 2400) -> ImportReport | None:
     importer = Importer(app.db, app.clock, app.workflows, app.settings.tz, service=app.orders,
                         brushing_rule=BrushingRule())
     shows, region = showcase_orders(now), region_orders(now)
-    report = await importer.import_orders([*shows, *region, *demo_orders(n, now)])
+    report = await importer.import_orders([*shows, *region, *baseline_orders(now), *demo_orders(n, now)])
     plan = await _history(app, now, {(o.channel, o.order_id) for o in shows}, {o.order_id for o in region})
     await run_flows(app, plan)
     return report
@@ -176,7 +187,7 @@ async def seed_demo(app: App, n: int = 2400) -> ImportReport | None:
 
 TODAY = timedelta(hours=16)  # orders paid since then are today's work: not dispatched yet
 STEP_HOURS = {"仓库分单": (0.5, 4), "拣货中": (0.5, 5), "打包完成": (0.3, 2), "物流揽收": (2, 12),
-              "签收确认": (20, 70), "售后关闭": (48, 200)}
+              "签收确认": (12, 56), "售后关闭": (48, 200)}
 ACTORS = {"仓库分单": ("cs01", "李客服"), "拣货中": ("temp01", "钱临时"), "打包完成": ("temp01", "钱临时"),
           "物流揽收": ("system", "系统"), "签收确认": ("system", "系统"), "售后关闭": ("system", "系统")}
 
@@ -235,7 +246,7 @@ async def _history(app: App, now: datetime, shows: set[tuple[str, str]], region:
             carrier = (REGION_CARRIER if rnd.random() < 0.7 else "中通") if in_region else rnd.choice(list(CARRIERS))
             returned = False
             if path[-1] == "签收确认":
-                recent = now - times[-1] < timedelta(days=15)
+                recent = now - times[-1] < timedelta(days=30)
                 returned = in_region and rnd.random() < (0.24 if recent and carrier == REGION_CARRIER else 0.03)
                 closed = times[-1] + timedelta(days=7, hours=rnd.uniform(0, 12))
                 if not returned and closed < now and rnd.random() < 0.92:  # the after-sales window ended

@@ -133,6 +133,8 @@ async def test_the_demo_has_every_flow_under_way(demo: ChatBot) -> None:
     assert set(states) >= {"支付成功", "仓库分单", "拣货中", "打包完成", "物流揽收", "签收确认", "售后关闭", "已取消"}
     assert max(states.values()) < 0.7 * sum(states.values())
     assert flags.count("疑似刷单") == 2 and flags.count("金额不一致") == 1 and "物流异常:疑难件" in flags
+    regions = await demo.say("boss", "区域")
+    assert "河南省周口市郸城县 · 极兔 · 退货率" in regions and "预警" in regions
 
 
 async def test_every_help_example_names_an_order_in_the_demo(demo: ChatBot) -> None:
