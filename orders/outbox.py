@@ -14,7 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from orders.base import Base
 from orders.db import dialect_insert
 
-# status: pending -> sending (claimed, with a lease) -> sent | dead (or back to pending to retry)
+# status: pending -> sending (only while its request is in flight: claimed by one process, with a
+# short lease) -> sent | dead (or back to pending to retry). 'dead' is only ever a row WeCom refused
+# (or gave up on): never one that may have been delivered.
 OUTBOX_STATUSES = ("pending", "sending", "dead", "sent")
 
 
@@ -37,6 +39,9 @@ class OutboxMessage(Base):
     # Optional idempotency key: a second enqueue with the same key is skipped.
     dedupe_key: Mapped[str | None] = mapped_column(String(191), unique=True)
     order_id: Mapped[int | None] = mapped_column(Integer)
+    # the process whose request is in flight while 'sending' (orders.processes), and WeCom's msgid once sent
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    msgid: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 async def enqueue(

@@ -13,6 +13,9 @@ from orders.app import App
 from orders.outbox import OUTBOX_STATUSES as STATUSES
 from orders.outbox import OutboxMessage
 
+# what the worker wrote on rows a crash interrupted before 0013_recovery: they may have arrived
+MAYBE_DELIVERED = "interrupted while sending: delivery unknown"
+
 
 @cli.command()
 def serve() -> None:
@@ -46,7 +49,8 @@ def outbox(
     status: Annotated[str, typer.Option(help="pending, sending, dead, sent or all")] = "open",
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
     retry: Annotated[int | None, typer.Option("--retry", help="queue a dead row again by id")] = None,
-    retry_dead: Annotated[bool, typer.Option("--retry-dead", help="queue every dead row again")] = False,
+    retry_dead: Annotated[bool, typer.Option("--retry-dead", help="queue every dead row again (never one that "
+                                                               "was or may have been delivered)")] = False,
 ) -> None:
     """List outgoing messages not yet delivered (pending, sending and dead), or retry dead ones."""
 
@@ -54,9 +58,11 @@ def outbox(
         now = app.clock.now()
         async with app.db.session() as s:
             if retry is not None or retry_dead:
-                q = update(OutboxMessage).where(OutboxMessage.status == "dead")
+                q = update(OutboxMessage).where(OutboxMessage.status == "dead", OutboxMessage.msgid == "")
                 if retry is not None:
                     q = q.where(OutboxMessage.id == retry)
+                else:  # never resend in bulk what may have been delivered (old rows from before 0013)
+                    q = q.where(OutboxMessage.last_error.not_like(f"{MAYBE_DELIVERED}%"))
                 res = await s.execute(q.values(status="pending", attempts=0, next_attempt_at=now, last_error="")
                                       .returning(OutboxMessage.id))
                 ids = list(res.scalars().all())

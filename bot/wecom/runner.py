@@ -18,9 +18,24 @@ from bot.wecom.server import RouteAdder, create_web_app
 from notifications.scheduler import JobSpec
 from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
+from orders import processes
 from orders.app import App
 
 log = logging.getLogger(__name__)
+
+
+async def _heartbeat(app: App, stop: asyncio.Event) -> None:
+    """Beat every ``processes.HEARTBEAT`` so peers know this process's claims are live."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), processes.HEARTBEAT.total_seconds())
+        except TimeoutError:
+            pass
+        try:
+            async with app.db.session() as s:
+                await processes.beat(s, app.clock.now())
+        except Exception:
+            log.exception("heartbeat failed")
 
 
 def client_for(app: App) -> WeComClient:
@@ -48,6 +63,9 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
+    async with app.db.session() as s:  # claims name this process; a restart frees the last one's at once
+        await processes.register(s, app.clock.now())
+    beating = asyncio.create_task(_heartbeat(app, stop), name="heartbeat")
     client = client_for(app)
     app[MEDIA_FETCHER] = client
     worker = OutboxWorker(app, client)
@@ -73,6 +91,9 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
         worker_stop.set()
         await worker_task
         await client.close()
+        beating.cancel()
+        async with app.db.session() as s:
+            await processes.stopped(s, app.clock.now())
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.remove_signal_handler(sig)
