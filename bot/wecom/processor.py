@@ -149,8 +149,9 @@ class InboxProcessor:
         """The replies to one row, and an error text when processing failed."""
         try:
             parsed = parse(row.xml, received_at=row.received_at)
-            if parsed.incoming is None:
-                return [Reply(text=UNSUPPORTED.format(label=parsed.unsupported))], ""
+            if parsed.incoming is None:  # an unknown user gets "ask an admin" whatever they sent
+                refused = await self.dispatcher.refuse_unknown(parsed.sender, parsed.kind, "wecom")
+                return refused or [Reply(text=UNSUPPORTED.format(label=parsed.unsupported))], ""
             return await self.dispatcher.handle(parsed.incoming), ""
         except Exception as e:
             log.exception("inbox row %d (%s from %s) failed", row.id, row.kind, row.user_id)
