@@ -33,7 +33,7 @@ from notifications.robots import RobotBook
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
 from orders import processes
 from orders.app import App
-from orders.outbox import OutboxMessage, enqueue_text
+from orders.outbox import OutboxMessage, enqueue_text, scrubbed
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
@@ -188,19 +188,22 @@ class OutboxWorker:
                                  .returning(OutboxMessage.id))
         return got is not None
 
-    async def _sent(self, row: OutboxMessage, msgid: str, note: str = "") -> None:
+    async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:
+        """Mark delivered with WeCom's msgid; the message itself is scrubbed from the row (a card
+        keeps the response_code WeCom gave, so a decision typed as text can grey it later)."""
         note = note or (INTERRUPTED if row.last_error == INTERRUPTED else "")  # kept: a possible duplicate
+        kept = scrubbed({**(row.payload or {}), **({"response_code": code} if code else {})})
         async with self.app.db.session() as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
                             .values(status="sent", sent_at=self.app.clock.now(), attempts=OutboxMessage.attempts + 1,
-                                    last_error=note, msgid=msgid[:128], claimed_by=None))
+                                    last_error=note, msgid=msgid[:128], claimed_by=None, payload=kept))
 
     async def _deliver(self, row: OutboxMessage, result: PassResult) -> int:
         async with self._sem:
             if not await self._claim(row):
                 return 0  # a peer took it
             try:
-                msgid = await self._send(row)
+                answer = await self._send(row)
             except WeComUnavailable as e:
                 result.stalled = True
                 await self._retry(row, str(e), result)
@@ -227,12 +230,12 @@ class OutboxWorker:
                 return 0
             if counted(row):
                 self.limiter.record(lanes(row), self.app.clock.now())
-            await self._sent(row, msgid)
+            await self._sent(row, str(answer.get("msgid") or ""), code=str(answer.get("response_code") or ""))
             log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
             return 1
 
-    async def _send(self, row: OutboxMessage) -> str:
-        """Send one row; WeCom's msgid (empty for robots and card updates, which have none)."""
+    async def _send(self, row: OutboxMessage) -> dict[str, Any]:
+        """Send one row; WeCom's answer (empty for robots and card updates: no msgid)."""
         p: dict[str, Any] = row.payload or {}
         if row.channel == "webhook":
             key = self.robots.key(row.target)
@@ -244,7 +247,7 @@ class OutboxWorker:
                 await self.client.webhook_send(key, row.msgtype, {"content": self._content(p)})
             else:
                 raise Permanent(f"group robots cannot send {row.msgtype}")
-            return ""
+            return {}
         to = row.target
         answer: dict[str, Any] = {}
         if row.msgtype in ("text", "markdown"):
@@ -256,10 +259,6 @@ class OutboxWorker:
             if not isinstance(card, dict):
                 raise Permanent("template_card payload without a card")
             answer = await self.client.send_template_card(to, card)
-            if answer.get("response_code"):  # kept so a decision typed as text can grey the card later
-                async with self.app.db.session() as s:
-                    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                                    .values(payload={**p, "response_code": str(answer["response_code"])}))
         elif row.msgtype == "update_card":
             code = str(p.get("response_code") or "") or await self._card_code(str(p.get("task_id") or ""))
             if not code:
@@ -268,7 +267,7 @@ class OutboxWorker:
                                                    template_card=p.get("template_card"))
         else:
             raise Permanent(f"unknown msgtype {row.msgtype!r}")
-        return str(answer.get("msgid") or "")
+        return answer
 
     async def _card_code(self, task_id: str) -> str:
         """The response code WeCom gave back when the card ``task_id`` was sent (dedupe key

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
+from orders.crypto import EncryptedText
 from orders.db import dialect_insert
 
 # status: pending -> processing -> done | failed
@@ -25,7 +26,7 @@ class InboxMessage(Base):
     msg_id: Mapped[str] = mapped_column(String(64), default="")
     user_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(48))  # msgtype, or event:<name>
-    xml: Mapped[str] = mapped_column(Text)  # the decrypted message
+    xml: Mapped[str] = mapped_column(EncryptedText)  # the message, encrypted at rest; "" once done
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime]
@@ -55,7 +56,8 @@ async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: st
     res = await session.execute(
         update(InboxMessage)
         .where(InboxMessage.id == row_id, InboxMessage.status == "processing")
-        .values(status="failed" if error else "done", processed_at=now, error=error[:2000])
+        .values(status="failed" if error else "done", processed_at=now, error=error[:2000],
+                **({} if error else {"xml": ""}))  # a failed row keeps its message for a person
         .returning(InboxMessage.id)
     )
     return res.scalar_one_or_none() is not None
@@ -118,6 +120,6 @@ async def finish_many(session: AsyncSession, ids: list[int], now: datetime) -> s
     res = await session.scalars(
         update(InboxMessage)
         .where(InboxMessage.id.in_(ids), InboxMessage.status == "processing")
-        .values(status="done", processed_at=now)
+        .values(status="done", processed_at=now, xml="")  # the raw message is not kept once handled
         .returning(InboxMessage.id))
     return set(res.all())

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orders.base import Base
+from orders.crypto import EncryptedText
 
 SOURCES = ("chat", "voice", "button", "import", "schedule", "system")
 
@@ -33,13 +34,16 @@ class Order(Base):
     created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
-    buyer_name: Mapped[str] = mapped_column(String(64), default="")
+    # personal data at rest (orders.crypto, README "Privacy"): name and street encrypted, the phone
+    # as a 3+4 mask, a keyed hash for matching, and its digest sealed for rotating that key
+    buyer_name: Mapped[str] = mapped_column(EncryptedText, default="")
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
     phone_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    phone_sealed: Mapped[str] = mapped_column(EncryptedText, default="", server_default="")
     province: Mapped[str] = mapped_column(String(32), default="")
     city: Mapped[str] = mapped_column(String(32), default="")
     district: Mapped[str] = mapped_column(String(32), default="")
-    address_detail: Mapped[str] = mapped_column(String(255), default="")
+    address_detail: Mapped[str] = mapped_column(EncryptedText, default="")
     goods_total_fen: Mapped[int] = mapped_column(Integer, default=0)
     shipping_fen: Mapped[int] = mapped_column(Integer, default=0)
     discount_total_fen: Mapped[int] = mapped_column(Integer, default=0)

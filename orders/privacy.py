@@ -1,9 +1,11 @@
-"""Masking personal data for replies and logs, and hashing phones for matching."""
+"""Masking personal data for replies and logs, and keyed hashes for matching (orders.crypto holds the keys)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+
+from orders.crypto import keyed_hash
 
 _DIGITS = re.compile(r"\D")
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
@@ -26,9 +28,31 @@ def mask_phone(phone: str) -> str:
     return "****" if d else ""
 
 
-def hash_phone(phone: str) -> str:
+def phone_digest(phone: str) -> str:
+    """The unkeyed SHA-256 of a normalized phone: only ever stored encrypted (``phone_sealed``) or
+    under the HMAC of :func:`hash_phone`, never as it is."""
     d = normalize_phone(phone)
     return hashlib.sha256(d.encode()).hexdigest() if d else ""
+
+
+def hash_phone(phone: str, secret: bytes | None = None) -> str:
+    """Keyed hash for matching phones: HMAC-SHA256(ORDERBOT_SECRET_KEY, SHA-256(digits)).
+    Hashing the digest (not the digits) lets the migration key the old unkeyed hashes."""
+    digest = phone_digest(phone)
+    return keyed_hash("phone", digest, secret) if digest else ""
+
+
+def phone_seal(phone: str) -> str:
+    """What ``orders.phone_sealed`` keeps (encrypted by its column type): the phone's SHA-256,
+    from which a rotation of the secret re-hashes; the digits themselves are not kept."""
+    digest = phone_digest(phone)
+    return "sha256:" + digest if digest else ""
+
+
+def hash_text(kind: str, text: str, secret: bytes | None = None) -> str:
+    """Keyed hash of a searchable text field (e.g. a buyer name), normalized by stripping spaces."""
+    t = "".join((text or "").split())
+    return keyed_hash(kind, t, secret) if t else ""
 
 
 def mask_name(name: str) -> str:

@@ -4,6 +4,7 @@ the demo users and a few fixed orders) is copied into a fresh file for each test
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from orders.seed import DEMO_USERS
 from orders.users import RoleBook, upsert_user
 from tests.factories import fixed_orders
 
+os.environ.setdefault("ORDERBOT_SECRET_KEY", "orderbot-test-secret")  # the keyed hashes and encryption at rest
 pytest_plugins = ["tests.stt.support"]
 START = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

@@ -21,15 +21,18 @@ MAYBE_DELIVERED = "interrupted while sending: delivery unknown"
 def serve() -> None:
     """Serve the WeCom callback and the carrier/platform pushes (ORDERBOT_HTTP_HOST:ORDERBOT_HTTP_PORT),
     deliver the outbox, run the scheduler (escalations, digests, pulls) and the speech pool.
-    Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY."""
+    Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY and ORDERBOT_SECRET_KEY."""
     from bot.wecom.crypto import CallbackCrypto
     from bot.wecom.runner import serve as serve_forever
+    from orders import crypto
 
     async def body(app: App) -> int:
         s = app.settings
         missing = [n for n, v in (("WECOM_CORP_ID", s.wecom_corp_id), ("WECOM_AGENT_ID", s.wecom_agent_id),
                                   ("WECOM_SECRET", s.wecom_secret), ("WECOM_TOKEN", s.wecom_token),
                                   ("WECOM_AES_KEY", s.wecom_aes_key)) if not v]
+        if crypto.secret_missing():  # personal data would be kept under the public demo key
+            missing.append(crypto.ENV_SECRET)
         if missing:
             err.print(f"missing settings: {', '.join(missing)}", markup=False)
             return 2

@@ -20,8 +20,16 @@ from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
 from orders import processes
 from orders.app import App
+from orders.retention import purge_raw
 
 log = logging.getLogger(__name__)
+
+
+async def _purge(app: App) -> None:
+    """Raw payloads past ORDERBOT_RETENTION_DAYS are purged (README, "Privacy")."""
+    done = await purge_raw(app.db, app.clock.now(), app.settings.retention_days)
+    if done.inbox or done.outbox:
+        log.info("retention: purged %d inbox messages and %d outbox payloads", done.inbox, done.outbox)
 
 
 async def _heartbeat(app: App, stop: asyncio.Event) -> None:
@@ -81,7 +89,8 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
     replay = JobSpec("inbox-replay", lambda _app: processor.replay(),
                      lambda tz: IntervalTrigger(minutes=1, timezone=tz))
-    jobs = await start_background(app, [replay])
+    purge = JobSpec("privacy-purge", _purge, lambda tz: IntervalTrigger(hours=1, timezone=tz), run_on_start=True)
+    jobs = await start_background(app, [replay, purge])
     try:
         await stop.wait()
     finally:

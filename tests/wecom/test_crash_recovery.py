@@ -48,8 +48,7 @@ class Run:
                 "ORDERBOT_DATA_DIR": str(self.tmp / "var"), "ORDERBOT_CONFIG_DIR": str(self.tmp / "config"),
                 "WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
                 "WECOM_AGENT_ID": str(AGENT_ID), "WECOM_API_BASE": self.fake.base_url,
-                "ORDERBOT_HTTP_PORT": str(self.port), "ORDERBOT_LOG_LEVEL": "WARNING",
-                "ORDERBOT_SECRET_KEY": "crash-test-secret"}
+                "ORDERBOT_HTTP_PORT": str(self.port), "ORDERBOT_LOG_LEVEL": "WARNING"}
 
     async def start(self, http: aiohttp.ClientSession) -> float:
         """Start ``orderbot serve``; the time it answered /healthz."""
