@@ -1,14 +1,14 @@
 """crash recovery: process heartbeats, claim owners, WeCom msgid on sent rows
 
 Revision ID: 0013_recovery
-Revises: 0005_tasks
+Revises: 0019_board
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_recovery'
-down_revision = '0005_tasks'
+down_revision = '0019_board'
 branch_labels = None
 depends_on = None
 
