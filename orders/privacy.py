@@ -28,16 +28,20 @@ def mask_phone(phone: str) -> str:
     return "****" if d else ""
 
 
+def _digest(text: str) -> str:
+    """The unkeyed SHA-256 behind every matching hash: only ever stored sealed (encrypted) or
+    under an HMAC, never as it is. Keying the digest (not the text) let the migration key the old
+    unkeyed hashes."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def phone_digest(phone: str) -> str:
-    """The unkeyed SHA-256 of a normalized phone: only ever stored encrypted (``phone_sealed``) or
-    under the HMAC of :func:`hash_phone`, never as it is."""
     d = normalize_phone(phone)
-    return hashlib.sha256(d.encode()).hexdigest() if d else ""
+    return _digest(d) if d else ""
 
 
 def hash_phone(phone: str, secret: bytes | None = None) -> str:
-    """Keyed hash for matching phones: HMAC-SHA256(ORDERBOT_SECRET_KEY, SHA-256(digits)).
-    Hashing the digest (not the digits) lets the migration key the old unkeyed hashes."""
+    """Keyed hash for matching phones: HMAC-SHA256(ORDERBOT_SECRET_KEY, SHA-256(digits))."""
     digest = phone_digest(phone)
     return keyed_hash("phone", digest, secret) if digest else ""
 
@@ -46,6 +50,24 @@ def phone_seal(phone: str) -> str:
     """What ``orders.phone_sealed`` keeps (encrypted by its column type): the phone's SHA-256,
     from which a rotation of the secret re-hashes; the digits themselves are not kept."""
     digest = phone_digest(phone)
+    return "sha256:" + digest if digest else ""
+
+
+def buyer_id_digest(channel: str, buyer_id: str) -> str:
+    b = (buyer_id or "").strip()
+    return _digest(f"buyer:{channel}:{b}") if b else ""
+
+
+def hash_buyer_id(channel: str, buyer_id: str, secret: bytes | None = None) -> str:
+    """A platform buyer id (per channel) as a keyed matching hash, for buyers who gave no phone;
+    the same keying as phones (the id itself is never stored)."""
+    digest = buyer_id_digest(channel, buyer_id)
+    return keyed_hash("buyer", digest, secret) if digest else ""
+
+
+def buyer_id_seal(channel: str, buyer_id: str) -> str:
+    """What ``orders.buyer_id_sealed`` keeps (encrypted): the digest a rotation re-keys from."""
+    digest = buyer_id_digest(channel, buyer_id)
     return "sha256:" + digest if digest else ""
 
 

@@ -14,7 +14,8 @@ from orders.db import Database
 CHUNK = 1000
 ORDERS = sa.table("orders", sa.column("id", sa.Integer), sa.column("buyer_name", sa.Text),
                   sa.column("address_detail", sa.Text), sa.column("phone_hash", sa.String),
-                  sa.column("phone_sealed", sa.Text))
+                  sa.column("phone_sealed", sa.Text), sa.column("buyer_id_hash", sa.String),
+                  sa.column("buyer_id_sealed", sa.Text))
 INBOX = sa.table("wecom_inbox", sa.column("id", sa.Integer), sa.column("xml", sa.Text))
 OUTBOX = sa.table("outbox", sa.column("id", sa.Integer), sa.column("payload", sa.Text))
 
@@ -35,23 +36,28 @@ async def rotate_keys(db: Database) -> Rotated:
     while True:
         async with db.session() as s:
             rows = (await s.execute(sa.select(ORDERS.c.id, ORDERS.c.buyer_name, ORDERS.c.address_detail,
-                                              ORDERS.c.phone_hash, ORDERS.c.phone_sealed)
+                                              ORDERS.c.phone_hash, ORDERS.c.phone_sealed, ORDERS.c.buyer_id_hash,
+                                              ORDERS.c.buyer_id_sealed)
                                     .where(ORDERS.c.id > last).order_by(ORDERS.c.id).limit(CHUNK))).all()
             if not rows:
                 break
             last = rows[-1][0]
             params = []
-            for i, name, street, phash, sealed in rows:
+            for i, name, street, phash, sealed, bhash, bsealed in rows:
                 p = {"i": i, "n": rotate_token(name or ""), "a": rotate_token(street or ""), "h": phash or "",
-                     "s": rotate_token(sealed or "")}
+                     "s": rotate_token(sealed or ""), "bh": bhash or "", "bs": rotate_token(bsealed or "")}
                 digest = decrypt(sealed or "").removeprefix("sha256:")
+                bdigest = decrypt(bsealed or "").removeprefix("sha256:")
                 if kr.old_secret is not None and digest:
                     p["h"] = keyed_hash("phone", digest)
                     done.rehashed += 1
+                if kr.old_secret is not None and bdigest:
+                    p["bh"] = keyed_hash("buyer", bdigest)
                 params.append(p)
             await s.execute(ORDERS.update().where(ORDERS.c.id == sa.bindparam("i"))
                             .values(buyer_name=sa.bindparam("n"), address_detail=sa.bindparam("a"),
-                                    phone_hash=sa.bindparam("h"), phone_sealed=sa.bindparam("s")), params)
+                                    phone_hash=sa.bindparam("h"), phone_sealed=sa.bindparam("s"),
+                                    buyer_id_hash=sa.bindparam("bh"), buyer_id_sealed=sa.bindparam("bs")), params)
             done.orders += len(rows)
     for table, col in ((INBOX, "xml"), (OUTBOX, "payload")):
         last = 0

@@ -23,7 +23,8 @@ depends_on = None
 
 ORDERS = sa.table('orders', sa.column('id', sa.Integer), sa.column('buyer_name', sa.Text),
                   sa.column('address_detail', sa.Text), sa.column('phone_hash', sa.String),
-                  sa.column('phone_sealed', sa.Text))
+                  sa.column('phone_sealed', sa.Text), sa.column('buyer_id_hash', sa.String),
+                  sa.column('buyer_id_sealed', sa.Text))
 INBOX = sa.table('wecom_inbox', sa.column('id', sa.Integer), sa.column('xml', sa.Text), sa.column('status', sa.String))
 OUTBOX = sa.table('outbox', sa.column('id', sa.Integer), sa.column('payload', sa.Text), sa.column('status', sa.String))
 CHUNK = 2000
@@ -50,17 +51,20 @@ def upgrade() -> None:
         batch_op.alter_column('buyer_name', type_=sa.Text(), existing_type=sa.String(length=64))
         batch_op.alter_column('address_detail', type_=sa.Text(), existing_type=sa.String(length=255))
         batch_op.add_column(sa.Column('phone_sealed', sa.Text(), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('buyer_id_sealed', sa.Text(), server_default='', nullable=False))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.alter_column('payload', type_=sa.Text(), existing_type=sa.JSON(),
                               postgresql_using='payload::text')
     conn = op.get_bind()
-    for rows in _chunks(conn, ORDERS, 'buyer_name', 'address_detail', 'phone_hash'):
+    for rows in _chunks(conn, ORDERS, 'buyer_name', 'address_detail', 'phone_hash', 'buyer_id_hash'):
         params = [{"i": r[0], "n": _enc(r[1]), "a": _enc(r[2]),
-                   "h": keyed_hash("phone", r[3]) if r[3] else "", "s": encrypt("sha256:" + r[3]) if r[3] else ""}
+                   "h": keyed_hash("phone", r[3]) if r[3] else "", "s": encrypt("sha256:" + r[3]) if r[3] else "",
+                   "bh": keyed_hash("buyer", r[4]) if r[4] else "", "bs": encrypt("sha256:" + r[4]) if r[4] else ""}
                   for r in rows]
         conn.execute(ORDERS.update().where(ORDERS.c.id == sa.bindparam("i"))
                      .values(buyer_name=sa.bindparam("n"), address_detail=sa.bindparam("a"),
-                             phone_hash=sa.bindparam("h"), phone_sealed=sa.bindparam("s")), params)
+                             phone_hash=sa.bindparam("h"), phone_sealed=sa.bindparam("s"),
+                             buyer_id_hash=sa.bindparam("bh"), buyer_id_sealed=sa.bindparam("bs")), params)
     for rows in _chunks(conn, INBOX, 'xml', 'status'):
         params = [{"i": r[0], "x": "" if r[2] == "done" else _enc(r[1])} for r in rows]
         conn.execute(INBOX.update().where(INBOX.c.id == sa.bindparam("i")).values(xml=sa.bindparam("x")), params)

@@ -1,14 +1,14 @@
 """crash recovery: process heartbeats, claim owners, WeCom msgid on sent rows
 
 Revision ID: 0013_recovery
-Revises: 0019_board
+Revises: 0018_customers
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_recovery'
-down_revision = '0019_board'
+down_revision = '0018_customers'
 branch_labels = None
 depends_on = None
 
