@@ -10,6 +10,7 @@ from handlers import (
     evidence,
     help,
     query,
+    regions,
     scan,
     tasks,
     tracking,
@@ -21,4 +22,4 @@ from handlers import (
 from handlers.registry import registry
 
 __all__ = ["address", "advance", "aftersales", "approve", "customers", "digest", "evidence", "help", "query",
-           "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+           "regions", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
