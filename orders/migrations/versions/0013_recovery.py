@@ -1,14 +1,14 @@
 """crash recovery: process heartbeats, claim owners, WeCom msgid on sent rows
 
 Revision ID: 0013_recovery
-Revises: 0018_customers
+Revises: 0017_regions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_recovery'
-down_revision = '0018_customers'
+down_revision = '0017_regions'
 branch_labels = None
 depends_on = None
 
