@@ -84,9 +84,11 @@ def _conditions(q: Query) -> tuple[list[Cond], list[Cond]]:
             exact.append((Tracking.number == t, True))
         if _PHONE.match(t):
             exact.append((Order.phone_hash == hash_phone(t), False))
-    h = hash_text(t) if not q.tail and not t.replace("-", "").isdigit() else ""
-    if h:  # a name or a nickname (nicknames may look like ids: tb_hu2023, hu2023; never all digits)
-        exact += [(Order.name_hash == h, False), (Order.nick_hash == h, False)]
+    if not q.tail and not t.replace("-", "").isdigit():
+        # a name or a nickname (nicknames may look like ids: tb_hu2023, hu2023; never all digits)
+        name, nick = hash_text("name", t), hash_text("nick", t)
+        if name:
+            exact += [(Order.name_hash == name, False), (Order.nick_hash == nick, False)]
     if keylike and len(t) >= MIN_SUFFIX:
         rev = t[::-1]
         suffix += [(_starts(Order.order_no_rev, rev), False), (_starts(Order.channel_order_id_rev, rev), False)]

@@ -203,7 +203,7 @@ class OrderService:
                     order.buyer_name, order.name_hash = got.name, keys["name_hash"]
                 if got.phone:
                     order.phone_masked, order.phone_hash = keys["phone_masked"], keys["phone_hash"]
-                    order.phone_last4 = keys["phone_last4"]
+                    order.phone_sealed, order.phone_last4 = keys["phone_sealed"], keys["phone_last4"]
                 order.updated_at = self.clock.now()
                 new = f"{addr.province}{addr.city}{addr.district}{mask_detail(addr.detail)}"
                 timeline.record(s, order_id=order.id, at=self.clock.now(), actor=actor.user_id,

@@ -2,14 +2,14 @@
 scans, command usage, the latest chat note on the order; backfilled from the existing rows
 
 Revision ID: 0011_search
-Revises: 0017_regions
+Revises: 0013_privacy
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_search"
-down_revision = "0017_regions"
+down_revision = "0013_privacy"
 branch_labels = None
 depends_on = None
 
@@ -59,13 +59,15 @@ def upgrade() -> None:
 
 def _backfill() -> None:
     """Derive the keys from what is stored: reversed ids, last 4 of the masked phone, name hash
-    (orders.privacy, the one place search hashes are made). Nicknames were never stored."""
+    (keyed, orders.privacy: the one place search hashes are made; names decrypted by their column
+    type). Nicknames were never stored."""
+    from orders.crypto import EncryptedText
     from orders.privacy import hash_text, phone_last4
 
     conn = op.get_bind()
     orders = sa.table("orders", sa.column("id"), sa.column("channel_order_id"), sa.column("phone_masked"),
-                      sa.column("buyer_name"), sa.column("channel_order_id_rev"), sa.column("phone_last4"),
-                      sa.column("name_hash"))
+                      sa.column("buyer_name", EncryptedText()), sa.column("channel_order_id_rev"),
+                      sa.column("phone_last4"), sa.column("name_hash"))
     last = 0
     while True:
         rows = conn.execute(sa.select(orders.c.id, orders.c.channel_order_id, orders.c.phone_masked,
@@ -77,7 +79,7 @@ def _backfill() -> None:
             channel_order_id_rev=sa.bindparam("b_rev"), phone_last4=sa.bindparam("b_last4"),
             name_hash=sa.bindparam("b_name")),
             [{"b_id": r.id, "b_rev": (r.channel_order_id or "").upper()[::-1],
-              "b_last4": phone_last4(r.phone_masked or ""), "b_name": hash_text(r.buyer_name or "")} for r in rows])
+              "b_last4": phone_last4(r.phone_masked or ""), "b_name": hash_text("name", r.buyer_name or "")} for r in rows])
         last = rows[-1].id
     tracking = sa.table("tracking_numbers", sa.column("id"), sa.column("number"), sa.column("number_rev"))
     trows = conn.execute(sa.select(tracking.c.id, tracking.c.number)).all()
