@@ -12,7 +12,7 @@ from bot.intake_jobs import build_importer
 from bot.testing import ChatBot
 from orders.app import App
 from orders.intake.canonical import CanonOrder
-from orders.models import Order
+from orders.models import Order, Tracking
 from tests.factories import canon
 
 HU = dict(buyer_name="胡女士", buyer_nick="tb_hu2023", phone="18512343681",
@@ -89,3 +89,15 @@ async def test_masked_platform_phone_matched_on_what_it_gives(bot: ChatBot, app:
     out = await bot.say("cs01", "查 185****3681")
     assert f"订单 {no}" in out
     assert "没有找到" in await bot.say("cs01", "查 胡*")
+
+
+async def test_bulk_inserted_tracking_gets_its_suffix_key(bot: ChatBot, app: App) -> None:
+    from datetime import UTC, datetime
+
+    from orders.intake.bulk import insert_many
+
+    async with app.db.session() as s:
+        oid = await s.scalar(select(Order.id).where(Order.order_no == "BG260122-0002"))
+        await insert_many(s, Tracking.__table__, [dict(order_id=oid, carrier="中通", number="78000011112222",
+                                                       created_at=datetime(2026, 1, 22, tzinfo=UTC))])
+    assert "订单 BG260122-0002" in await bot.say("cs01", "查 11112222")

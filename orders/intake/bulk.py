@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import CallableColumnDefault
 
 from orders.base import UTCDateTime
 
@@ -23,7 +24,17 @@ def _sqlite_utc(v: datetime) -> str:
     return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any]]
+class _RowContext:
+    """Stands in for SQLAlchemy's execution context when a callable default runs in a bulk insert."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def get_current_parameters(self) -> dict[str, Any]:
+        return self.row
+
+
+Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any], dict[str, Callable[[Any], Any]]]
 _CACHE: dict[tuple[str, str], Plan] = {}
 
 
@@ -39,7 +50,10 @@ def _plan(table: Table, dialect: Dialect) -> Plan:
         _sqlite_utc if isinstance(c.type, UTCDateTime) else c.type._cached_bind_processor(dialect) for c in cols]
     defaults = {c.name: getattr(c.default, "arg", None) if c.default is not None and c.default.is_scalar else None
                 for c in cols}
-    plan: Plan = (sql, names, procs, defaults)
+    # Python callable defaults (e.g. a reversed key derived from the row) get the row as their context
+    derived: dict[str, Callable[[Any], Any]] = {
+        c.name: c.default.arg for c in cols if isinstance(c.default, CallableColumnDefault)}
+    plan: Plan = (sql, names, procs, defaults, derived)
     _CACHE[key] = plan
     return plan
 
@@ -53,13 +67,16 @@ async def insert_many(s: AsyncSession, table: Table, rows: list[dict[str, Any]])
     if dialect.name != "sqlite":
         await s.execute(insert(table), rows)
         return
-    sql, names, procs, defaults = _plan(table, dialect)
+    sql, names, procs, defaults, derived = _plan(table, dialect)
     get = itemgetter(*names)
     active = [(i, p) for i, p in enumerate(procs) if p is not None]
     # rows are built alike: fill the columns the first row lacks with their defaults
     base = {k: defaults[k] for k in names if k not in rows[0]}
+    fill = [(k, fn) for k, fn in derived.items() if k not in rows[0]]
     params = []
     for r in rows:
+        if fill:
+            r = {**r, **{k: fn(_RowContext(r)) for k, fn in fill}}
         vals = list(get({**base, **r} if base else r))
         for i, proc in active:
             v = vals[i]
