@@ -5,9 +5,11 @@ from handlers import (
     advance,
     aftersales,
     approve,
+    barcodes,
     digest,
     evidence,
     help,
+    holds,
     query,
     scan,
     tasks,
@@ -19,5 +21,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "digest", "evidence", "help", "query", "registry",
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "digest", "evidence", "help", "holds",
+           "query", "registry",
            "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
