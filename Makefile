@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh chromium chromium-driver fonts-wqy-microhei
 	$(BIN)/pip install -q -e ".[test]"
 	touch $@
 

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     douyin_app_key: str = Field("", validation_alias=_env("ORDERBOT_DOUYIN_APP_KEY"))
     douyin_app_secret: str = Field("", validation_alias=_env("ORDERBOT_DOUYIN_APP_SECRET"))
 
+    # board (issue 19): session signing secret, session length, public base URL for links
+    secret_key: str = Field("", validation_alias=_env("ORDERBOT_SECRET_KEY"))
+    board_session_hours: float = Field(12, gt=0, le=24 * 30, validation_alias=_env("ORDERBOT_BOARD_SESSION_HOURS"))
+    board_url: str = Field("", validation_alias=_env("ORDERBOT_BOARD_URL"))
+    wecom_oauth_url: str = Field("https://open.weixin.qq.com/connect/oauth2/authorize",
+                                 validation_alias=_env("WECOM_OAUTH_URL"))
+    wecom_sso_url: str = Field("https://login.work.weixin.qq.com/wwlogin/sso/login",
+                               validation_alias=_env("WECOM_SSO_URL"))
+
     wecom_corp_id: str = Field("", validation_alias=_env("WECOM_CORP_ID"))
     wecom_agent_id: int = Field(0, validation_alias=_env("WECOM_AGENT_ID"))
     wecom_secret: str = Field("", validation_alias=_env("WECOM_SECRET"))

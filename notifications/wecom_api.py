@@ -158,6 +158,10 @@ class WeComClient:
         assert answer is not None
         return answer
 
+    async def user_of_code(self, code: str) -> dict[str, Any]:
+        """``auth/getuserinfo``: a web-login code -> ``{"userid": …}`` for a member, ``openid`` otherwise."""
+        return await self.call("GET", "auth/getuserinfo", params={"code": code})
+
     # -- app messages ------------------------------------------------------------------------
 
     async def send(self, touser: str, msgtype: str, body: dict[str, Any]) -> dict[str, Any]:

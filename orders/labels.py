@@ -5,11 +5,12 @@ from __future__ import annotations
 
 CHANNELS = {"taobao": "淘宝", "tmall": "天猫", "pdd": "拼多多", "douyin": "抖音", "jd": "京东",
             "wechat": "微信", "youzan": "有赞"}
-SOURCES = {"chat": "聊天", "voice": "语音", "button": "按钮", "import": "导入", "schedule": "定时", "system": "系统"}
+SOURCES = {"chat": "聊天", "voice": "语音", "button": "按钮", "import": "导入", "schedule": "定时", "system": "系统",
+           "board": "看板"}
 KINDS = {"state_changed": "推进", "cancelled": "取消", "address_changed": "改地址", "tracking_added": "加运单",
          "imported": "导入", "created": "创建", "aftersales_opened": "售后申请", "aftersales_approved": "售后通过",
          "aftersales_rejected": "售后驳回", "aftersales_outcome": "售后结果", "task_assigned": "分配",
-         "scan_mismatch": "扫码拦截", "exception_reported": "异常上报",
+         "scan_mismatch": "扫码拦截", "exception_reported": "异常上报", "risk_reviewed": "风控审核",
          # the warehouse floor (#12)
          "goods_scanned": "扫码", "hold": "暂停发货", "released": "放行", "report_resolved": "异常处理",
          "misship_marked": "登记错发"}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orders.base import Base
 
-SOURCES = ("chat", "voice", "button", "import", "schedule", "system")
+SOURCES = ("chat", "voice", "button", "import", "schedule", "system", "board")
 
 
 class Order(Base):
@@ -125,7 +125,7 @@ class User(Base):
 
 class TimelineEvent(Base):
     __tablename__ = "timeline_events"
-    __table_args__ = (Index("ix_timeline_order_at", "order_id", "at"),)
+    __table_args__ = (Index("ix_timeline_order_at", "order_id", "at"), Index("ix_timeline_kind_at", "kind", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))

@@ -59,16 +59,19 @@ async def newest_order_no(app: App) -> str:
 
 @cli.command("import")
 def import_cmd(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines file, or an export file"),
-    channel: Annotated[str | None, typer.Option("--channel", help="the export's channel (taobao, pdd, …)")] = None,
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines file, or an export "
+                                       "file (Taobao: 订单报表 and 宝贝报表 together)"),
+    channel: Annotated[str | None, typer.Option("--channel", help="the export's channel (taobao, pdd, …); "
+                                                "detected from the headers when left out")] = None,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="rejects CSV (default FILE.rejects.csv)")] = None,
     shop: Annotated[str, typer.Option("--shop", help="shop name for rows without one")] = "",
 ) -> None:
-    """Import orders: canonical JSON Lines, or a channel's export (CSV/XLSX) with --channel.
-    Exit code 1 when any row failed (rejects file written), 2 when the file is unusable."""
+    """Import orders: canonical JSON Lines, or a channel's export (CSV/XLSX, UTF-8 or GBK) as the
+    back end gives it; format, encoding and channel are detected. Exit code 1 when any row failed
+    (rejects file written), 2 when the file is unusable."""
     from bot.cli.intake import run_import
 
-    raise typer.Exit(run_import(file, channel, rejects, shop))
+    raise typer.Exit(run_import(files, channel, rejects, shop))
 
 
 @users_cli.command("add")

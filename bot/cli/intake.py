@@ -4,6 +4,7 @@ finance, ``reconcile`` for settlement files, ``pull`` to run the due platform pu
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from bot.cli.common import cli, err, run
 from bot.intake_jobs import build_importer, channels_of
 from orders.app import App
-from orders.intake.channels import FileFormatError
-from orders.intake.importer import ImportReport
+from orders.intake.files import UnusableFile, sniff
+from orders.intake.importer import ImportReport, Parsed, jsonl_text, parse_lines
 
 
 def write_rejects(path: Path, rep: ImportReport) -> None:
@@ -26,24 +27,22 @@ def write_rejects(path: Path, rep: ImportReport) -> None:
             w.writerow([r.row, r.field, r.reason])
 
 
-def run_import(file: Path, channel: str | None, rejects: Path | None, shop: str) -> int:
-    """Import a canonical JSONL file (no channel) or a channel's export file. Exit code: 0 all rows
-    landed, 1 some rows were rejected (see the rejects file), 2 the file itself is unusable."""
+def run_import(files: list[Path], channel: str | None, rejects: Path | None, shop: str) -> int:
+    """Import a canonical JSONL file or a channel's export (one file, or an order file and its item
+    file); the kind, encoding and channel are detected and said. Exit code: 0 all rows landed, 1
+    some rows were rejected (see the rejects file), 2 the file itself is unusable."""
 
     async def body(app: App) -> int:
         imp = build_importer(app)
+        file = files[0]
         try:
-            parsed = channels_of(app).read_export(channel, file, shop) if channel else None
-        except FileFormatError as e:
-            err.print(f"{file}: {e}", markup=False, soft_wrap=True)
+            parsed, word = _open(app, files, channel, shop)
+        except UnusableFile as e:
+            err.print(f"{', '.join(str(f) for f in files)}: {e}", markup=False, soft_wrap=True)
             return 2
         with Progress(TextColumn(f"importing {file.name}"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
             task = bar.add_task("import", total=None)
-            if parsed is None:
-                rep = await imp.import_file(file, progress=lambda n: bar.advance(task, n))
-            else:
-                rep = await imp.import_parsed(parsed, progress=lambda n: bar.advance(task, n))
-        word = "row" if channel else "line"
+            rep = await imp.import_parsed(parsed, progress=lambda n: bar.advance(task, n))
         for r in sorted(rep.rejects)[:20]:
             where = "" if r.field == "(line)" else f"{r.field}: "
             err.print(f"{word} {r.row}: {where}{r.reason}", markup=False, soft_wrap=True)
@@ -55,6 +54,21 @@ def run_import(file: Path, channel: str | None, rejects: Path | None, shop: str)
         return 1 if rep.rejects else 0
 
     return run(body)
+
+
+def _open(app: App, files: list[Path], channel: str | None, shop: str) -> tuple[Iterable[Parsed], str]:
+    """(parsed rows, "line" or "row") after saying what was detected; UnusableFile for exit 2."""
+    first = sniff(files[0])
+    if first.kind == "jsonl":
+        if len(files) > 1 or channel:
+            raise UnusableFile("JSON Lines is the canonical format: import it on its own, without --channel")
+        text = jsonl_text(files[0].read_bytes())
+        err.print(f"detected: {files[0].name}: {first.describe()}, canonical orders", markup=False, soft_wrap=True)
+        return parse_lines(text.splitlines()), "line"
+    channels = channels_of(app)
+    opened = channels.open_export(files, channel)
+    err.print(f"detected: {opened.describe()}", markup=False, soft_wrap=True)
+    return channels.parse(opened, shop), "row"
 
 
 @cli.command("export")

@@ -36,10 +36,13 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     scheduler and speech pool of bot.background (with a minute job picking up inbox rows whose
     claim expired, e.g. a peer process died mid-message)."""
     from bot.background import start_background
+    from bot.board import add_board_routes
     from bot.intake_http import add_intake_routes
 
+    client = client_for(app)
     if extra_routes is None:
-        extra_routes = [lambda web_app: add_intake_routes(web_app, app)]
+        extra_routes = [lambda web_app: add_intake_routes(web_app, app),
+                        lambda web_app: add_board_routes(web_app, app, client)]
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,7 +51,6 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
-    client = client_for(app)
     app[MEDIA_FETCHER] = client
     worker = OutboxWorker(app, client)
     processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)

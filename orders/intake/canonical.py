@@ -3,28 +3,41 @@ Channel adapters map each platform's payload into this same shape."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from orders.money import MoneyError, yuan_to_fen
 
 FEN_CONTEXT = {"money": "fen"}  # model_validate(..., context=FEN_CONTEXT): ints are already fen
+# What the schema stores: money columns are 32-bit integers (PostgreSQL INTEGER), so every amount
+# and every sum of them stays within ±MAX_FEN (21,474,836.47 yuan). Times outside EARLIEST..LATEST
+# are typos or probes (9999-12-31), refused like any other bad value.
+MAX_FEN = 2**31 - 1
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _fen(v: Any, info: ValidationInfo) -> int:
     if type(v) is int and info.context is not None and info.context.get("money") == "fen":
-        return v
+        return _in_range(v)
     if isinstance(v, float):
         raise ValueError("money must be a decimal string like \"12.80\", not a float")
     if isinstance(v, str | int | Decimal) and not isinstance(v, bool):
         try:
-            return yuan_to_fen(v)
+            return _in_range(yuan_to_fen(v))
         except MoneyError as e:
             raise ValueError(str(e)) from None
     raise ValueError("money must be a decimal string like \"12.80\"")
+
+
+def _in_range(fen: int) -> int:
+    if abs(fen) > MAX_FEN:
+        raise ValueError(f"amount {str(fen)[:-2] or '0'} yuan is beyond what the hub stores (at most "
+                         f"{MAX_FEN // 100} yuan)")
+    return fen
 
 
 Fen = Annotated[int, BeforeValidator(_fen)]
@@ -43,7 +56,7 @@ class CanonItem(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=128)
     qty: int = Field(gt=0, le=100000, strict=True)
-    price: Fen = Field(ge=0)
+    price: Fen = Field(ge=0, le=MAX_FEN)
 
 
 class CanonDiscount(BaseModel):
@@ -51,7 +64,7 @@ class CanonDiscount(BaseModel):
     kind: str = Field(min_length=1, max_length=32)
     source: str = Field("", max_length=64)
     label: str = Field("", max_length=128)
-    amount: Fen
+    amount: Fen = Field(ge=-MAX_FEN, le=MAX_FEN)
     promotion_id: str = Field("", max_length=64)
     offered_by: str = Field("unknown", max_length=16)
     borne_by: str = Field("unknown", max_length=16)
@@ -72,10 +85,10 @@ class CanonOrder(BaseModel):
     phone: str = Field("", max_length=32)
     address: CanonAddress
     items: list[CanonItem] = Field(min_length=1)
-    goods_total: Fen = Field(ge=0)
+    goods_total: Fen = Field(ge=0, le=MAX_FEN)
     discounts: list[CanonDiscount] = Field(default_factory=list)
-    shipping: Fen = Field(0, ge=0)
-    paid: Fen = Field(ge=0)
+    shipping: Fen = Field(0, ge=0, le=MAX_FEN)
+    paid: Fen = Field(ge=0, le=MAX_FEN)
     flags: list[str] = Field(default_factory=list)
     owner: str | None = None
     note: str = Field("", max_length=255)
@@ -85,7 +98,17 @@ class CanonOrder(BaseModel):
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
             raise ValueError("timestamp needs a UTC offset, e.g. 2026-01-22T10:42:00+08:00")
+        if v is not None and not EARLIEST <= v < LATEST:
+            raise ValueError(f"time {v.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
         return v
+
+    @model_validator(mode="after")
+    def _sums_fit(self) -> CanonOrder:
+        lines = sum(it.price * it.qty for it in self.items)
+        ledger = sum(d.amount for d in self.discounts)
+        if lines > MAX_FEN or abs(ledger) > MAX_FEN:
+            raise ValueError(f"amounts too large: lines add up to {lines} fen (at most {MAX_FEN})")
+        return self
 
 
 # Flags the platform controls (replaced on every re-import); every other flag belongs to the hub.

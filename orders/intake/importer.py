@@ -7,6 +7,7 @@ add up are flagged 金额不一致; brushing is checked for every batch of new o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,7 @@ from orders.finance.tracing import MISMATCH_FLAG, amount_diff
 from orders.intake import brushing
 from orders.intake.bulk import insert_many
 from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
+from orders.intake.files import UnusableFile, decode
 from orders.models import Discount, Order, OrderCounter, OrderLine, TimelineEvent
 from orders.money import fen_to_yuan
 from orders.privacy import hash_phone, mask_phone
@@ -98,6 +100,13 @@ def parse_lines(lines: Iterable[str]) -> Iterator[Parsed]:
             yield no, Reject(no, *first_error(e))
 
 
+def jsonl_text(raw: bytes) -> str:
+    text, encoding = decode(raw)
+    if encoding.startswith("UTF-8"):
+        return text
+    raise UnusableFile(f"JSON Lines must be UTF-8, but this file is {encoding}-encoded: save it as UTF-8")
+
+
 class Importer:
     def __init__(self, db: Database, clock: Clock, workflows: WorkflowRegistry, tz: str, *,
                  service: OrderService | None = None, brushing_rule: brushing.BrushingRule | None = None) -> None:
@@ -111,8 +120,9 @@ class Importer:
         self.brushing = brushing_rule or brushing.BrushingRule(enabled=False)
 
     async def import_file(self, path: Path, progress: Callable[[int], None] | None = None) -> ImportReport:
-        with path.open(encoding="utf-8") as fh:
-            return await self.import_parsed(parse_lines(fh), progress)
+        """A canonical JSON Lines file (UTF-8). Raises UnusableFile naming the encoding found otherwise."""
+        raw = await asyncio.to_thread(path.read_bytes)
+        return await self.import_parsed(parse_lines(jsonl_text(raw).splitlines()), progress)
 
     async def import_parsed(self, parsed: Iterable[Parsed], progress: Callable[[int], None] | None = None,
                             report: ImportReport | None = None) -> ImportReport:

@@ -54,17 +54,19 @@ class StuckOrder:
     over: timedelta  # past the state's limit
 
 
-async def stuck_orders(s: AsyncSession, wf: WorkflowDef, now: datetime, top: int = 20
-                       ) -> tuple[list[StuckOrder], dict[str, int]]:
-    """The ``top`` orders longest past their state's limit, and the count stuck per state."""
+async def stuck_orders(s: AsyncSession, wf: WorkflowDef, now: datetime, top: int = 20, *, state: str = "",
+                       channel: str = "", shop: str = "") -> tuple[list[StuckOrder], dict[str, int]]:
+    """The ``top`` orders longest past their state's limit, and the count stuck per state;
+    optionally only one state, channel or shop (the board's filters)."""
     found: list[StuckOrder] = []
     counts: dict[str, int] = {}
     for st in wf.states:
-        if not st.limit_hours:
+        if not st.limit_hours or (state and st.name != state):
             continue
         limit = timedelta(hours=float(st.limit_hours))
         cutoff = now - limit
-        where = (Order.status == st.name, Order.status_since < cutoff)
+        where = (Order.status == st.name, Order.status_since < cutoff,
+                 *((Order.channel == channel,) if channel else ()), *((Order.shop == shop,) if shop else ()))
         counts[st.name] = int(await s.scalar(select(func.count()).select_from(Order).where(*where)) or 0)
         if not counts[st.name]:
             continue

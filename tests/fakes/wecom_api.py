@@ -1,5 +1,7 @@
 """A fake of Tencent's WeCom API on loopback, speaking the documented JSON: gettoken,
-message/send, message/update_template_card, media/upload, media/get and webhook/send.
+message/send, message/update_template_card, media/upload, media/get, webhook/send and
+auth/getuserinfo, plus the web-login pages (OAuth2 authorize, QR login) that send the browser back
+to ``redirect_uri?code=…&state=…`` as the member set in ``login_as``.
 
 It records every request (tokens removed) and can inject token expiry, errcodes (rate limits),
 5xx answers, slow answers (timeouts) and a whole outage."""
@@ -49,6 +51,8 @@ class FakeWeCom:
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
+    login_as: str | None = None  # who "scans the QR" / opens the OAuth link; None = a non-member
+    codes: dict[str, tuple[str | None, float]] = field(default_factory=dict)  # code -> (userid, issued)
 
     # -- control -----------------------------------------------------------------------------
 
@@ -61,6 +65,16 @@ class FakeWeCom:
 
     def serve_media(self, media_id: str, body: bytes, content_type: str = "image/jpeg") -> None:
         self.media[media_id] = (body, content_type)
+
+    def issue_code(self, userid: str | None) -> str:
+        """A single-use web-login code (5 minutes) for ``userid`` (None: an outside WeChat user)."""
+        code = f"code{next(self._ids)}x" + "k" * 20
+        self.codes[code] = (userid, time.monotonic())
+        return code
+
+    def url(self, path: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(path))
 
     @property
     def base_url(self) -> str:
@@ -80,6 +94,8 @@ class FakeWeCom:
     async def start(self) -> FakeWeCom:
         app = web.Application(client_max_size=10 * 1024 * 1024)
         app.router.add_route("*", "/cgi-bin/{api:.+}", self._handle)
+        app.router.add_get("/connect/oauth2/authorize", self._web_login)
+        app.router.add_get("/wwlogin/sso/login", self._web_login)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         return self
@@ -87,6 +103,15 @@ class FakeWeCom:
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()
+
+    async def _web_login(self, request: web.Request) -> web.StreamResponse:
+        """The member confirms at once: back to the app's redirect_uri with a fresh code."""
+        q = request.query
+        if q.get("appid") != CORP_ID or not q.get("redirect_uri") or "state" not in q:
+            return web.Response(status=400, text="bad login request")
+        sep = "&" if "?" in q["redirect_uri"] else "?"
+        code = self.issue_code(self.login_as)
+        raise web.HTTPFound(f"{q['redirect_uri']}{sep}code={code}&state={q['state']}")
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -143,6 +168,8 @@ class FakeWeCom:
             return self._err(40014, "invalid access_token")
         if api == "message/send":
             return self._send(call, body)
+        if api == "auth/getuserinfo":
+            return self._userinfo(call, request.query.get("code", ""))
         if api == "message/update_template_card":
             if not body.get("response_code") or not (body.get("button") or body.get("template_card")):
                 call.ok = False
@@ -160,6 +187,16 @@ class FakeWeCom:
                                 headers={"Content-disposition": 'attachment; filename="media.bin"'})
         call.ok = False
         return web.json_response({"errcode": 404, "errmsg": "unknown api"}, status=404)
+
+    def _userinfo(self, call: Call, code: str) -> web.Response:
+        found = self.codes.pop(code, None)  # single use
+        if found is None or time.monotonic() - found[1] > 300:
+            call.ok = False
+            return self._err(40029, "invalid code")
+        userid = found[0]
+        if userid is None:
+            return web.json_response({"errcode": 0, "errmsg": "ok", "openid": "oAbc123", "external_userid": "wmX"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", "userid": userid})
 
     def _send(self, call: Call, body: dict[str, Any]) -> web.Response:
         msgtype = body.get("msgtype")

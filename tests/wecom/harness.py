@@ -84,7 +84,11 @@ class Harness:
         return await self.worker.run_until_idle()
 
 
-async def make_harness(app: App, *, crypto_corp: str = CORP_ID) -> AsyncIterator[Harness]:
+BOARD_SECRET = "board-test-secret-0123456789"
+
+
+async def make_harness(app: App, *, crypto_corp: str = CORP_ID, board: bool = False) -> AsyncIterator[Harness]:
+    """``board``: also serve the PC board (its WeCom login pages point at the fake)."""
     from handlers import registry
 
     s = app.settings
@@ -99,7 +103,15 @@ async def make_harness(app: App, *, crypto_corp: str = CORP_ID) -> AsyncIterator
                           rng=random.Random(7))
     dispatcher = Dispatcher(app, registry)
     processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)
-    http = TestClient(TestServer(create_web_app(app, dispatcher, processor=processor), host="127.0.0.1"))
+    extra = []
+    if board:
+        from bot.board import add_board_routes
+
+        s.secret_key = BOARD_SECRET
+        s.wecom_oauth_url, s.wecom_sso_url = fake.url("/connect/oauth2/authorize"), fake.url("/wwlogin/sso/login")
+        extra.append(lambda web_app: add_board_routes(web_app, app, client))
+    http = TestClient(TestServer(create_web_app(app, dispatcher, processor=processor, extra_routes=extra),
+                                 host="127.0.0.1"))
     await http.start_server()
     try:
         yield Harness(app, fake, client, worker, processor, http, CallbackCrypto(TOKEN, AES_KEY, crypto_corp),

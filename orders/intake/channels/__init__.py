@@ -1,7 +1,8 @@
 """Channel adapters: each platform's API payload and back-office export -> ``CanonOrder``.
 
 ``Channels.load(config)`` reads ``config/channels.yaml``; ``adapt(channel, payload, shop)`` maps one
-API payload; ``read_export(channel, path)`` maps an export file row by row into the importer's
+API payload; ``open_export(paths, channel)`` sniffs and identifies export files (the channel is
+detected from the headers when not given) and ``parse(opened)`` maps them into the importer's
 ``(row number, CanonOrder | Reject | None)`` stream (None = skipped on purpose, e.g. unpaid)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from config import ConfigDir
 from orders.intake.canonical import FEN_CONTEXT, CanonOrder, first_error
 from orders.intake.channels import douyin, jd, pdd, taobao, youzan
 from orders.intake.channels.base import AdapterError, ChannelConfig, FileFormatError
-from orders.intake.channels.exports import check_header, header_for, map_row, read_rows
+from orders.intake.channels.reader import Opened, open_export, parse
 from orders.intake.importer import Parsed, Reject
 
 ApiMapper = Callable[[dict[str, Any], ChannelConfig, ZoneInfo, str], "dict[str, Any] | None"]
@@ -26,7 +27,7 @@ API_MAPPERS: dict[str, ApiMapper] = {
     youzan.NAME: youzan.from_api,
 }
 
-__all__ = ["AdapterError", "Channels", "FileFormatError"]
+__all__ = ["AdapterError", "Channels", "FileFormatError", "Opened"]
 
 
 class Channels:
@@ -56,8 +57,12 @@ class Channels:
             raise AdapterError("(payload)", "an order must be a JSON object")
         try:
             data = mapper(payload, self.config(channel), self.tz, shop)
-        except (KeyError, TypeError, AttributeError) as e:
+        except (KeyError, TypeError, AttributeError, OverflowError, OSError) as e:
             raise AdapterError("(payload)", f"unexpected shape: {e!r}") from None
+        except ValueError as e:  # e.g. a date the calendar cannot hold
+            if isinstance(e, AdapterError):
+                raise
+            raise AdapterError("(payload)", f"bad value: {e}") from None
         if data is None:
             return None
         try:
@@ -72,35 +77,14 @@ class Channels:
             except AdapterError as e:
                 yield no, Reject(no, e.field, e.reason)
 
-    def read_export(self, channel: str, path: Path, shop: str = "") -> Iterator[Parsed]:
-        """Rows of an export file. Raises FileFormatError at once for a wrong or broken file."""
-        cfg = self.config(channel)
-        rows = read_rows(path)
-        _, header, _ = next(rows)
-        check_header(cfg, header or [])
-        return self._rows(cfg, rows, shop)
+    def open_export(self, paths: list[Path], channel: str | None = None) -> Opened:
+        """Sniff and identify export files. Raises FileFormatError (an UnusableFile) at once."""
+        return open_export(self.configs, paths, channel)
 
-    def _rows(self, cfg: ChannelConfig, rows: Iterator[tuple[int, Any, dict[str, Any]]], shop: str) -> Iterator[Parsed]:
-        seen: dict[str, int] = {}
-        for no, _, row in rows:
-            try:
-                data = map_row(cfg, self.labels, row, self.tz, shop)
-            except AdapterError as e:
-                yield no, Reject(no, e.field, e.reason)
-                continue
-            except FileFormatError as e:
-                yield no, Reject(no, "(file)", str(e))
-                return
-            if data is None:
-                yield no, None
-                continue
-            oid = data["order_id"]
-            if oid in seen:
-                yield no, Reject(no, header_for(cfg, self.labels, "order_id"), f"duplicate of row {seen[oid]}")
-                continue
-            seen[oid] = no
-            try:
-                yield no, CanonOrder.model_validate(data, context=FEN_CONTEXT)
-            except ValidationError as e:
-                fld, reason = first_error(e)
-                yield no, Reject(no, header_for(cfg, self.labels, fld.split(".")[-1] if "." in fld else fld), reason)
+    def parse(self, opened: Opened, shop: str = "") -> Iterator[Parsed]:
+        return parse(opened, self.labels, self.tz, shop)
+
+    def read_export(self, channel: str | None, path: Path | list[Path], shop: str = "") -> Iterator[Parsed]:
+        """Rows of an export file (or an order file and its item file). Raises FileFormatError at
+        once for a wrong or broken file."""
+        return self.parse(self.open_export(path if isinstance(path, list) else [path], channel), shop)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from orders.intake.canonical import HOLD_PREFIX, REFUNDING
+from orders.intake.files import UnusableFile
 from orders.money import MoneyError, yuan_to_fen
 
 SKIP = "skip"
@@ -25,17 +28,67 @@ class AdapterError(ValueError):
         self.reason = reason
 
 
-class FileFormatError(ValueError):
+class FileFormatError(UnusableFile):
     """The whole file is unusable (wrong channel's format, broken or truncated container)."""
 
 
 @dataclass(frozen=True)
+class FileSpec:
+    """One file of an export: its name in the platform's back end, the headers that identify it
+    (an entry ``A|B`` accepts either: headers differ between back-end versions) and file header ->
+    canonical field label (several headers may feed one field; the first present wins)."""
+
+    name: str
+    columns: dict[str, str]
+    required: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], default_name: str) -> FileSpec:
+        return cls(name=str(data.get("name") or default_name),
+                   columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},
+                   required=tuple(str(r) for r in data.get("required") or ()))
+
+    def missing(self, header: list[str]) -> list[str]:
+        have = set(header)
+        return [r for r in self.required if not any(alt in have for alt in r.split("|"))]
+
+
+@dataclass(frozen=True)
 class ExportSpec:
-    columns: dict[str, str]  # file header -> canonical field label (see FIELD_LABELS)
-    required: tuple[str, ...]  # headers that identify this channel's export
-    discounts: dict[str, dict[str, str]]  # file header -> ledger row template
+    main: FileSpec  # one row per order (rows: order) or per item (rows: item)
+    items: FileSpec | None  # a second file with one row per item, joined on the order id (Taobao)
+    rows: str  # "order" or "item" (rows sharing the order id are one order)
+    sum: tuple[str, ...]  # canonical keys summed over an order's rows (rows: item)
+    discounts: dict[str, dict[str, str]]  # file header -> ledger row template (offered by)
+    bearers: dict[str, str]  # file header -> party bearing that much of the line's discounts
+    derived: dict[str, str] | None  # ledger row for (lines - goods payable) when only that is given
     status: dict[str, Any]  # export status text -> mapping value (falls back to the API map)
     money: str = "yuan"
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return self.main.columns
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.main.required
+
+    @classmethod
+    def from_dict(cls, exp: Mapping[str, Any]) -> ExportSpec:
+        items = exp.get("items")
+        return cls(main=FileSpec.from_dict(exp, "订单导出"),
+                   items=FileSpec.from_dict(items, "商品明细") if items else None,
+                   rows=str(exp.get("rows", "order")), sum=tuple(str(x) for x in exp.get("sum") or ()),
+                   discounts={str(k): dict(v) for k, v in (exp.get("discounts") or {}).items()},
+                   bearers={str(k): str(v) for k, v in (exp.get("bearers") or {}).items()},
+                   derived=dict(exp["derived_discount"]) if exp.get("derived_discount") else None,
+                   status={norm_text(k): v for k, v in (exp.get("status") or {}).items()},
+                   money=str(exp.get("money", "yuan")))
+
+
+def norm_text(value: Any) -> str:
+    """Full-width forms folded (Excel and IMEs mix '，' and ','), outer spaces dropped."""
+    return unicodedata.normalize("NFKC", str(value)).strip()
 
 
 @dataclass(frozen=True)
@@ -49,13 +102,7 @@ class ChannelConfig:
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> ChannelConfig:
         exp = data.get("export")
-        spec = None
-        if exp:
-            spec = ExportSpec(columns={str(k): str(v) for k, v in (exp.get("columns") or {}).items()},
-                              required=tuple(exp.get("required") or ()),
-                              discounts={str(k): dict(v) for k, v in (exp.get("discounts") or {}).items()},
-                              status={str(k): v for k, v in (exp.get("status") or {}).items()},
-                              money=str(exp.get("money", "yuan")))
+        spec = ExportSpec.from_dict(exp) if exp else None
         maps = {str(f): {str(k): v for k, v in (m or {}).items()} for f, m in (data.get("maps") or {}).items()}
         extra = {k: v for k, v in data.items() if k not in ("maps", "export", "label")}
         return cls(name=name, label=str(data.get("label", name)), maps=maps, extra=extra, export=spec)
@@ -110,6 +157,19 @@ def yuan(value: Any, fld: str) -> int:
         raise AdapterError(fld, str(e)) from None
 
 
+def sheet_yuan(value: Any, fld: str) -> int:
+    """A spreadsheet yuan cell: '1,234.50', '￥12.80', '12.8元', full-width digits, or an XLSX float
+    (rounded to the fen only when it is a fen amount up to float noise)."""
+    if isinstance(value, float):
+        cents = value * 100
+        if abs(cents - round(cents)) > 1e-6:
+            raise AdapterError(fld, f"more than two decimals: {value!r}")
+        return round(cents)
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value).replace(",", "").replace("¥", "").replace("元", "").strip()
+    return yuan(value, fld)
+
+
 def fen(value: Any, fld: str) -> int:
     """A platform fen integer."""
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -131,22 +191,55 @@ def whole(value: Any, fld: str) -> int:
         raise AdapterError(fld, f"expected a whole number, got {value!r}") from None
 
 
+EXCEL_EPOCH = datetime(1899, 12, 30)
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{1,2})"
+                   r"(?:[:：](\d{1,2})(?:\.(\d{1,6}))?)?)?$")
+
+
 def local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
-    """'2026-01-22 10:42:00' (platform local time), ISO with offset, unix seconds, or a datetime."""
+    """A platform or spreadsheet time, read in ``tz`` when it has no offset: '2026-01-22 10:42:00',
+    '2026/1/22 10:01' (Excel's re-save), ISO with offset, unix seconds, an Excel serial day number
+    (46044.4167; XLSX cells without a date format), or a datetime (openpyxl's reading)."""
+    try:
+        return _local_time(value, fld, tz)
+    except (OverflowError, OSError, ValueError) as e:
+        if isinstance(e, AdapterError):
+            raise
+        raise AdapterError(fld, f"not a time: {str(value)[:40]!r}") from None
+
+
+def _local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    text = str(value or "").strip()
+    if isinstance(value, bool):
+        raise AdapterError(fld, "not a time")
+    if isinstance(value, int | float):
+        return _number_time(float(value), fld, tz)
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not text:
         raise AdapterError(fld, "missing time")
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text), UTC)
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return _number_time(float(text), fld, tz)
+    m = _DATE.match(text)
+    if m:
+        y, mo, d, h, mi, sec, frac = m.groups()
+        dt = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0),
+                      int((frac or "0").ljust(6, "0")))
+        return dt.replace(tzinfo=tz)
     try:
         dt = datetime.fromisoformat(text.replace("/", "-"))
     except ValueError:
-        raise AdapterError(fld, f"not a time: {text!r}") from None
+        raise AdapterError(fld, f"not a time: {text[:40]!r}") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+
+
+def _number_time(n: float, fld: str, tz: ZoneInfo) -> datetime:
+    """Unix seconds (API payloads) or an Excel serial day number (days since 1899-12-30, local)."""
+    if 20_000 <= n < 100_000:  # Excel serials: 1954..2173, to the second
+        return (EXCEL_EPOCH + timedelta(seconds=round(n * 86400))).replace(tzinfo=tz)
+    if n >= 100_000_000:
+        return datetime.fromtimestamp(int(n), UTC)
+    raise AdapterError(fld, f"not a time: {n!r}")
 
 
 def opt_time(value: Any, fld: str, tz: ZoneInfo) -> datetime | None:
