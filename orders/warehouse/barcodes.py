@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.db import Database, dialect_insert
 from orders.errors import InvalidInput
-from orders.intake.channels.exports import read_rows
+from orders.intake.files import UnusableFile, sniff
 from orders.warehouse.models import Barcode
 from orders.warehouse.picking import barcode_problem, normalize_code
 
@@ -83,15 +83,15 @@ def cell_code(value: Any) -> tuple[str, str]:
 def read_file(path: Path) -> list[tuple[int, dict[str, str], str]]:
     """(row, {sku, barcode, bin, spec}, problem) for each data row."""
     try:
-        rows = read_rows(path)
-        _, header, _ = next(rows)
-    except StopIteration:
-        raise BarcodeFileError("file is empty") from None
-    except ValueError as e:  # FileFormatError
+        table = sniff(path)
+        if table.kind == "jsonl":
+            raise BarcodeFileError("JSON Lines is not a barcode table (CSV or XLSX expected)")
+        cols = _columns(table.header)
+        rows = list(table.rows())
+    except UnusableFile as e:
         raise BarcodeFileError(str(e)) from None
-    cols = _columns(header or [])
     out: list[tuple[int, dict[str, str], str]] = []
-    for no, _, row in rows:
+    for no, row in rows:
         if "__truncated__" in row:
             out.append((no, {}, str(row["__truncated__"])))
             continue
