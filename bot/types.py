@@ -55,6 +55,7 @@ class Reply:
             c = self.card
             lines = [f"┌ {c.title}", *(f"│ {c.desc}" for _ in [0] if c.desc)]
             lines += [f"│ {k}：{v}" for k, v in c.fields]
+            lines += [f"│ {q}" for q in c.quote.splitlines()]
             lines += ["│ " + "  ".join(f"[{b.text}]" for b in c.buttons),
                       f"└ 卡片 {c.task_id}（控制台：/按 {c.task_id} 按钮名）"]
             return "\n".join(lines)

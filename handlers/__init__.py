@@ -6,6 +6,7 @@ from handlers import (
     aftersales,
     approve,
     barcodes,
+    customers,
     digest,
     evidence,
     help,
@@ -21,6 +22,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "digest", "evidence", "help", "holds",
-           "query", "registry",
-           "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "customers", "digest", "evidence", "help",
+           "holds", "query", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
+           "workflow_admin"]

@@ -9,7 +9,7 @@ from notifications.digest import SECTIONS, DigestConfig, build_digest
 from orders.errors import InvalidInput
 
 
-@registry.command("日报", roles=("manager",), summary="运营日报：超时订单、售后、退款原因、错发率等",
+@registry.command("日报", roles=("manager", "ops"), summary="运营日报：超时订单、售后、退款原因、错发率等",
                   example="日报")
 async def digest(req: Request, args: str) -> list[Reply]:
     cfg = DigestConfig.load(req.app.config)

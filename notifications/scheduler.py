@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from notifications.digest import sweep_digests
 from notifications.sweeper import WORKER, sweep_deadlines
 from orders.app import App
+from orders.reports.pool import sweep_pool
 
 log = logging.getLogger(__name__)
 JobFunc = Callable[[App], Awaitable[Any]]
@@ -43,9 +44,10 @@ class JobSpec:
 
 
 async def sweep(app: App) -> None:
-    """Everything that is due now: deadlines first, then digests."""
+    """Everything that is due now: deadlines first, then digests, then the nightly customer pool."""
     await sweep_deadlines(app, worker=WORKER)
     await sweep_digests(app, worker=WORKER)
+    await sweep_pool(app, worker=WORKER)
 
 
 def default_jobs(app: App) -> list[JobSpec]:

@@ -8,18 +8,22 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orders import timeline
 from orders.aftersales.cases import ESCALATE_LEAD, ESCALATE_MANAGER
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
-from orders.aftersales.notes import hhmm, tell
+from orders.aftersales.notes import amount_text, when
 from orders.app import App
 from orders.due import DueItem
 from orders.models import Order
+from orders.outbox import enqueue_text
 from orders.users import names_of, users_with_role
 
 log = logging.getLogger(__name__)
@@ -42,31 +46,61 @@ async def claim_due(s: AsyncSession, kinds: tuple[str, ...], now: datetime, work
 
 
 async def sweep_deadlines(app: App, *, worker: str = WORKER) -> int:
-    """One sweep: returns how many deadline rows this call claimed."""
+    """One sweep: returns how many deadline rows this call claimed. Every case is written on its
+    order's timeline; each recipient gets ONE message listing all of their cases."""
     now = app.clock.now()
     async with app.db.session() as s:
         claimed = await claim_due(s, ESCALATIONS, now, worker)
+        batch = Batch()
         for item in claimed:
-            await _escalate(s, app, item, now)
+            await _escalate(s, app, item, now, batch)
+        await batch.send(s, now)
     if claimed:
         log.info("sweep %s claimed %d deadline(s)", worker, len(claimed))
     return len(claimed)
 
 
-async def lead_users(s: AsyncSession, role: str, data: dict[str, Any], department: str) -> list[str]:
-    """The lead of a step: its configured ``lead_role``, else ``<role>_lead`` when someone has it,
-    else the default lead role (customer-service lead, who owns after-sales); same department first."""
+@dataclass
+class Batch:
+    """Lines per (recipient, message kind), sent as one message each at the end of a sweep."""
+
+    lines: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    orders: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, to: list[str], what: str, line: str, order_id: int) -> None:
+        for uid in to:
+            self.lines[(uid, what)].append(line)
+            self.orders.setdefault((uid, what), order_id)
+
+    async def send(self, s: AsyncSession, now: datetime) -> None:
+        for (uid, what), lines in sorted(self.lines.items()):
+            head = HEADS[what].format(n=len(lines))
+            tail = "\n请发送「待办」查看，「通过 案号 …」可一次处理多个。"
+            order_id = self.orders[(uid, what)] if len(lines) == 1 else None
+            await enqueue_text(s, uid, head + "\n" + "\n".join(f"{i}. {ln}" for i, ln in enumerate(lines, 1)) + tail,
+                               now, order_id=order_id)
+
+
+HEADS = {"remind": "⏰ 提醒：{n} 个售后审批已超时，等您处理：",
+         "lead": "⚠️ 升级：您部门有 {n} 个售后审批超时未处理（您可直接处理）：",
+         "manager": "🚨 再次升级：{n} 个售后审批超时仍未处理："}
+
+
+async def lead_users(s: AsyncSession, role: str, data: dict[str, Any], department: str) -> tuple[str, list[str]]:
+    """The lead of a step and its role: its configured ``lead_role``, else ``<role>_lead`` when
+    someone has it (warehouse_lead for warehouse steps), else the default lead role; same
+    department first."""
     for candidate in (data.get("lead_role"), f"{role}_lead", data.get("default_lead_role") or "cs_lead"):
         if not candidate:
             continue
         users = await users_with_role(s, str(candidate))
         same = [u for u in users if department and u.department == department]
         if same or users:
-            return [u.user_id for u in (same or users)]
-    return []
+            return str(candidate), [u.user_id for u in (same or users)]
+    return "", []
 
 
-async def _escalate(s: AsyncSession, app: App, item: DueItem, now: datetime) -> None:
+async def _escalate(s: AsyncSession, app: App, item: DueItem, now: datetime, batch: Batch) -> None:
     step = await s.get(ApprovalStep, int(item.data["step_id"]))
     if step is None or step.state != "pending":
         log.info("deadline %s: step no longer pending, nothing to send", item.ref)
@@ -76,25 +110,29 @@ async def _escalate(s: AsyncSession, app: App, item: DueItem, now: datetime) -> 
     if case is None or order is None or case.status != "open":
         return
     tz = app.settings.tz
-    since = hhmm(step.opened_at or now, tz)
-    hours = round((now - (step.opened_at or now)).total_seconds() / 3600, 1)
+    since = when(step.opened_at or now, tz)
     who = await names_of(s, step.assignees)
-    facts = f"售后单 {case.case_no}（订单 {order.order_no}，{case.kind}）"
-    key = f"due:{item.id}"
+    facts = f"{case.case_no}（订单 {order.order_no}，{case.kind} {amount_text(case)}）「{step.name}」{since}起"
     if item.kind == ESCALATE_LEAD:
-        await tell(s, step.assignees, f"⏰ 提醒：{facts}的「{step.name}」{since}起等待您审批，已超过 {hours:g} 小时。"
-                   f"请发送「通过 {case.case_no}」或「驳回 {case.case_no} 原因」。", now, order.id, f"{key}:remind")
-        leads = await lead_users(s, step.role, item.data, step.department)
-        if leads:
-            await tell(s, leads, f"⚠️ 升级：{facts}的「{step.name}」已超时 {hours:g} 小时未处理"
-                       f"（待处理：{who}）。请跟进，或查看：售后单 {case.case_no}", now, order.id, f"{key}:lead")
-        else:
+        batch.add(step.assignees, "remind", facts, order.id)
+        lead_role, leads = await lead_users(s, step.role, item.data, step.department)
+        step.escalated_at = now
+        if lead_role:
+            step.lead_role = lead_role
+        told = await names_of(s, leads) if leads else "无（未找到组长）"
+        batch.add(leads, "lead", f"{facts}，待处理：{who}", order.id)
+        if not leads:
             log.warning("deadline %s: no lead found for role %s", item.ref, step.role)
+        summary = f"{case.case_no}「{step.name}」超时：已提醒 {who}，升级给 {told}"
+        kind = "aftersales_escalated"
     else:
-        managers = await users_with_role(s, str(item.data.get("manager_role") or "manager"))
-        if managers:
-            await tell(s, [u.user_id for u in managers], f"🚨 再次升级：{facts}的「{step.name}」已超时 {hours:g} 小时"
-                       f"仍未处理（待处理：{who}）。查看：售后单 {case.case_no}", now, order.id, f"{key}:manager")
-        else:
+        managers = [u.user_id for u in await users_with_role(s, str(item.data.get("manager_role") or "manager"))]
+        step.escalated_at = step.escalated_at or now
+        batch.add(managers, "manager", f"{facts}，待处理：{who}", order.id)
+        if not managers:
             log.warning("deadline %s: no manager to escalate to", item.ref)
-    log.info("deadline %s (%s) for %s sent", item.ref, item.kind, case.case_no)
+        summary = f"{case.case_no}「{step.name}」仍未处理：再次升级给 {await names_of(s, managers) or '无'}"
+        kind = "aftersales_escalated_manager"
+    timeline.record(s, order_id=order.id, at=now, actor="system", source="schedule", kind=kind,
+                    detail={"actor_name": "系统", "case_no": case.case_no, "step": step.name, "summary": summary})
+    log.info("deadline %s (%s) for %s recorded", item.ref, item.kind, case.case_no)

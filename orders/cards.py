@@ -23,12 +23,14 @@ class Card:
     desc: str = ""
     fields: tuple[tuple[str, str], ...] = ()
     buttons: tuple[Button, ...] = ()
+    quote: str = ""  # a quoted block under the fields (WeCom quote_area), e.g. tracking and scans
 
     def to_wecom(self) -> dict[str, Any]:
         return {
             "card_type": "button_interaction",
             "main_title": {"title": self.title[:36], "desc": self.desc[:44]},
             "horizontal_content_list": [{"keyname": k[:5], "value": v[:30]} for k, v in self.fields[:6]],
+            **({"quote_area": {"type": 0, "quote_text": self.quote[:200]}} if self.quote else {}),
             "task_id": self.task_id,
             "button_list": [{"text": b.text, "style": b.style, "key": b.key} for b in self.buttons[:6]],
         }

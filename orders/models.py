@@ -18,6 +18,8 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("channel", "channel_order_id", name="uq_orders_channel_order"),
         Index("ix_orders_status_since", "status", "status_since"),
+        Index("ix_orders_created_at", "created_at"),  # 0018: the digest's per-day totals
+        Index("ix_orders_paid_at", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +54,9 @@ class Order(Base):
     # amount difference paid - (goods - discounts + shipping) in fen (0 = adds up).
     platform_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
     amount_diff_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 0018: the platform buyer id as a matching hash (orders.privacy.hash_buyer_id), for buyers
+    # who gave no phone; one buyer across channels is matched by phone hash, else by this.
+    buyer_id_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

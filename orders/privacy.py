@@ -26,9 +26,21 @@ def mask_phone(phone: str) -> str:
     return "****" if d else ""
 
 
+def _digest(text: str) -> str:
+    """The one matching hash for phones and buyer ids."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def hash_phone(phone: str) -> str:
     d = normalize_phone(phone)
-    return hashlib.sha256(d.encode()).hexdigest() if d else ""
+    return _digest(d) if d else ""
+
+
+def hash_buyer_id(channel: str, buyer_id: str) -> str:
+    """A platform buyer id (per channel) as a matching hash, for buyers who gave no phone; the
+    same hashing as phones (the id itself is never stored)."""
+    b = (buyer_id or "").strip()
+    return _digest(f"buyer:{channel}:{b}") if b else ""
 
 
 def mask_name(name: str) -> str:

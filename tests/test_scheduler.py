@@ -51,7 +51,7 @@ async def test_jobs_and_triggers(app: App) -> None:
 
 
 async def test_start_sweeps_a_deadline_missed_while_down(bot: ChatBot, app: App, clock: ManualClock) -> None:
-    await bot.say("cs01", "售后 BG260122-0001 退货 发错颜色")
+    await bot.say("cs01", "售后 BG260122-0001 退款 10 发错颜色")
     mark = await last_id(app)
     clock.advance(timedelta(hours=4, minutes=10))  # passed while nothing ran
     sched = start_scheduler(app)
@@ -63,4 +63,4 @@ async def test_start_sweeps_a_deadline_missed_while_down(bot: ChatBot, app: App,
     finally:
         await stop_scheduler(sched)
     rows = await outbox(app, "text", since=mark)
-    assert sorted(r.target for r in rows) == ["cslead", "wh01"]
+    assert sorted(r.target for r in rows) == ["cslead", "fin01"]

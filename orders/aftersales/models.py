@@ -13,8 +13,6 @@ from orders.models import TimelineEvent
 # case status: open -> approved | rejected
 # step state: waiting (not reached yet) -> pending (on someone's desk) -> approved | rejected;
 # the submission step is approved at opening; steps after a rejection stay waiting.
-# case status: open -> approved | rejected
-
 
 class AfterSalesCase(Base):
     __tablename__ = "aftersales_cases"
@@ -28,7 +26,7 @@ class AfterSalesCase(Base):
     case_no: Mapped[str] = mapped_column(String(20), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))  # copied from the order for the digest
-    kind: Mapped[str] = mapped_column(String(8))  # 退货 / 换货 / 补偿 / 退款
+    kind: Mapped[str] = mapped_column(String(8))  # a type of approvals.yaml: 仅退款 / 退货退款 / 换货 / 补发 / 补偿
     amount_fen: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(String(200))
     misship: Mapped[bool] = mapped_column(default=False)  # reason says wrong/missing item shipped
@@ -41,6 +39,8 @@ class AfterSalesCase(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     reject_reason: Mapped[str] = mapped_column(String(200), default="")
     refund_fen: Mapped[int] = mapped_column(Integer, default=0)  # money out, set on final approval
+    shipped: Mapped[bool] = mapped_column(default=False)  # the order had shipped when the case opened
+    linked_order_id: Mapped[int | None] = mapped_column(Integer)  # shipment order made by 换货 / 补发
 
     steps: Mapped[list[ApprovalStep]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="ApprovalStep.idx"
@@ -68,6 +68,9 @@ class ApprovalStep(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_name: Mapped[str] = mapped_column(String(64), default="")
+    require_photo: Mapped[bool] = mapped_column(default=False)
+    lead_role: Mapped[str] = mapped_column(String(32), default="")  # the lead it escalated to (role)
+    escalated_at: Mapped[datetime | None]  # overdue: its lead was told and may decide it
 
     case: Mapped[AfterSalesCase] = relationship(back_populates="steps")
 

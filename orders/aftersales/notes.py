@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
+from orders.aftersales.proof import Proof
 from orders.cards import Button, Card
 from orders.models import Order
 from orders.money import fen_to_yuan
@@ -37,16 +38,29 @@ def amount_text(case: AfterSalesCase) -> str:
     return f"{fen_to_yuan(case.amount_fen)}元" if case.amount_fen else "不涉及金额"
 
 
+def when(dt: datetime, tz: str) -> str:
+    return dt.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
+
+
 def approval_card(case: AfterSalesCase, step: ApprovalStep, order: Order, *, total_steps: int,
-                  evidence: int, requester: str) -> Card:
-    tracking = "、".join(f"{t.carrier} {t.number}" for t in order.tracking) or "无"
+                  proof: Proof, requester: str, hours: float, deadline: str) -> Card:
+    """The approver's card: what is asked, the proof (photos, full tracking numbers, latest
+    carrier scans) and the deadline in working hours."""
+    photos = f"{proof.photos}张" if proof.photos else "无"
+    if step.require_photo:
+        photos += "（本步需拍照）"
+    quote = [f"运单：{t.carrier} {t.number}" for t in order.tracking] or ["运单：无"]
+    quote += [f"物流：{scan}" for scan in proof.scans]
+    if proof.latest_photo:
+        quote.append(f"最新照片：{proof.latest_photo}")
     return Card(
         task_id=step.task_id,
         title=f"售后审批 {case.case_no} · {step.name}",
-        desc=f"第{step.idx + 1}/{total_steps}步 · 发送「轨迹 {order.order_no}」看全程",
+        desc=f"第{step.idx + 1}/{total_steps}步 · {hours:g}工作小时内（{deadline}前）",
         fields=(("订单", order.order_no), ("类型", f"{case.kind} {amount_text(case)}"), ("原因", case.reason),
-                ("凭证", f"图片{evidence}张（见轨迹）" if evidence else "无"), ("运单", tracking),
-                ("申请人", requester)),
+                ("照片", photos), ("申请人", requester),
+                ("运单", "、".join(t.number for t in order.tracking) or "无")),
+        quote="\n".join(quote),
         buttons=(Button(button_key(OK_PREFIX, case.case_no, step.idx), "通过", 1),
                  Button(button_key(NO_PREFIX, case.case_no, step.idx), "驳回", 3)),
     )

@@ -83,6 +83,7 @@ class CanonOrder(BaseModel):
     modified_at: datetime | None = None
     buyer_name: str = Field("", max_length=64)
     phone: str = Field("", max_length=32)
+    buyer_id: str = Field("", max_length=64)  # the platform's buyer id (kept only as a hash)
     address: CanonAddress
     items: list[CanonItem] = Field(min_length=1)
     goods_total: Fen = Field(ge=0, le=MAX_FEN)

@@ -28,7 +28,7 @@ from orders.intake.models import SettlementDay
 from orders.models import Order, TimelineEvent
 from orders.workflow import WorkflowDef
 
-REFUND_KINDS = ("退款", "退货", "补偿")
+REFUND_KINDS = ("仅退款", "退货退款", "补偿", "退款", "退货")  # approvals.yaml types (and the old names)
 
 
 @dataclass(frozen=True)

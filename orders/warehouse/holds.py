@@ -3,11 +3,12 @@
 What counts as a hold (``holds_of``), each with the Chinese reason people see:
 
 - flags on ``Order.flags``: ``退款中`` (platform refunding overlay), ``暂停:<reason>`` (a platform
-  hold, replaced on every re-import, see docs/intake.md), ``拦截:<reason>`` (a hub hold: our
-  ``拦截`` command, or another module calling ``hold()``; kept across re-imports);
+  hold, replaced on every re-import, see docs/intake.md; after-sales' stand-in uses it too),
+  ``拦截:<reason>`` (a hub hold: our ``拦截`` command, or another module calling ``hold()``; kept
+  across re-imports);
 - the order is in the workflow's cancel state (已取消);
 - an exception report on the order not yet resolved by the lead (``处理``);
-- an open after-sales case whose kind holds the goods (``HOLDING_CASE_KINDS``: 退款 (仅退款), 退货).
+- an open after-sales case whose kind holds the goods (``HOLDING_CASE_KINDS``: 仅退款, 退货退款).
 
 While an order has a hold: scans and 完成打包 are refused, and nobody (a person: actors with
 ``check_roles``) may move it into the pick/pack states or past the pack state; outside parties
@@ -53,7 +54,7 @@ REFUNDING = "退款中"
 PLATFORM_PREFIX = "暂停:"
 HUB_PREFIX = "拦截:"
 CANCEL_STATE = "已取消"
-HOLDING_CASE_KINDS = ("退款", "退货")
+HOLDING_CASE_KINDS = ("仅退款", "退货退款", "退款", "退货")  # approvals.yaml types (and the older names)
 MAX_REASON = 60
 LEADS_ROLE = "warehouse"
 PACK_STATE = "打包完成"
@@ -74,7 +75,7 @@ def flag_holds(order: Order) -> list[Hold]:
         if f == REFUNDING:
             out.append(Hold("refund", "平台退款中", f))
         elif f.startswith(PLATFORM_PREFIX):
-            out.append(Hold("platform", f"平台暂停：{f.removeprefix(PLATFORM_PREFIX)}", f))
+            out.append(Hold("platform", f"暂停：{f.removeprefix(PLATFORM_PREFIX)}", f))
         elif f.startswith(HUB_PREFIX):
             out.append(Hold("intercept", f"拦截：{f.removeprefix(HUB_PREFIX)}", f))
     if order.status == CANCEL_STATE:
@@ -93,8 +94,9 @@ async def holds_of(s: AsyncSession, order: Order) -> list[Hold]:
                                                           AfterSalesCase.status == "open",
                                                           AfterSalesCase.kind.in_(HOLDING_CASE_KINDS))
                              .order_by(AfterSalesCase.id))).all()
+    named = " ".join(h.flag for h in out)  # after-sales may also flag its case (暂停:售后<case no>)
     out += [Hold("aftersales", f"售后单 {c.case_no}（{'仅退款' if c.kind == '退款' else c.kind}）处理中",
-                 ref=c.case_no) for c in cases]
+                 ref=c.case_no) for c in cases if c.case_no not in named]
     return out
 
 
@@ -127,7 +129,7 @@ async def hold(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now:
     if flag not in (order.flags or []):
         order.flags = [*(order.flags or []), flag]
         order.updated_at = now
-        timeline.record(s, order_id=order.id, at=now, actor=actor.user_id, source=actor.source, kind="hold",
+        timeline.record(s, order_id=order.id, at=now, actor=actor.user_id, source=actor.source, kind="held",
                         detail={"actor_name": actor.name, "reason": flag.removeprefix(HUB_PREFIX),
                                 "summary": f"暂停发货：{flag.removeprefix(HUB_PREFIX)}"})
         log.info("order %s held by %s: %s", order.order_no, actor.user_id, flag)

@@ -9,7 +9,10 @@ from sqlalchemy import select
 from bot.testing import ChatBot
 from bot.types import Incoming
 from orders.app import App
+from orders.models import Order
 from orders.outbox import OutboxMessage
+from orders.users import upsert_user
+from orders.warehouse.evidence import attach
 
 
 async def outbox(app: App, msgtype: str | None = None, since: int = 0) -> list[OutboxMessage]:
@@ -34,3 +37,28 @@ async def press(bot: ChatBot, user: str, card: dict[str, Any], text: str, code: 
     replies = await bot.send(Incoming(user_id=user, kind="card_action", event="template_card_event",
                                       event_key=key, task_id=card["task_id"], response_code=code))
     return "\n".join(r.as_text() for r in replies)
+
+
+async def ship(bot: ChatBot, order_no: str, steps: int = 5) -> None:
+    """Move an order on by ``steps`` (5: 支付成功 → … → 签收确认; 4: → 物流揽收)."""
+    for _ in range(steps):
+        assert "✅" in await bot.say("admin", f"推进 {order_no}")
+
+
+async def order_id(app: App, order_no: str) -> int:
+    async with app.db.session() as s:
+        oid = await s.scalar(select(Order.id).where(Order.order_no == order_no))
+        assert oid is not None
+        return int(oid)
+
+
+async def photo(app: App, order_no: str, user: str = "wh01", data: bytes = b"\xff\xd8 a photo") -> None:
+    """An evidence photo on the order, as the image handler keeps it."""
+    await attach(app.db, app.clock, app.settings.data_dir, await order_id(app, order_no), data, actor=user,
+                 actor_name=user, source="chat", media_id="M-" + user)
+
+
+async def add_user(app: App, user_id: str, name: str, roles: list[str], dept: str) -> None:
+    async with app.db.session() as s:
+        await upsert_user(s, app.roles, user_id=user_id, name=name, roles=roles, department=dept,
+                          now=app.clock.now())

@@ -18,26 +18,23 @@ from orders.due import DueItem
 from orders.models import Order
 from orders.users import upsert_user
 from orders.warehouse.evidence import attach
-from tests.aftersales.helpers import card_of, last_id, outbox, press
-
-
-async def _ship(bot: ChatBot, order_no: str) -> None:
-    for _ in range(5):  # 支付成功 → … → 签收确认
-        assert "✅" in await bot.say("admin", f"推进 {order_no}")
+from tests.aftersales.helpers import card_of, last_id, outbox, photo, press, ship
 
 
 async def test_full_three_step_happy_path(bot: ChatBot, app: App, clock: ManualClock) -> None:
-    await _ship(bot, "BG260122-0001")
-    out = await bot.say("cs01", "售后 BG260122-0001 退款 59.9 尺码不合适")
-    assert "已发起售后单 AS260122-0001" in out and "仓管确认实物入库" in out
+    await ship(bot, "BG260122-0001")
+    out = await bot.say("cs01", "售后 BG260122-0001 退货 59.9 尺码不合适")
+    assert "已发起售后单 AS260122-0001（退货退款 59.9元）" in out and "仓管确认实物入库" in out
     cards = await outbox(app, "template_card")
     assert len(cards) == 1 and cards[0].target == "wh01"
     card = card_of(cards[0])
     fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
-    assert fields["订单"] == "BG260122-0001" and fields["类型"] == "退款 59.9元" and fields["原因"] == "尺码不合适"
-    assert "轨迹 BG260122-0001" in card["main_title"]["desc"]
+    assert fields["订单"] == "BG260122-0001" and fields["类型"] == "退货退款 59.9元" and fields["原因"] == "尺码不合适"
+    assert fields["照片"] == "无（本步需拍照）" and fields["申请人"] == "李客服"
+    assert card["main_title"]["desc"] == "第2/3步 · 4工作小时内（01-22 14:00前）"
 
     clock.advance(timedelta(minutes=30))
+    await photo(app, "BG260122-0001")
     mark = await last_id(app)
     assert "已转「财务核对」" in await press(bot, "wh01", card, "通过", code="RC-wh")
     upd = await outbox(app, "update_card", since=mark)
@@ -68,7 +65,8 @@ async def test_full_three_step_happy_path(bot: ChatBot, app: App, clock: ManualC
 
 
 async def test_rejection_at_step_two_ends_case(bot: ChatBot, app: App) -> None:
-    await bot.say("cs01", "售后 BG260122-0002 退货 发错颜色")
+    await ship(bot, "BG260122-0002", 4)
+    await bot.say("cs01", "售后 BG260122-0002 退货 全额 发错颜色")
     card = card_of((await outbox(app, "template_card"))[0])
     mark = await last_id(app)
     out = await press(bot, "wh01", card, "驳回")
@@ -85,7 +83,7 @@ async def test_rejection_at_step_two_ends_case(bot: ChatBot, app: App) -> None:
         steps = (await s.scalars(select(ApprovalStep).order_by(ApprovalStep.idx))).all()
         assert [st.state for st in steps] == ["approved", "rejected", "waiting"]
         order = await s.scalar(select(Order).where(Order.order_no == "BG260122-0002"))
-        assert order is not None and order.status == "支付成功"
+        assert order is not None and order.status == "物流揽收"
     assert "售后驳回" in await bot.say("cs01", "轨迹 BG260122-0002")
     # already decided: text and a second press both refused, nothing new written
     mark = await last_id(app)
@@ -96,11 +94,14 @@ async def test_rejection_at_step_two_ends_case(bot: ChatBot, app: App) -> None:
 
 async def test_second_press_and_not_yours(bot: ChatBot, app: App, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    await _ship(bot, "BG260122-0003")
-    await bot.say("cs01", "售后 BG260122-0003 换货 尺码偏小")
+    await ship(bot, "BG260122-0003")
+    await bot.say("cs01", "售后 BG260122-0003 退货 二十 尺码偏小")
+    await photo(app, "BG260122-0003")
     card = card_of((await outbox(app, "template_card"))[0])
     mark = await last_id(app)
-    assert "您不能处理" in await bot.say("fin01", "通过 AS260122-0001")
+    refused = await bot.say("fin01", "通过 AS260122-0001")
+    assert "由 孙仓管 审批；超时后可由仓库主管处理" in refused and "您不能处理" in refused and "wh01" not in refused
+    assert "您不能处理" in await bot.say("cslead", "通过 AS260122-0001")
     assert "您不能处理" in await press(bot, "cs02", card, "通过")
     assert await outbox(app, since=mark) == []
     assert "已转「财务核对」" in await press(bot, "wh01", card, "通过")
@@ -121,13 +122,14 @@ async def test_unknown_case_and_bad_input(bot: ChatBot, app: App, caplog: pytest
         user_id="wh01", kind="card_action", event="template_card_event", event_key="as_ok:garbage")))
     assert "售后类型" in await bot.say("cs01", "售后 BG260122-0001 退钱 不想要了")
     assert "用法" in await bot.say("cs01", "售后 BG260122-0001")
-    assert "超过订单实付" in await bot.say("cs01", "售后 BG260122-0001 退款 1000 太贵")
-    assert "补偿需要填写金额" in await bot.say("cs01", "售后 BG260122-0001 补偿 物流慢")
+    assert "超过可退金额 299.5 元" in await bot.say("cs01", "售后 BG260122-0001 退款 1000 太贵")
+    assert "补偿需要写金额" in await bot.say("cs01", "售后 BG260122-0001 补偿 物流慢")
     assert "没有找到订单" in await bot.say("cs01", "售后 BG999999-0001 退款 1 不要了")
     assert "不能使用「售后」" in await bot.say("wh01", "售后 BG260122-0001 退款 1 不要了")
     assert await outbox(app) == []
     assert "AS260122-0001" in await bot.say("cs01", "售后 BG260122-0001 退款 10 不要了")
-    assert "已有进行中的售后单 AS260122-0001" in await bot.say("cs02", "售后 BG260122-0001 退款 10 不要了")
+    busy = await bot.say("cs02", "售后 BG260122-0001 退款 10 不要了")
+    assert "已有进行中的仅退款售后单 AS260122-0001" in busy
 
 
 async def test_card_shows_evidence_and_tracking(bot: ChatBot, app: App) -> None:
@@ -136,30 +138,35 @@ async def test_card_shows_evidence_and_tracking(bot: ChatBot, app: App) -> None:
         assert order is not None
     await attach(app.db, app.clock, app.settings.data_dir, order.id, b"\xff\xd8 a photo", actor="cs01",
                  actor_name="李客服", source="chat", media_id="MEDIA1")
-    await bot.say("admin", "运单 BG260122-0004 中通 ZT1234567890")
-    await bot.say("cs01", "售后 BG260122-0004 退货 破损")
+    await bot.say("admin", "运单 BG260122-0004 中通 73123456789012")
+    await ship(bot, "BG260122-0004", 4)
+    await bot.say("cs01", "售后 BG260122-0004 退货 全额 破损")
     card = card_of((await outbox(app, "template_card"))[0])
     fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
-    assert fields["凭证"] == "图片1张（见轨迹）" and fields["运单"] == "中通 ZT1234567890"
-    assert fields["类型"] == "退货 299.5元"  # no amount given: the paid amount
+    assert fields["照片"] == "1张（本步需拍照）" and fields["运单"] == "73123456789012"  # the whole number
+    assert "运单：中通 73123456789012" in card["quote_area"]["quote_text"]
+    assert "最新照片：evidence/BG260122-0004/" in card["quote_area"]["quote_text"]
+    assert fields["类型"] == "退货退款 299.5元"  # 全额: the whole refundable amount
 
 
 async def test_outcome_not_allowed_by_workflow_is_recorded(bot: ChatBot, app: App) -> None:
-    await bot.say("cs01", "售后 BG260122-0005 退款 10 拍错了")  # still 支付成功: cannot enter 售后关闭
+    await ship(bot, "BG260122-0005", 4)
+    await bot.say("admin", "推进 BG260122-0005 签收确认")
+    await bot.say("admin", "推进 BG260122-0005 售后关闭")
+    await bot.say("cs01", "售后 BG260122-0005 退货 10 拍错了")  # shipped; but 售后关闭 is final
+    await photo(app, "BG260122-0005")
     await bot.say("wh01", "通过 AS260122-0001")
     out = await bot.say("fin01", "通过 AS260122-0001")
-    assert "不能转入「售后关闭」，已记在轨迹上" in out
-    async with app.db.session() as s:
-        order = await s.scalar(select(Order).where(Order.order_no == "BG260122-0005"))
-        assert order is not None and order.status == "支付成功"
-    assert "售后结果（AS260122-0001 已通过" in await bot.say("cs01", "轨迹 BG260122-0005")
+    assert "订单已在「售后关闭」" in out
 
 
 async def test_two_approvers_pressing_at_once_decide_once(bot: ChatBot, app: App) -> None:
     async with app.db.session() as s:
         await upsert_user(s, app.roles, user_id="wh02", name="冯仓管", roles=["warehouse"], department="仓储部",
                           now=app.clock.now())
-    await bot.say("cs01", "售后 BG260122-0001 退货 发错颜色")
+    await ship(bot, "BG260122-0001", 4)
+    await bot.say("cs01", "售后 BG260122-0001 退货 10 发错颜色")
+    await photo(app, "BG260122-0001")
     card_row = (await outbox(app, "template_card"))[0]
     assert card_row.target == "wh01|wh02"
     card = card_of(card_row)

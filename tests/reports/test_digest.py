@@ -25,15 +25,15 @@ def _png_under(path: str, folder: Path) -> bool:
 
 
 async def _activity(bot: ChatBot, app: App, clock: ManualClock) -> None:
-    """Yesterday (01-22): two cases, one approved through both steps, one rejected; one misship."""
+    """Yesterday (01-22): two unshipped cases (客服 → 财务), one approved, one rejected; one misship."""
     for _ in range(3):
         await bot.say("admin", "推进 BG260122-0001")  # → 打包完成 (a packed order)
     await bot.say("cs01", "售后 BG260122-0001 退款 59.9 尺码不合适")
-    await bot.say("cs01", "售后 BG260122-0002 退货 发错颜色")
+    await bot.say("cs01", "售后 BG260122-0002 退货 全额 发错颜色")
     cards = [card_of(r) for r in await outbox(app, "template_card")]
     clock.advance(timedelta(minutes=45))
-    await press(bot, "wh01", cards[0], "通过")
-    await bot.say("wh01", "驳回 AS260122-0002 未收到退货")
+    await press(bot, "fin01", cards[1], "驳回")
+    await bot.say("fin01", "未收到退货")
     clock.advance(timedelta(hours=1))
     await bot.say("fin01", "通过 AS260122-0001")
 
@@ -52,7 +52,7 @@ async def test_digest_contents(bot: ChatBot, app: App, clock: ManualClock) -> No
     assert "新开 2 · 结案 2（通过 1 / 驳回 1）" in md
     assert "审批中位时长：75 分钟" in md  # 105 min and 45 min
     assert "退款记账 59.9 元" in md
-    assert "首次响应\n中位 45 分钟" in md
+    assert "首次响应\n中位 75 分钟" in md  # 105 min and 45 min
     assert "错发率\n100.00%（错发 1 / 打包完成 1）" in md
     assert "结算差异率\n无对账数据" in md
     assert dg.chart is not None and dg.chart.startswith(b"\x89PNG")

@@ -62,7 +62,7 @@ async def test_intercept_mid_pick_updates_card_tells_temp_and_refuses_until_rele
     assert "已解除暂停" in (await texts_to(app, "temp01"))[-1]
     assert "打包完成" in await pack(bot)
     trail = await bot.say("wh01", f"轨迹 {NO}")
-    assert "暂停发货（买家要改尺码）" in trail and "放行（买家确认不改）" in trail
+    assert "暂停发货（买家要改尺码）" in trail and "解除暂停（买家确认不改）" in trail
 
 
 async def test_intercept_before_assignment_shows_on_the_card(bot: ChatBot) -> None:
@@ -112,15 +112,16 @@ async def test_cancel_mid_pick_updates_the_card(bot: ChatBot, app: App) -> None:
 
 async def test_open_refund_case_holds(bot: ChatBot, app: App) -> None:
     await to_sorting(bot, NO)
-    assert "AS" in await bot.say("cs01", f"售后 {NO} 退款 59.9 不想要了")
+    assert "订单已暂停发货" in await bot.say("cs01", f"售后 {NO} 退款 10 少发")
     async with app.db.session() as s:
         order = await s.scalar(select(Order).where(Order.order_no == NO))
         assert order is not None
         found = await holds.holds_of(s, order)
-    assert [h.kind for h in found] == ["aftersales"] and "仅退款" in found[0].reason
+    assert [h.reason for h in found] == ["暂停：售后AS260122-0001"]  # after-sales' own flag names the case
     card = await my_card(bot, "temp01", NO)
     assert "⛔" in text(await bot.send(press("temp01", button(card, "扫码拣货"))))
-    assert "售后单需先结束" in await bot.say("wh01", f"放行 {NO} 仓库要发")
+    out = await bot.say("wh01", f"放行 {NO} 仓库要发")  # the flag goes, the open case still holds
+    assert "仍不能发货：售后单 AS260122-0001（仅退款）处理中" in out and "售后单需先结束" in out
 
 
 async def test_hold_refusals(bot: ChatBot, app: App) -> None:

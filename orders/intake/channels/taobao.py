@@ -57,6 +57,7 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
         "status": st.state, "platform_status": str(t["status"]), "flags": st.flags,
         "buyer_name": str(t.get("receiver_name") or t.get("buyer_nick") or ""),
         "phone": str(t.get("receiver_mobile") or ""),
+        "buyer_id": str(t.get("buyer_open_uid") or t.get("buyer_nick") or "")[:64],
         "address": {"province": str(t.get("receiver_state") or ""), "city": str(t.get("receiver_city") or ""),
                     "district": str(t.get("receiver_district") or ""),
                     "detail": str(t.get("receiver_address") or "")},

@@ -1,14 +1,14 @@
 """warehouse floor: barcodes, on-duty list, per-line scan progress, report resolution
 
 Revision ID: 0012_floor
-Revises: 0019_board
+Revises: 0018_customers
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012_floor'
-down_revision = '0019_board'
+down_revision = '0018_customers'
 branch_labels = None
 depends_on = None
 
