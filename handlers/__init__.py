@@ -9,12 +9,14 @@ from handlers import (
     customers,
     digest,
     evidence,
+    floor,
     help,
     holds,
     query,
     scan,
     tasks,
     tracking,
+    typed_report,
     users_admin,
     voice,
     welcome,
@@ -22,6 +24,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "customers", "digest", "evidence", "help",
-           "holds", "query", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
-           "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "customers", "digest", "evidence", "floor",
+           "help", "holds", "query", "registry", "scan", "tasks", "tracking", "typed_report", "users_admin",
+           "voice", "welcome", "workflow_admin"]

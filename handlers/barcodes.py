@@ -13,7 +13,7 @@ USAGE = ("用法：条码 <商家编码>（查看） | 条码 <商家编码> <�
          "例：条码 TQ-YRF-120 6901234567892 A-03-2 红色120cm")
 
 
-@registry.command("条码", roles=("warehouse",), summary="查看/设置商品条码、库位、规格（仓管）",
+@registry.command("条码", roles=("warehouse", "warehouse_lead"), summary="查看/设置商品条码、库位、规格（仓管）",
                   example="条码 TQ-YRF-120 6901234567892 A-03-2 红色120cm")
 async def barcode(req: Request, args: str) -> list[Reply]:
     parts = args.split()

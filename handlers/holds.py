@@ -24,8 +24,8 @@ def _args(args: str, word: str) -> tuple[str, str]:
     return order_no, reason.strip()
 
 
-@registry.command("拦截", roles=("cs", "cs_lead", "warehouse"), summary="拦截订单：仓库暂停拣货打包，已打包的拦下",
-                  example="拦截 BG260122-8812 买家要求改尺码")
+@registry.command("拦截", roles=("cs", "cs_lead", "warehouse", "warehouse_lead"),
+                  summary="拦截订单：仓库暂停拣货打包，已打包的拦下", example="拦截 BG260122-8812 买家要求改尺码")
 async def intercept(req: Request, args: str) -> list[Reply]:
     query, reason = _args(args, "拦截")
     app, cfg = req.app, warehouse_config(req.app)
@@ -50,7 +50,7 @@ async def intercept(req: Request, args: str) -> list[Reply]:
     return [Reply(text=text + f"\n解除：仓管发送「放行 {order.order_no} <原因>」。")]
 
 
-@registry.command("放行", roles=("warehouse",), summary="解除订单的拦截/暂停（仓管）",
+@registry.command("放行", roles=("warehouse", "warehouse_lead"), summary="解除订单的拦截/暂停（仓管）",
                   example="放行 BG260122-8812 买家撤销退款")
 async def release(req: Request, args: str) -> list[Reply]:
     query, reason = _args(args, "放行")

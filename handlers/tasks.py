@@ -24,6 +24,7 @@ from orders.models import Order
 from orders.warehouse import holds
 from orders.warehouse.card import PREFIX, cards_for, done, refresh, units
 from orders.warehouse.duty import find_staff
+from orders.warehouse.flow import advance_to, forward_label, next_stop
 from orders.warehouse.models import WarehouseTask
 from orders.warehouse.picking import ScanResult, expected_text, parse_qty, scan_goods, undo
 from orders.warehouse.tasks import STAFF_ROLES, assign, local_day, todays_tasks
@@ -31,7 +32,7 @@ from orders.warehouse.tasks import STAFF_ROLES, assign, local_day, todays_tasks
 log = logging.getLogger(__name__)
 SCAN = "task_scan"
 VOICE = "voice_report"
-LEADS = ("warehouse",)
+LEADS = ("warehouse", "warehouse_lead")
 BARE_QTY = re.compile(r"^\d{1,3}$")
 
 
@@ -51,7 +52,9 @@ async def my_tasks(req: Request, args: str) -> list[Reply]:
             head += f"\n先显示前{len(shown)}单，完成后再发送「任务」查看其余。"
         if not open_:
             head += "\n全部完成，辛苦了！"
-        cards = [c for t, o in shown for c in await cards_for(s, t, o, now)]
+        wf = await app.workflows.current(s)
+        cards = [c for t, o in shown
+                 for c in await cards_for(s, t, o, now, forward=forward_label(wf.definition, o.status, cfg))]
     return [Reply(text=head), *(Reply(card=c) for c in cards)]
 
 
@@ -127,7 +130,13 @@ async def press(req: Request, key: str) -> list[Reply]:
         if got < want:
             return [Reply(text=f"订单 {order.order_no} 还有 {want - got} 件没有扫码（已扫 {got}/{want}），不能打包：\n"
                                f"{expected_text(task, order)}\n请点「扫码拣货」逐件扫码。")]
-        await app.orders.move(s, order, cfg.pack_state, actor)
+        wf = await app.workflows.current(s)
+        stop = next_stop(wf.definition, order.status, cfg)
+        await advance_to(app.orders, s, order, stop, actor, wf)
+        if stop != cfg.pack_state:  # a state added before packing, with its own button (流程 加状态)
+            label = forward_label(wf.definition, order.status, cfg)
+            await refresh(s, task, order, now, response_code=code, note=f"{stop}：完成后点「{label}」", forward=label)
+            return [Reply(text=f"✅ 订单 {order.order_no} → {stop}。完成后点「{label}」。")]
         task.state, task.packed_at = "packed", now
         await conversations.end(s, req.user.user_id)
         await refresh(s, task, order, now, response_code=code)
@@ -191,15 +200,19 @@ async def pending_scan(req: Request) -> list[Reply] | None:
                         order.order_no)
             return [Reply(text=_refusal(order, task, r))]
         assert r.line is not None
-        if order.status != cfg.pick_state:  # the first goods scan starts the pick
-            await app.orders.move(s, order, cfg.pick_state, actor, detail={"scan": r.code})
+        wf = await app.workflows.current(s)
+        names = wf.definition.names
+        if order.status in names and cfg.pick_state in names and \
+                names.index(order.status) < names.index(cfg.pick_state):  # the first goods scan starts the pick
+            await advance_to(app.orders, s, order, cfg.pick_state, actor, wf, detail={"scan": r.code})
         task.state = "picking"
         task.picked_at = task.picked_at or now
         press_code = str(conv.data.get("response_code") or "")  # one use: the first goods scan
         conv.data = {**conv.data, "last": {"line": r.line.id, "n": r.counted, "code": r.code}, "response_code": ""}
         if press_code or r.complete:
-            await refresh(s, task, order, now, response_code=press_code)
+            await refresh(s, task, order, now, response_code=press_code,
+                          forward=forward_label(wf.definition, order.status, cfg))
     head = f"✅ 扫码一致：{r.sku} {r.line.name} {r.line_done}/{r.line.qty}，本单已扫 {r.got}/{r.want} 件"
     if r.complete:
-        return [Reply(text=f"{head}。\n全部扫完，可以点「完成打包」（{cfg.pack_state}）。")]
+        return [Reply(text=f"{head}。\n全部扫完，可以点「{forward_label(wf.definition, order.status, cfg)}」。")]
     return [Reply(text=f"{head}。\n还需：{expected_text(task, order)}")]

@@ -34,6 +34,8 @@ class StateDef:
     limit_hours: float | None = None
     notify: tuple[Notify, ...] = ()
     skip_to: tuple[str, ...] = ()
+    # The warehouse temps' card buttons pass through this state on their way (no button of its own).
+    pass_through: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class WorkflowDef:
                 limit_hours=s.get("limit_hours"),
                 notify=_notifies(s.get("notify")),
                 skip_to=tuple(s.get("skip_to") or ()),
+                pass_through=bool(s.get("pass_through", False)),
             )
             for s in data["states"]
         )
@@ -102,6 +105,8 @@ class WorkflowDef:
                 d["notify"] = notes(s.notify)
             if s.skip_to:
                 d["skip_to"] = list(s.skip_to)
+            if s.pass_through:
+                d["pass_through"] = True
             states.append(d)
         out: dict[str, Any] = {"name": self.name, "states": states}
         if self.cancel:
@@ -164,7 +169,7 @@ class WorkflowDef:
             raise WorkflowEditError(f"取消规则引用了不存在的状态「{self.cancel.before}」。")
 
     # -- edits (return a new definition) ----------------------------------------------------
-    def insert(self, name: str, anchor: str, *, before: bool) -> WorkflowDef:
+    def insert(self, name: str, anchor: str, *, before: bool, pass_through: bool = False) -> WorkflowDef:
         name = name.strip()
         if not name or len(name) > MAX_STATE_NAME or any(c.isspace() for c in name):
             raise WorkflowEditError(f"状态名需为1到{MAX_STATE_NAME}个字且不含空格。")
@@ -174,7 +179,7 @@ class WorkflowDef:
             raise WorkflowEditError(f"没有状态「{anchor}」。现有状态：{'、'.join(self.names)}")
         i = self.names.index(anchor)
         neighbour = self.states[i]
-        new = StateDef(name=name, roles=neighbour.roles, limit_hours=neighbour.limit_hours)
+        new = StateDef(name=name, roles=neighbour.roles, limit_hours=neighbour.limit_hours, pass_through=pass_through)
         states = list(self.states)
         states.insert(i if before else i + 1, new)
         wf = WorkflowDef(states=tuple(states), cancel=self.cancel, name=self.name)
@@ -190,7 +195,7 @@ class WorkflowDef:
             raise WorkflowEditError("不能删除最后一个状态。")
         i = self.names.index(name)
         states = [
-            StateDef(s.name, s.roles, s.limit_hours, s.notify, tuple(t for t in s.skip_to if t != name))
+            StateDef(s.name, s.roles, s.limit_hours, s.notify, tuple(t for t in s.skip_to if t != name), s.pass_through)
             for s in self.states
             if s.name != name
         ]

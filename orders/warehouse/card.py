@@ -60,7 +60,7 @@ def line_text(task: WarehouseTask, line: OrderLine, info: dict[str, tuple[str, s
 
 
 def render(task: WarehouseTask, order: Order, now: datetime, info: dict[str, tuple[str, str]], *,
-           held: str = "", note: str = "", ids: list[str] | None = None) -> list[Card]:
+           held: str = "", note: str = "", ids: list[str] | None = None, forward: str = "完成打包") -> list[Card]:
     """The task as one card per page of lines; ``ids`` reuses the WeCom task ids of an update."""
     lines = list(order.lines)
     pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
@@ -76,28 +76,29 @@ def render(task: WarehouseTask, order: Order, now: datetime, info: dict[str, tup
         cards.append(Card(task_id=task_id, title=title, desc=desc, fields=tuple(fields),
                           buttons=(Button(f"{PREFIX}scan:{task.id}", "扫码拣货", 1),
                                    Button(f"{PREFIX}report:{task.id}", "异常上报", 3),
-                                   Button(f"{PREFIX}pack:{task.id}", "完成打包", 1))))
+                                   Button(f"{PREFIX}pack:{task.id}", forward, 1))))
     return cards
 
 
 async def cards_for(s: AsyncSession, task: WarehouseTask, order: Order, now: datetime, *, note: str = "",
-                    remember: bool = True) -> list[Card]:
+                    remember: bool = True, forward: str = "完成打包") -> list[Card]:
     """Fresh cards for sending (their task ids are kept on the task for in-place updates)."""
     info = await sku_info(s, [ln.sku for ln in order.lines])
-    cards = render(task, order, now, info, held=task.held, note=note)
+    cards = render(task, order, now, info, held=task.held, note=note, forward=forward)
     if remember:
         task.card_id = " ".join(c.task_id for c in cards)[:128]
     return cards
 
 
 async def refresh(s: AsyncSession, task: WarehouseTask, order: Order, now: datetime, *, note: str = "",
-                  response_code: str = "", held: str | None = None) -> None:
+                  response_code: str = "", held: str | None = None, forward: str = "完成打包") -> None:
     """Update the task's cards in place: by the button press's ``response_code`` when there is
     one (console: none), else by each card's kept WeCom ``task_id``."""
     ids = task.card_id.split() if task.card_id else []
     await with_lines(s, order)
     info = await sku_info(s, [ln.sku for ln in order.lines])
-    cards = render(task, order, now, info, held=task.held if held is None else held, note=note, ids=ids or None)
+    cards = render(task, order, now, info, held=task.held if held is None else held, note=note, ids=ids or None,
+                   forward=forward)
     if response_code:
         await _update(s, task.assignee_id, now, order.id, cards[0], {"response_code": response_code},
                       f"update_card:{response_code}")

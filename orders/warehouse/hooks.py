@@ -46,14 +46,19 @@ def install_auto_assign(service: OrderService, cfg: WarehouseConfig, tz: str) ->
 
     async def all_scanned(s: AsyncSession, order: Order, target: str, actor: Actor, wf: Workflow,
                           detail: dict[str, Any]) -> None:
-        if target != cfg.pack_state or not actor.check_roles or "admin" in actor.roles or detail.get(OVERRIDE):
+        names = wf.definition.names
+        if not actor.check_roles or "admin" in actor.roles or detail.get(OVERRIDE) or target not in names \
+                or cfg.pick_state not in names or cfg.pack_state not in names:
             return
+        if not names.index(cfg.pick_state) < names.index(target) <= names.index(cfg.pack_state):
+            return  # only the steps from picking to packed need every unit scanned
         task = await task_of(s, order.id)
         if task is None:
             return
         got, want = units(task, await with_lines(s, order))
         if got < want:
-            raise InvalidInput(f"订单 {order.order_no} 还有 {want - got} 件没有扫码（已扫 {got}/{want}），不能打包：\n"
+            raise InvalidInput(f"订单 {order.order_no} 还有 {want - got} 件没有扫码（已扫 {got}/{want}），"
+                               f"不能推进到「{target}」：\n"
                                f"{expected_text(task, order)}\n请逐件扫码；确需放行请仓管发送"
                                f"「推进 {order.order_no} {cfg.pack_state} <原因>」。")
 

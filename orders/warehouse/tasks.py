@@ -22,7 +22,7 @@ from orders.warehouse.models import WarehouseTask
 
 log = logging.getLogger(__name__)
 TEMP_ROLE = "warehouse_temp"
-STAFF_ROLES = (TEMP_ROLE, "warehouse")  # who picks, packs and reports exceptions
+STAFF_ROLES = (TEMP_ROLE, "warehouse", "warehouse_lead")  # who picks, packs and reports exceptions
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,36 @@ async def test_scans_and_a_hold_over_wecom(wecom: Harness) -> None:
     await wecom.post(scan_xml("temp01", "CODE_128,TQ-WY-110", 1769047303))
     await wecom.settle()
     assert "⛔" in wecom.fake.texts_to("temp01")[-1]
+
+
+async def test_lead_lists_reports_and_hears_the_audio_as_a_wecom_voice_message(wecom: Harness) -> None:
+    from sqlalchemy import select
+
+    from orders.models import Order, User
+    from orders.warehouse.exception_reports import Heard, record_report
+    from stt.service import keep_audio
+    from tests.stt.support import fixture_bytes
+
+    app = wecom.app
+    amr = fixture_bytes("ko_broken.amr")
+    now = app.clock.now()
+    path, sha = keep_audio(app.settings.data_dir, amr, now)
+    async with app.db.session() as s:
+        order = await s.scalar(select(Order).where(Order.order_no == NO))
+        temp = await s.get(User, "temp01")
+        assert order is not None and temp is not None
+        await record_report(s, reporter=temp, order=order, now=now, leads_role="warehouse",
+                            heard=Heard(kind="破损", transcript="외박스 파손", status="transcribed", problem="",
+                                        media_id="MEDIA1", audio_path=path, audio_sha256=sha, seconds=2.0))
+    await wecom.say("wh01", "异常")
+    await wecom.settle()
+    listing = wecom.fake.texts_to("wh01")[-1]
+    assert "#1 破损 · 订单 BG260122-0001 · 钱临时" in listing and "已把 1 条语音原声发给您" in listing
+    [upload] = wecom.fake.sent("media/upload")
+    assert upload.params["type"] == "voice"
+    assert upload.answer is not None
+    voice = [c.body for c in wecom.fake.sent() if c.body["msgtype"] == "voice"]
+    assert [(v["touser"], v["voice"]) for v in voice] == [("wh01", {"media_id": upload.answer["media_id"]})]
+    await wecom.say("wh01", "处理 1 已换外箱")
+    await wecom.settle()
+    assert "已解除暂停" in wecom.fake.texts_to("wh01")[-1]
