@@ -1,6 +1,8 @@
 """Analytics build times: the customer value pool over 1,000,000 orders (~290,000 buyers, 90 days,
 five channels; goal < 5 s for load + compute) and the collaboration report over a month of order
 look-ups and state changes (goal < 2 s). ``--quick``: 100,000 orders and a tenth of the events.
+Region fulfilment health (``bench/region_health.py``): metrics build over 1,000,000 parcels' facts
+(goal < 3 s), the facts load from SQLite, and the map render in process (goal < 0.5 s).
 Data is bulk-inserted into a fresh SQLite file with Core inserts; each build runs several times
 and the medians are printed."""
 
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, event, insert
 
+from bench.region_health import region_figures
 from orders.db import Database, _sqlite_pragmas
 from orders.models import Order
 from orders.reports.customers import PoolConfig
@@ -108,6 +111,7 @@ def main() -> None:
     a = ap.parse_args()
     orders = a.orders or (100_000 if a.quick else 1_000_000)
     asyncio.run(bench_pool(orders, a.repeats))
+    region_figures(a.quick)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from handlers import (
     help,
     holds,
     query,
+    regions,
     scan,
     tasks,
     tracking,
@@ -25,5 +26,5 @@ from handlers import (
 from handlers.registry import registry
 
 __all__ = ["address", "advance", "aftersales", "approve", "barcodes", "customers", "digest", "evidence", "floor",
-           "help", "holds", "query", "registry", "scan", "tasks", "tracking", "typed_report", "users_admin",
+           "help", "holds", "query", "regions", "registry", "scan", "tasks", "tracking", "typed_report", "users_admin",
            "voice", "welcome", "workflow_admin"]

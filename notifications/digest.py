@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import ConfigDir
 from notifications.chart import cjk_font, render_chart
+from notifications.region_digest import region_alerts_section
 from orders.app import App
 from orders.due import DueItem
 from orders.labels import channel_name
@@ -31,7 +32,7 @@ from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SECTIONS = ("stuck", "refund_reasons", "aftersales", "first_response", "misship", "settlement", "chart")
+SECTIONS = ("stuck", "refund_reasons", "aftersales", "first_response", "misship", "settlement", "regions", "chart")
 MARKDOWN_LIMIT = 2000  # bytes; WeCom app markdown takes at most 2048
 
 
@@ -156,6 +157,8 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
         if "settlement" in reps:
             rate = await reports.settlement_difference_rate(s, p.day)
             dg.sections.append("## 结算差异率\n" + ("无对账数据" if rate is None else f"{rate:.2%}（昨日对账）"))
+    if "regions" in reps:
+        dg.sections.append(await region_alerts_section(app, now))
     dg.empty = not (stuck or stats.opened or stats.closed or stats.open_now)
     if dg.empty:
         dg.title += "\n昨日暂无业务数据：没有超时订单，也没有售后单。"
