@@ -186,7 +186,7 @@ async def changed(s: AsyncSession, order: Order, now: datetime, *, leads_role: s
     if found and task.state != "packed":
         await enqueue_text(s, [task.assignee_id], f"⛔ 订单 {order.order_no} 暂停 — 请勿发货：{sig}。"
                            "请停止拣货，商品放回原位，等待仓管通知。", now, order_id=order.id)
-    elif found and order.status == pack_state:
+    elif found and order.status in (pack_state, CANCEL_STATE):  # packed, not handed to the carrier yet
         leads = [u.user_id for u in await users_with_role(s, leads_role)]
         await enqueue_text(s, leads, f"⛔ 订单 {order.order_no} 已打包但被暂停（{sig}），请把包裹从待发区拦下，"
                            "勿交快递。", now, order_id=order.id)

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Tracking
 from orders.service import Actor
 from orders.warehouse.card import done, units
 from orders.warehouse.models import Barcode, WarehouseTask
@@ -108,8 +108,12 @@ async def scan_goods(s: AsyncSession, task: WarehouseTask, order: Order, raw: st
 
     if code in (order.order_no.upper(), order.channel_order_id.upper()):
         return res("slip")
+    waybill = await s.scalar(select(Tracking.order_id).where(Tracking.number == code).limit(1))
+    if waybill == order.id:
+        return res("slip")  # the shipping label's waybill number
     other = await s.scalar(select(Order.order_no).where(
-        or_(Order.order_no == code, Order.channel_order_id == code), Order.id != order.id).limit(1))
+        or_(Order.order_no == code, Order.channel_order_id == code, Order.id == (waybill or 0)),
+        Order.id != order.id).limit(1))
     if other:
         return _refused(s, task, order, res("other_order", other_order=other), actor, now)
     sku = await sku_of(s, code)

@@ -87,6 +87,15 @@ async def test_intercept_after_packing_tells_the_lead_to_pull_the_parcel(bot: Ch
     assert "包裹已离开仓库" in await bot.say("cs01", f"拦截 {NO} 太晚了")
 
 
+async def test_cancel_after_packing_tells_the_lead(bot: ChatBot, app: App) -> None:
+    await to_sorting(bot, NO)
+    await start_pick(bot)
+    assert "打包完成" in await pack(bot)
+    assert "已取消" in await bot.say("cs01", f"取消 {NO} 买家不要了")
+    pulls = [t for t in await texts_to(app, "wh01") if "请把包裹从待发区拦下" in t]
+    assert len(pulls) == 1 and "订单已取消" in pulls[0]
+
+
 async def test_platform_refund_flag_holds_and_its_end_releases(bot: ChatBot, app: App) -> None:
     await to_sorting(bot, NO)
     await start_pick(bot)

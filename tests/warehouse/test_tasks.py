@@ -80,6 +80,10 @@ async def test_typed_code_and_order_number_count_as_scans(bot: ChatBot) -> None:
     slip = await bot.say("temp01", "t1002")  # the platform order id, any case: opens the card, counts nothing
     assert "不算商品" in slip and "已扫 0/3 件" in slip and "┌ 订单 BG260122-0002" in slip
     assert "✅ 扫码一致" in await bot.say("temp01", "ｔｑ－ｗｙ－１１０")  # full-width IME input
+    assert "已登记运单" in await bot.say("wh01", "运单 BG260122-0002 顺丰 SF1234567890")
+    assert "不算商品" in await bot.say("temp01", "SF1234567890")  # the waybill on the slip
+    await bot.say("wh01", "运单 BG260122-0003 顺丰 SF1234567891")
+    assert "是订单 BG260122-0003 的单号" in await bot.say("temp01", "sf1234567891")
 
 
 async def test_pack_after_pick_and_refusals(bot: ChatBot, app) -> None:  # type: ignore[no-untyped-def]
