@@ -22,8 +22,9 @@ from orders.workflow_edit import Check
 PACK_LABEL = "完成打包"
 
 
-def floor_problem(d: WorkflowDef, cfg: WarehouseConfig) -> str:
-    """Why ``d`` would break the floor ('' if it does not)."""
+def floor_problem(d: WorkflowDef, cfg: WarehouseConfig, added: str = "") -> str:
+    """Why ``d`` would break the floor ('' if it does not): a warehouse state gone, or the state
+    just ``added`` between 仓库分单 and 打包完成 with no way for a temp through it."""
     names = d.names
     for needed in (cfg.assign_state, cfg.pick_state, cfg.pack_state):
         if needed not in names:
@@ -31,18 +32,18 @@ def floor_problem(d: WorkflowDef, cfg: WarehouseConfig) -> str:
     a, k = names.index(cfg.assign_state), names.index(cfg.pack_state)
     if not a < names.index(cfg.pick_state) < k:
         return f"仓库流程的顺序必须是 {cfg.assign_state} → {cfg.pick_state} → {cfg.pack_state}。"
-    for st in d.states[a + 1:k + 1]:
-        if st.pass_through or TEMP_ROLE in st.roles:
-            continue
-        return (f"「{st.name}」在仓库拣货和打包之间，但仓库临时工不能推进到它，临时工的卡片按钮会卡住。"
-                f"请改为直通：流程 加状态 {st.name} 在 <状态> 之前|之后 直通（按钮直接经过它），"
-                "或让仓库临时工可以推进到它。")
-    return ""
+    st = d.state(added) if added else None
+    if st is None or not a < names.index(st.name) < k or st.pass_through or TEMP_ROLE in st.roles:
+        return ""
+    return (f"「{st.name}」在{cfg.assign_state}和{cfg.pack_state}之间，但仓库临时工不能推进到它，"
+            "临时工的卡片按钮会卡住。"
+            f"请加「直通」让按钮直接经过它，或给临时工角色：流程 加状态 {st.name} 在 <状态> 之前|之后 直通，"
+            f"或 … 角色 {TEMP_ROLE},warehouse（卡片上会出现「{st.name}」按钮）。")
 
 
-def check_floor(cfg: WarehouseConfig) -> Check:
+def check_floor(cfg: WarehouseConfig, added: str = "") -> Check:
     def check(d: WorkflowDef) -> None:
-        problem = floor_problem(d, cfg)
+        problem = floor_problem(d, cfg, added)
         if problem:
             raise WorkflowEditError(problem)
 

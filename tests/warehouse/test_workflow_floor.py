@@ -18,7 +18,10 @@ async def scan_all(bot: ChatBot) -> None:
 
 
 async def test_state_with_its_own_button(bot: ChatBot) -> None:
-    assert "已加状态「质检」" in await bot.say("admin", "流程 加状态 质检 在 打包完成 之前")
+    out = await bot.say("admin", "流程 加状态 质检 在 打包完成 之前")  # no roles: temps would be stuck
+    assert "仓库临时工不能推进到它" in out and "直通" in out
+    out = await bot.say("admin", "流程 加状态 质检 在 打包完成 之前 角色 warehouse_temp,warehouse")
+    assert "已加状态「质检」" in out
     await to_sorting(bot, NO)
     await scan_all(bot)
     card = await my_card(bot, "temp01", NO)
@@ -43,7 +46,7 @@ async def test_pass_through_state(bot: ChatBot) -> None:
 
 
 async def test_edits_that_strand_temps_are_refused(bot: ChatBot) -> None:
-    out = await bot.say("admin", "流程 加状态 复核 在 仓库分单 之后")  # copies 仓库分单's roles: no temps
+    out = await bot.say("admin", "流程 加状态 复核 在 仓库分单 之后 角色 warehouse")  # the temps can't
     assert "仓库临时工不能推进到它" in out and "直通" in out
     assert "复核" not in await bot.say("wh01", "流程")
     assert "仓库流程需要状态「拣货中」" in await bot.say("admin", "流程 删状态 拣货中")
