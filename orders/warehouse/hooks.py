@@ -52,6 +52,8 @@ def install_auto_assign(service: OrderService, cfg: WarehouseConfig, tz: str) ->
             return
         if not names.index(cfg.pick_state) < names.index(target) <= names.index(cfg.pack_state):
             return  # only the steps from picking to packed need every unit scanned
+        if order.status not in names or names.index(order.status) >= names.index(target):
+            return  # back from a side branch (流程 加分支) to where it was: nothing new to check
         task = await task_of(s, order.id)
         if task is None:
             return
