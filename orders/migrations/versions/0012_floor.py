@@ -1,14 +1,14 @@
 """warehouse floor: barcodes, on-duty list, per-line scan progress, report resolution
 
 Revision ID: 0012_floor
-Revises: 0017_regions
+Revises: 0013_privacy
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012_floor'
-down_revision = '0017_regions'
+down_revision = '0013_privacy'
 branch_labels = None
 depends_on = None
 
