@@ -126,7 +126,7 @@ async def test_open_refund_case_holds(bot: ChatBot, app: App) -> None:
         order = await s.scalar(select(Order).where(Order.order_no == NO))
         assert order is not None
         found = await holds.holds_of(s, order)
-    assert [h.reason for h in found] == ["暂停：售后AS260122-0001"]  # after-sales' own flag names the case
+    assert [h.reason for h in found] == ["拦截：仅退款 AS260122-0001"]  # after-sales holds through the same API
     card = await my_card(bot, "temp01", NO)
     assert "⛔" in text(await bot.send(press("temp01", button(card, "扫码拣货"))))
     out = await bot.say("wh01", f"放行 {NO} 仓库要发")  # the flag goes, the open case still holds
