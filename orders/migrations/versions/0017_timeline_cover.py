@@ -1,13 +1,13 @@
 """timeline covering index for the region report (state, time, order)
 
 Revision ID: 0017_timeline_cover
-Revises: 0017_regions
+Revises: 0013_privacy
 """
 
 from alembic import op
 
 revision = "0017_timeline_cover"
-down_revision = "0017_regions"
+down_revision = "0013_privacy"
 branch_labels = None
 depends_on = None
 
