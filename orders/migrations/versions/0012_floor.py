@@ -1,14 +1,14 @@
 """warehouse floor: barcodes, on-duty list, per-line scan progress, report resolution
 
 Revision ID: 0012_floor
-Revises: 0013_privacy
+Revises: 0017_timeline_cover
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012_floor'
-down_revision = '0013_privacy'
+down_revision = '0017_timeline_cover'
 branch_labels = None
 depends_on = None
 
