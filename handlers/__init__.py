@@ -5,17 +5,21 @@ from handlers import (
     advance,
     aftersales,
     approve,
+    barcodes,
     choose,
     customers,
     digest,
     evidence,
+    floor,
     help,
+    holds,
     note,
     query,
     regions,
     scan,
     tasks,
     tracking,
+    typed_report,
     users_admin,
     voice,
     welcome,
@@ -23,6 +27,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "choose", "customers", "digest", "evidence", "help",
-           "note", "query", "regions", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
-           "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "choose", "customers", "digest", "evidence",
+           "floor", "help", "holds", "note", "query", "regions", "registry", "scan", "tasks", "tracking",
+           "typed_report", "users_admin", "voice", "welcome", "workflow_admin"]

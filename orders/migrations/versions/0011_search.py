@@ -2,14 +2,14 @@
 scans, command usage, the latest chat note on the order; backfilled from the existing rows
 
 Revision ID: 0011_search
-Revises: 0013_privacy
+Revises: 0012_floor
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_search"
-down_revision = "0013_privacy"
+down_revision = "0012_floor"
 branch_labels = None
 depends_on = None
 
