@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from config import ConfigDir, Settings
 from orders.clock import Clock, SystemClock
+from orders.config_check import check_config
 from orders.db import Database
 from orders.service import OrderService
 from orders.users import RoleBook, sync_users
@@ -74,6 +75,12 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
     clock = clock or SystemClock()
     roles = RoleBook.from_dict(cfg.load("roles"))
     workflows = WorkflowRegistry(WorkflowDef.from_dict(cfg.load("workflow")))
+    try:  # config naming a robot, role or state that does not exist: refused here (ConfigError)
+        async with db.session() as s:
+            check_config(cfg, roles, (await workflows.current(s)).definition)
+    except BaseException:
+        await db.dispose()
+        raise
     async with db.session() as s:
         added = await sync_users(s, roles, cfg.load("users"), clock.now())
     if added:
