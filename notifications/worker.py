@@ -38,7 +38,7 @@ from orders.outbox import OutboxMessage, enqueue_text, scrubbed
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
-COUNTED = frozenset({"text", "markdown", "image", "template_card"})  # update_card is not a new message
+COUNTED = frozenset({"text", "markdown", "image", "voice", "template_card"})  # update_card is not a new message
 ALERT_PREFIX = "outbox-dead:"
 CARD_TASK_USED = 42014  # template card task_id already used
 INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
@@ -265,6 +265,8 @@ class OutboxWorker:
             answer = await self.client.send(to, row.msgtype, {"content": self._content(p)})
         elif row.msgtype == "image":
             answer = await self.client.send_image(to, Path(str(p.get("path"))).name, await self._file(p))
+        elif row.msgtype == "voice":  # a kept AMR (an exception report's audio) played back to a lead
+            answer = await self.client.send_voice(to, Path(str(p.get("path"))).name, await self._file(p))
         elif row.msgtype == "template_card":
             card = p.get("template_card")
             if not isinstance(card, dict):
@@ -301,7 +303,7 @@ class OutboxWorker:
         base = self.app.settings.data_dir.resolve()
         path = (base / str(p.get("path") or "")).resolve()
         if not path.is_relative_to(base) or not path.is_file():
-            raise Permanent(f"image file missing or outside the data dir: {p.get('path')!r}")
+            raise Permanent(f"file missing or outside the data dir: {p.get('path')!r}")
         return await asyncio.to_thread(path.read_bytes)
 
     async def _retry(self, row: OutboxMessage, error: str, result: PassResult) -> None:
