@@ -41,7 +41,8 @@ def card_from_wecom(d: dict[str, Any]) -> Card:
                 fields=tuple((str(h.get("keyname", "")), str(h.get("value", "")))
                              for h in d.get("horizontal_content_list") or []),
                 buttons=tuple(Button(str(b.get("key", "")), str(b.get("text", "")), int(b.get("style", 1)))
-                              for b in d.get("button_list") or []))
+                              for b in d.get("button_list") or []),
+                quote=str((d.get("quote_area") or {}).get("quote_text", "")))
 
 
 @dataclass

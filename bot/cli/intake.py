@@ -3,7 +3,6 @@ finance, ``reconcile`` for settlement files, ``pull`` to run the due platform pu
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -17,11 +16,12 @@ from bot.intake_jobs import build_importer, channels_of
 from orders.app import App
 from orders.intake.files import UnusableFile, sniff
 from orders.intake.importer import ImportReport, Parsed, jsonl_text, parse_lines
+from orders.sheets import SafeCsvWriter
 
 
 def write_rejects(path: Path, rep: ImportReport) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
+        w = SafeCsvWriter(fh)
         w.writerow(["row", "field", "reason"])
         for r in rep.rejects:
             w.writerow([r.row, r.field, r.reason])

@@ -31,7 +31,7 @@ from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
 from orders.intake.files import UnusableFile, decode
 from orders.models import Discount, Order, OrderCounter, OrderLine, TimelineEvent
 from orders.money import fen_to_yuan
-from orders.privacy import hash_buyer_id, hash_phone, mask_phone
+from orders.privacy import buyer_id_seal, hash_buyer_id, hash_phone, mask_phone, phone_seal
 from orders.progression import move_along
 from orders.service import Actor, OrderService
 from orders.users import RoleBook
@@ -243,7 +243,9 @@ class Importer:
                 shop=o.shop, status=o.status or default, status_since=o.paid_at or o.created_at, flags=flags,
                 created_at=o.created_at, paid_at=o.paid_at, updated_at=now, buyer_name=o.buyer_name,
                 phone_masked=mask_phone(o.phone), phone_hash="" if "*" in o.phone else hash_phone(o.phone),
+                phone_sealed="" if "*" in o.phone else phone_seal(o.phone),
                 buyer_id_hash=hash_buyer_id(o.channel, o.buyer_id),
+                buyer_id_sealed=buyer_id_seal(o.channel, o.buyer_id),
                 province=o.address.province,
                 city=o.address.city, district=o.address.district, address_detail=o.address.detail,
                 goods_total_fen=o.goods_total, shipping_fen=o.shipping, discount_total_fen=disc, paid_fen=o.paid,

@@ -48,6 +48,8 @@ class FakeWeCom:
     down: bool = False  # every call answers 503
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     tokens_issued: int = 0
+    latency: float = 0.0  # message/send answers this late (the message is delivered on arrival)
+    task_ids: set[str] = field(default_factory=set)  # template card task_ids used (a repeat is 42014)
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
@@ -167,6 +169,8 @@ class FakeWeCom:
                 return self._err(42001, "access_token expired")
             return self._err(40014, "invalid access_token")
         if api == "message/send":
+            if self.latency:
+                await asyncio.sleep(self.latency)
             return self._send(call, body)
         if api == "auth/getuserinfo":
             return self._userinfo(call, request.query.get("code", ""))
@@ -207,6 +211,12 @@ class FakeWeCom:
         if msgtype in ("text", "markdown") and len(str(body[msgtype]["content"]).encode()) > 2048:
             call.ok = False
             return self._err(45002, "content size out of limit")
+        if msgtype == "template_card":
+            task_id = str(body["template_card"].get("task_id") or "")
+            if task_id in self.task_ids:
+                call.ok = False
+                return self._err(42014, "task_id exist")
+            self.task_ids.add(task_id)
         to = body.get("touser", "").split("|")
         invalid = [u for u in to if self.users and u not in self.users]
         if len(invalid) == len(to):
