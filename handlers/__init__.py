@@ -5,15 +5,19 @@ from handlers import (
     advance,
     aftersales,
     approve,
+    barcodes,
     customers,
     digest,
     evidence,
+    floor,
     help,
+    holds,
     query,
     regions,
     scan,
     tasks,
     tracking,
+    typed_report,
     users_admin,
     voice,
     welcome,
@@ -21,5 +25,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "customers", "digest", "evidence", "help", "query",
-           "regions", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "customers", "digest", "evidence", "floor",
+           "help", "holds", "query", "regions", "registry", "scan", "tasks", "tracking", "typed_report", "users_admin",
+           "voice", "welcome", "workflow_admin"]

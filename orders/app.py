@@ -14,6 +14,7 @@ from orders.config_check import check_config
 from orders.db import Database
 from orders.service import OrderService
 from orders.users import RoleBook, sync_users
+from orders.warehouse import duty
 from orders.warehouse.hooks import install_auto_assign
 from orders.warehouse.tasks import WarehouseConfig
 from orders.workflow import WorkflowDef, WorkflowRegistry
@@ -87,6 +88,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
         log.info("added %d users from users.yaml", added)
     app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
               orders=OrderService(db, clock, workflows, roles))
-    install_auto_assign(app.orders, app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse"))),
-                        settings.tz)
+    wh = app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse")))
+    install_auto_assign(app.orders, wh, settings.tz)
+    async with db.session() as s:
+        await duty.seed(s, wh.on_duty, clock.now())
     return app

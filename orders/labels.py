@@ -18,7 +18,9 @@ KINDS = {"state_changed": "推进", "cancelled": "取消", "address_changed": "�
          "aftersales_escalated": "售后超时升级", "aftersales_escalated_manager": "售后再次升级", "held": "暂停发货",
          "released": "解除暂停", "aftersales_shipment": "售后发货单", "complaint": "投诉",
          "flagged": "标记", "flags_changed": "平台标记变化", "platform_status": "平台状态变化",
-         "exception_opened": "物流异常", "evidence": "凭证"}
+         "exception_opened": "物流异常", "evidence": "凭证",
+         # the warehouse floor (#12)
+         "goods_scanned": "扫码", "report_resolved": "异常处理", "misship_marked": "登记错发"}
 
 
 def kind_label(kind: str, detail: Mapping[str, Any] | None = None) -> str:

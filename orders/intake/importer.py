@@ -35,6 +35,7 @@ from orders.privacy import buyer_id_seal, hash_buyer_id, hash_phone, mask_phone,
 from orders.progression import move_along
 from orders.service import Actor, OrderService
 from orders.users import RoleBook
+from orders.warehouse import holds
 from orders.workflow import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class Importer:
                             detail={"actor_name": "导入", "added": sorted(set(plat_new) - set(plat_old)),
                                     "removed": sorted(set(plat_old) - set(plat_new))})
             changed = True
+            await holds.changed(s, old, now)  # 退款中 / 暂停: on the temp's card at once
         status_news = (o.platform_status != old.platform_status) if o.platform_status else \
             (o.status is not None and o.status != old.status)
         if status_news:

@@ -180,8 +180,12 @@ class FakeWeCom:
                 return self._err(40058, "invalid parameter")
             return self._err(0, "ok")
         if api == "media/upload":
-            return web.json_response({"errcode": 0, "errmsg": "ok", "type": request.query.get("type"),
-                                      "media_id": f"m{next(self._ids)}", "created_at": str(int(time.time()))})
+            if request.query.get("type") not in ("image", "voice", "video", "file"):
+                call.ok = False
+                return self._err(40004, "invalid media type")
+            call.answer = {"errcode": 0, "errmsg": "ok", "type": request.query.get("type"),
+                           "media_id": f"m{next(self._ids)}", "created_at": str(int(time.time()))}
+            return web.json_response(call.answer)
         if api == "media/get":
             found = self.media.get(request.query.get("media_id", ""))
             if found is None:
@@ -204,7 +208,7 @@ class FakeWeCom:
 
     def _send(self, call: Call, body: dict[str, Any]) -> web.Response:
         msgtype = body.get("msgtype")
-        known = ("text", "markdown", "image", "template_card")
+        known = ("text", "markdown", "image", "voice", "template_card")
         if msgtype not in known or msgtype not in body or "agentid" not in body:
             call.ok = False
             return self._err(40008, "invalid message type")
