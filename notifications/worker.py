@@ -23,16 +23,15 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.batching import GroupCommit
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
-from orders import processes
+from orders import processes, rate_slots
 from orders.app import App
 from orders.outbox import OutboxMessage, enqueue_text, scrubbed
 from orders.users import users_with_role
@@ -42,6 +41,11 @@ COUNTED = frozenset({"text", "markdown", "image", "voice", "template_card"})  # 
 ALERT_PREFIX = "outbox-dead:"
 CARD_TASK_USED = 42014  # template card task_id already used
 INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
+
+
+class _HeldBack(Exception):
+    def __init__(self, until: datetime) -> None:
+        self.until = until
 
 
 class Permanent(Exception):
@@ -92,12 +96,10 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.scan = scan
         self.poll = poll
-        self.concurrency = concurrency
         self._sem = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._loaded = False
         self.me = processes.current().id
-        self._sents: GroupCommit[dict[str, Any], int] = GroupCommit(self._sent_many, lambda i: int(i["b_id"]))
 
     def wake(self) -> None:
         """Something was queued: run a pass now rather than at the next poll."""
@@ -176,43 +178,51 @@ class OutboxWorker:
             picked.append(r)
         if not picked:
             return result
-        if len(picked) > self.concurrency:  # claim only what goes out now; the rest in the next pass
-            picked = picked[:self.concurrency]
-            result.next_at = now
-        claimed = await self._claim_many([r.id for r in picked])
-        outcomes = await asyncio.gather(*(self._deliver(r, result) for r in picked if r.id in claimed))
+        outcomes = await asyncio.gather(*(self._deliver(r, result) for r in picked))
         result.sent = sum(outcomes)
         return result
 
-    async def _claim_many(self, ids: list[int]) -> set[int]:
-        """pending -> sending for this process, for rows whose requests go out right now."""
+    async def _claim(self, row: OutboxMessage) -> bool | datetime:
+        """pending -> sending for this process, just before the request goes out, together with the
+        row's send-limit slots shared by every process (orders.rate_slots). False: a peer took the
+        row; a time: the limits hold it back until then (nothing claimed)."""
         now = self.app.clock.now()
-        async with self.app.db.session() as s:
-            return set((await s.scalars(update(OutboxMessage)
-                                        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending",
-                                               OutboxMessage.next_attempt_at <= now)
-                                        .values(status="sending", claimed_by=self.me,
-                                                next_attempt_at=now + self.policy.lease)
-                                        .returning(OutboxMessage.id))).all())
+        try:
+            async with self.app.db.session() as s:
+                got = await s.scalar(update(OutboxMessage)
+                                     .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
+                                            OutboxMessage.next_attempt_at <= now)
+                                     .values(status="sending", claimed_by=self.me,
+                                             next_attempt_at=now + self.policy.lease)
+                                     .returning(OutboxMessage.id))
+                if got is None:
+                    return False
+                if counted(row):
+                    wait = await rate_slots.take(s, {k: self.limiter.windows(k) for k in sorted(lanes(row))}, now)
+                    if wait is not None:
+                        raise _HeldBack(wait)  # rolls the claim back
+        except _HeldBack as held:
+            return held.until
+        return True
 
     async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:
         """Mark delivered with WeCom's msgid; the message itself is scrubbed from the row (a card
         keeps the response_code WeCom gave, so a decision typed as text can grey it later)."""
         note = note or (INTERRUPTED if row.last_error == INTERRUPTED else "")  # kept: a possible duplicate
         kept = scrubbed({**(row.payload or {}), **({"response_code": code} if code else {})})
-        await self._sents.add({"b_id": row.id, "b_note": note, "b_msgid": msgid[:128], "b_payload": kept})
-
-    async def _sent_many(self, items: list[dict[str, Any]]) -> set[int]:
-        t = cast(Table, OutboxMessage.__table__)
         async with self.app.db.session() as s:
-            await s.execute(update(t).where(t.c.id == bindparam("b_id"))
-                            .values(status="sent", sent_at=self.app.clock.now(), attempts=t.c.attempts + 1,
-                                    last_error=bindparam("b_note"), msgid=bindparam("b_msgid"), claimed_by=None,
-                                    payload=bindparam("b_payload", type_=t.c.payload.type)), items)
-        return {int(i["b_id"]) for i in items}
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                            .values(status="sent", sent_at=self.app.clock.now(), attempts=OutboxMessage.attempts + 1,
+                                    last_error=note, msgid=msgid[:128], claimed_by=None, payload=kept))
 
     async def _deliver(self, row: OutboxMessage, result: PassResult) -> int:
         async with self._sem:
+            claimed = await self._claim(row)
+            if claimed is False:
+                return 0  # a peer took it
+            if claimed is not True:  # another process used this recipient's sends up
+                result.next_at = claimed if result.next_at is None else min(result.next_at, claimed)
+                return 0
             try:
                 answer = await self._send(row)
             except WeComUnavailable as e:
