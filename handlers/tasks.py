@@ -67,7 +67,7 @@ async def tasks_menu(req: Request) -> list[Reply]:
 
 
 @registry.command("分配", roles=LEADS, summary="把一个或多个订单分配给仓库临时工（姓名或用户ID）",
-                  example="分配 BG260122-8812 周临时")
+                  example="分配 BG260122-8812 BG260122-8813 周临时")
 async def assign_cmd(req: Request, args: str) -> list[Reply]:
     parts = args.split()
     if len(parts) < 2:
