@@ -2,14 +2,14 @@
 scans, command usage, the latest chat note on the order; backfilled from the existing rows
 
 Revision ID: 0011_search
-Revises: 0012_floor
+Revises: 0020_rate_slots
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_search"
-down_revision = "0012_floor"
+down_revision = "0020_rate_slots"
 branch_labels = None
 depends_on = None
 
