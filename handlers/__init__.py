@@ -5,6 +5,7 @@ from handlers import (
     advance,
     aftersales,
     approve,
+    collaboration,
     customers,
     digest,
     evidence,
@@ -20,5 +21,5 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "customers", "digest", "evidence", "help", "query",
-           "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "collaboration", "customers", "digest", "evidence", "help",
+           "query", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]

@@ -34,6 +34,7 @@ class StateDef:
     limit_hours: float | None = None
     notify: tuple[Notify, ...] = ()
     skip_to: tuple[str, ...] = ()
+    department: str = ""  # the department that owns orders in this state (collaboration map)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class WorkflowDef:
                 limit_hours=s.get("limit_hours"),
                 notify=_notifies(s.get("notify")),
                 skip_to=tuple(s.get("skip_to") or ()),
+                department=str(s.get("department") or ""),
             )
             for s in data["states"]
         )
@@ -102,6 +104,8 @@ class WorkflowDef:
                 d["notify"] = notes(s.notify)
             if s.skip_to:
                 d["skip_to"] = list(s.skip_to)
+            if s.department:
+                d["department"] = s.department
             states.append(d)
         out: dict[str, Any] = {"name": self.name, "states": states}
         if self.cancel:
@@ -190,7 +194,7 @@ class WorkflowDef:
             raise WorkflowEditError("不能删除最后一个状态。")
         i = self.names.index(name)
         states = [
-            StateDef(s.name, s.roles, s.limit_hours, s.notify, tuple(t for t in s.skip_to if t != name))
+            StateDef(s.name, s.roles, s.limit_hours, s.notify, tuple(t for t in s.skip_to if t != name), s.department)
             for s in self.states
             if s.name != name
         ]
