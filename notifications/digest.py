@@ -188,11 +188,13 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
             rate = await reports.settlement_difference_rate(s, p.day)
             dg.sections.append("## 结算差异率\n" + ("无对账数据" if rate is None else f"{rate:.2%}（昨日对账）"))
     if "collab" in reps:
-        label = "昨日" if p.day == local.date() - timedelta(days=1) else f"{p.day:%m-%d}"
-        dg.sections.append(await day.collab_line(app, p, label))
+        dg.sections.append(await day.collab_line(app, p))
+    label = day.period_label(p, local)
+    if label != "昨日":  # a past day or a week: the sections name it, not "yesterday"
+        dg.sections = [sec.replace("昨日", label) for sec in dg.sections]
     dg.empty = not (stuck or stats.opened or stats.closed or stats.open_now)
     if dg.empty:
-        dg.title += "\n昨日暂无业务数据：没有超时订单，也没有售后单。"
+        dg.title += f"\n{label}暂无业务数据：没有超时订单，也没有售后单。"
     if "chart" in reps:
         case_bars = {"新开": stats.opened, "结案": stats.closed, "超时": stats.overdue}
         dg.chart = await asyncio.to_thread(render_chart, counts, case_bars)

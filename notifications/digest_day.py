@@ -38,6 +38,13 @@ def is_week(p: Period) -> bool:
     return p.end - p.start > timedelta(days=1, hours=1)
 
 
+def period_label(p: Period, local: datetime) -> str:
+    """How the sections name the period: 昨日, 上周, or 当日 (a past day)."""
+    if is_week(p):
+        return "上周"
+    return "昨日" if p.day == local.date() - timedelta(days=1) else "当日"
+
+
 def parse_period(text: str, now: datetime, tz: str) -> Period:
     """'' / 昨天 / 前天 / 上周 / 11-28 / 2026-11-28 → the period; anything else is refused."""
     today = now.astimezone(ZoneInfo(tz)).date()
@@ -110,11 +117,11 @@ async def cs_answer_section(app: App, s: AsyncSession, p: Period) -> str:
     return f"## 客服查单应答时长\np50 {_dur(t.p50)} · p95 {_dur(t.p95)}（{t.n} 次查单：消息到达 → 回复送达）"
 
 
-async def collab_line(app: App, p: Period, label: str = "昨日") -> str:
+async def collab_line(app: App, p: Period) -> str:
     days = max(1, round((p.end - p.start) / timedelta(days=1)))
     span = timedelta(days=7) if days == 1 else p.end - p.start
     c = await collaboration.build(app, p.end - span, p.end)
     if days == 1:
         n = c.per_day.get(p.day.isoformat(), 0)
-        return f"## 跨部门协作\n跨部门协作中断 {n} 次（{label}），近 7 日均 {c.count / 7:.1f}"
-    return f"## 跨部门协作\n跨部门协作中断 {c.count} 次（本期），日均 {c.count / days:.1f}"
+        return f"## 跨部门协作\n跨部门协作中断 {n} 次（昨日），近 7 日均 {c.count / 7:.1f}"
+    return f"## 跨部门协作\n跨部门协作中断 {c.count} 次（上周），日均 {c.count / days:.1f}"

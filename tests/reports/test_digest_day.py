@@ -67,11 +67,13 @@ async def test_past_days_and_last_week(bot: ChatBot, app: App, clock: ManualCloc
     await _day(bot, clock)
     clock.set(datetime(2026, 1, 26, 1, 0, tzinfo=UTC))  # Monday 01-26 09:00
     past = await bot.say("boss", "日报 01-22")
-    assert "运营日报 01-22" in past and "**淘宝** 订单 5（0/0）" in past
+    assert "运营日报 01-22（回看）" in past and "**淘宝** 订单 5（0/0）" in past
+    assert "昨日" not in past and "超时订单" not in past  # the stuck list is about now: left out
     assert "运营日报 01-24" in await bot.say("boss", "日报 前天")  # yesterday is 01-25
     assert "运营日报 01-22" in await bot.say("ops01", "日报 １月22日")  # ops may read it; full-width digits
     week = await bot.say("ops01", "日报 上周")
     assert "运营周报 01-19～01-25" in week and "**合计** 订单 6（0）" in week
+    assert "跨部门协作中断 0 次（上周）" in week and "昨日" not in week
     for bad, says in (("明天见", "看不懂「明天见」"), ("02-30", "没有这一天"), ("01-26", "还没有过完")):
         reply = await bot.say("boss", f"日报 {bad}")
         assert says in reply and "daily" not in reply and "weekly" not in reply
