@@ -1,9 +1,8 @@
-# Two entry points: `make demo` (set up, seed the demo SQLite database, open the chat console)
+# Two entry points: `make demo` (set up, seed the demo data into the default SQLite database var/orderbot.db, open the chat console)
 # and `make test` (set up, lint, type-check, run the whole test suite).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_DB ?= sqlite+aiosqlite:///var/demo.db
 
 .PHONY: demo test setup setup-test lint clean
 
@@ -23,9 +22,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.installed
 setup-test: $(VENV)/.test-installed
 
+# The demo uses the default database (var/orderbot.db, or ORDERBOT_DATABASE_URL), like every command.
 demo: setup
-	mkdir -p var
-	ORDERBOT_DATABASE_URL=$${ORDERBOT_DATABASE_URL:-$(DEMO_DB)} $(BIN)/orderbot demo
+	$(BIN)/orderbot demo
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/orderbot.db"
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
@@ -17,9 +19,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    database_url: str = Field(
-        "sqlite+aiosqlite:///orderbot.db", validation_alias=_env("ORDERBOT_DATABASE_URL")
-    )
+    # one default file for every command (make demo, chat, digest, outbox, serve …)
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=_env("ORDERBOT_DATABASE_URL"))
     http_host: str = Field("127.0.0.1", validation_alias=_env("ORDERBOT_HTTP_HOST"))
     http_port: int = Field(8080, validation_alias=_env("ORDERBOT_HTTP_PORT"))
     stt_model: str | None = Field(None, validation_alias=_env("ORDERBOT_STT_MODEL"))
@@ -51,6 +52,16 @@ class Settings(BaseSettings):
     wecom_api_base: str = Field(
         "https://qyapi.weixin.qq.com/cgi-bin/", validation_alias=_env("WECOM_API_BASE")
     )
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The database file when the URL names a SQLite file (None for :memory: and servers)."""
+        url = self.database_url
+        if not url.startswith("sqlite"):
+            return None
+        _, _, rest = url.partition(":///")
+        path = rest.split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
 
     def __repr__(self) -> str:  # never print secrets
         return f"Settings(database_url={self.database_url!r}, http={self.http_host}:{self.http_port})"

@@ -10,6 +10,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from zlib import error as zlib_error
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,43 @@ def verify(spec: ModelSpec, zpath: Path) -> str:
     if md5.hexdigest() != spec.md5:
         raise FetchError(f"{zpath}: md5 {md5.hexdigest()}, expected {spec.md5}")
     return sha.hexdigest()
+
+
+KNOWN = {SMALL_CN.name: SMALL_CN}
+MODEL_FILES = ("am/final.mdl", "conf/model.conf")  # what every Vosk model folder has
+
+
+def check_archive(zpath: Path) -> str:
+    """Check a model zip copied by hand: a readable zip whose members' CRCs match, with safe
+    paths and one top folder holding a Vosk model (am/final.mdl, conf/model.conf, graph/).
+    A zip named like a model we know must also match its published size and MD5. Returns the
+    top folder's name; raises FetchError saying what is wrong."""
+    if not zipfile.is_zipfile(zpath):
+        raise FetchError(f"{zpath} is not a zip archive (incomplete copy?)")
+    try:
+        with zipfile.ZipFile(zpath) as z:
+            names = z.namelist()
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, zlib_error) as e:
+        raise FetchError(f"{zpath} is corrupt: {e}") from e
+    if bad is not None:
+        raise FetchError(f"{zpath} is corrupt: {bad} fails its CRC check (copy it again)")
+    for member in names:
+        if member.startswith("/") or ".." in Path(member).parts:
+            raise FetchError(f"unsafe path in archive: {member}")
+    tops = {n.split("/", 1)[0] for n in names if n.strip("/")}
+    if len(tops) != 1:
+        raise FetchError(f"{zpath}: expected one model folder at the top, found {', '.join(sorted(tops)) or 'nothing'}")
+    top = tops.pop()
+    missing = [f for f in MODEL_FILES if f"{top}/{f}" not in names]
+    if not any(n.startswith(f"{top}/graph/") for n in names):
+        missing.append("graph/")
+    if missing:
+        raise FetchError(f"{zpath}: {top}/ is not a Vosk model (missing {', '.join(missing)})")
+    spec = KNOWN.get(zpath.name.removesuffix(".zip")) or KNOWN.get(top)
+    if spec is not None:
+        verify(spec, zpath)
+    return top
 
 
 def unpack(zpath: Path, dest: Path) -> Path:

@@ -64,3 +64,35 @@ def test_seed_demo_then_demo_chat(fresh_db: Path) -> None:
     assert "李客服（客服）可用的命令" in r.stdout
     r = run(["chat", "--as", "boss"], fresh_db, stdin="流程\n")
     assert "当前流程" in r.stdout
+
+
+def test_commands_needing_data_refuse_a_missing_or_empty_database(fresh_db: Path) -> None:
+    for cmd in (["digest", "--print"], ["outbox"], ["chat", "--as", "cs01"],
+                ["export", "--from", "2026-01-01", "--to", "2026-01-31"]):
+        r = run(cmd, fresh_db)
+        assert r.returncode == 2, (cmd, r.stderr)
+        assert f"no database at {fresh_db}" in r.stderr and "make demo" in r.stderr
+        assert not fresh_db.exists()  # nothing created silently
+    assert run(["users", "list"], fresh_db).returncode == 0  # a command that may start a database does
+    r = run(["digest", "--print"], fresh_db)
+    assert r.returncode == 2 and "has no orders" in r.stderr and "orderbot seed-demo" in r.stderr
+    r = run(["chat", "--as", "cs01"], fresh_db, stdin="帮助\n")
+    assert r.returncode == 2 and "no user 'cs01'" in r.stderr and "admin\t管理员" in r.stderr
+    assert "make demo" in r.stderr and r.stdout == ""
+
+
+def test_unknown_chat_user_lists_the_users(fresh_db: Path) -> None:
+    assert run(["seed-demo", "--orders", "20"], fresh_db).returncode == 0
+    r = run(["chat", "--as", "cs99"], fresh_db, stdin="帮助\n")
+    assert r.returncode == 2 and "no user 'cs99'" in r.stderr
+    assert "cs01\t李客服\tcs" in r.stderr and "temp01\t钱临时\twarehouse_temp" in r.stderr
+    assert "make demo" not in r.stderr
+
+
+def test_every_command_defaults_to_the_same_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import load_settings
+
+    monkeypatch.delenv("ORDERBOT_DATABASE_URL", raising=False)
+    assert load_settings().sqlite_file == Path("var/orderbot.db")
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text(encoding="utf-8")
+    assert "DATABASE_URL=" not in makefile and "demo.db" not in makefile  # make demo uses the default too

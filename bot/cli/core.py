@@ -7,18 +7,41 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import cli, dispatcher, err, run, users_cli, workflow_cli
+from bot.cli.common import SEED_HINT, cli, dispatcher, err, run, users_cli, where, workflow_cli
 from bot.console import run_console
 from orders.app import App
 from orders.seed import seed_demo
-from orders.users import list_users, upsert_user
+from orders.users import get_user, list_users, upsert_user
 from orders.workflow_edit import current
+
+
+async def known_user(app: App, user_id: str) -> bool:
+    """True when ``user_id`` exists; else say so on stderr and list the users (or how to seed)."""
+    async with app.db.session() as s:
+        if await get_user(s, user_id) is not None:
+            return True
+        users = await list_users(s)
+    err.print(f"no user {user_id!r} in {where(app.settings)}. Users:", markup=False, soft_wrap=True)
+    for u in users:
+        typer.echo(f"  {u.user_id}\t{u.name}\t{','.join(u.roles)}", err=True)
+    if len(users) <= 1:
+        err.print(SEED_HINT, markup=False, soft_wrap=True)
+    err.print("Add one with `orderbot users add USERID --name N --role R`.", markup=False, soft_wrap=True)
+    return False
 
 
 @cli.command()
 def chat(as_: Annotated[str, typer.Option("--as", help="WeCom UserID to chat as")]) -> None:
-    """Chat with the bot as a WeCom user: lines from stdin, replies to stdout."""
-    run(lambda app: run_console(dispatcher(app), as_), quiet=True)
+    """Chat with the bot as a WeCom user: lines from stdin, replies to stdout. Besides text:
+    /按 [卡片号] 按钮名, /扫 CODE, /语音 FILE, /图片 FILE, /进入 (open the app), /切换 USERID."""
+
+    async def body(app: App) -> int:
+        if not await known_user(app, as_):
+            return 2
+        await run_console(dispatcher(app), as_)
+        return 0
+
+    raise typer.Exit(run(body, quiet=True, needs="db"))
 
 
 @cli.command("seed-demo")
@@ -36,25 +59,18 @@ def seed_demo_cmd(orders: int = typer.Option(2400, help="how many demo orders"))
 def demo(as_: Annotated[str, typer.Option("--as", help="demo user to chat as")] = "cs01") -> None:
     """Seed the demo data if the database is empty, then chat as a customer-service user."""
 
-    async def body(app: App) -> None:
+    async def body(app: App) -> int:
         rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz)
         if rep is not None:
-            err.print(f"demo data seeded: {rep.summary()}")
-        sample = await newest_order_no(app)
-        err.print(f"chatting as {as_}. Try: 帮助 · 查 {sample} · 查 {sample[-9:]} · 轨迹 {sample} · 推进 {sample}. "
-                  "Ctrl-D to leave.", markup=False)
+            err.print(f"demo data seeded in {where(app.settings)}: {rep.summary()}", markup=False, soft_wrap=True)
+        if not await known_user(app, as_):
+            return 2
+        err.print(f"chatting as {as_}. Try: 帮助 · 查 8812 · 轨迹 BG260122-8812 · /进入 · /切换 temp01 then 任务. "
+                  "Ctrl-D to leave.", markup=False, soft_wrap=True)
         await run_console(dispatcher(app), as_)
+        return 0
 
-    run(body, quiet=True)
-
-
-async def newest_order_no(app: App) -> str:
-    from sqlalchemy import select
-
-    from orders.models import Order
-
-    async with app.db.session() as s:
-        return await s.scalar(select(Order.order_no).order_by(Order.created_at.desc()).limit(1)) or "BG260122-0001"
+    raise typer.Exit(run(body, quiet=True))
 
 
 @cli.command("import")

@@ -43,4 +43,4 @@ def digest(
             err.print(f"queued for: {', '.join(to) or 'nobody (no recipients)'}")
         return 0
 
-    raise typer.Exit(run(body))
+    raise typer.Exit(run(body, needs="orders"))

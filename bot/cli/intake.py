@@ -88,7 +88,7 @@ def export_cmd(
         err.print(f"{n} orders written to {target}", markup=False, soft_wrap=True)
         return 0
 
-    raise typer.Exit(run(body))
+    raise typer.Exit(run(body, needs="orders"))
 
 
 @cli.command("reconcile")
@@ -104,7 +104,7 @@ def reconcile_cmd(
         typer.echo(res.text())
         return 1 if res.bad_rows else 0
 
-    raise typer.Exit(run(body))
+    raise typer.Exit(run(body, needs="orders"))
 
 
 @cli.command("pull")

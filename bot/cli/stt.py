@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from bot.cli.common import cli, err
 from config import load_settings
+from stt.models import SMALL_CN
 
 stt_cli = typer.Typer(help="Speech recognition (Vosk) for voice exception reports.", no_args_is_help=True)
 cli.add_typer(stt_cli, name="stt")
@@ -28,14 +30,16 @@ def check(
 
     path = model or load_settings().stt_model
     if not path:
-        err.print("ORDERBOT_STT_MODEL is not set: voice reports will be kept as 待人工转写. "
-                  "Run `orderbot stt fetch-model` and set it to the folder printed.", markup=False, soft_wrap=True)
+        err.print("speech model: none loaded. ORDERBOT_STT_MODEL is not set: voice reports are kept with their "
+                  "audio as 待人工转写 and the warehouse lead is told.", markup=False, soft_wrap=True)
+        err.print(how_to_install(), markup=False, soft_wrap=True)
         raise typer.Exit(1)
     t0 = time.perf_counter()
     try:
         m = load_model(path)
     except ModelError as e:
         err.print(f"model not usable: {e}", markup=False, soft_wrap=True)
+        err.print(how_to_install(), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     load_s = time.perf_counter() - t0
     try:
@@ -51,6 +55,53 @@ def check(
     typer.echo(f"loaded in {load_s:.2f} s, peak RSS {rss:.0f} MB")
     typer.echo(f"sample: {sample.name} ({pcm.seconds:.1f} s), real-time factor {work / pcm.seconds:.2f}")
     typer.echo(f"transcript: {text or '(empty)'}")
+    if "-cn" not in Path(path).resolve().name:
+        err.print(f"note: {Path(path).name} is not a Chinese model; Chinese voice reports need {SMALL_CN.name}.\n"
+                  + how_to_install(), markup=False, soft_wrap=True)
+
+
+def how_to_install(dest: str = "models") -> str:
+    """The steps to get the Chinese model, with and without internet on this machine."""
+    found = Path(dest) / SMALL_CN.name
+    if (found / "am").is_dir():
+        return (f"The Chinese model is already unpacked at {found}: export ORDERBOT_STT_MODEL={found.resolve()} "
+                "and run `orderbot stt check` again.")
+    return (f"To install the Chinese model ({SMALL_CN.name}, {SMALL_CN.size / 1e6:.0f} MB):\n"
+            f"  with internet here:  orderbot stt fetch-model --dest {dest}\n"
+            f"  without internet:    download {SMALL_CN.url} on another machine (md5 {SMALL_CN.md5}),\n"
+            f"                       copy it here, then: orderbot stt install-model {SMALL_CN.name}.zip --dest {dest}\n"
+            f"then export ORDERBOT_STT_MODEL={Path(dest).resolve() / SMALL_CN.name} and run `orderbot stt check`.")
+
+
+@stt_cli.command("install-model")
+def install_model(
+    zip_file: Annotated[Path, typer.Argument(help="the model zip copied by hand", exists=True, dir_okay=False)],
+    dest: Annotated[Path, typer.Option(help="folder to unpack it into")] = Path("models"),
+) -> None:
+    """Check a Vosk model zip copied by hand (zip integrity, model layout, and size + MD5 for
+    vosk-model-small-cn-0.22), unpack it and load it once. Exit 2 when the archive is unusable."""
+    from stt.models import FetchError, check_archive, unpack
+    from stt.recognizer import ModelError, load_model
+
+    try:
+        top = check_archive(zip_file)
+    except FetchError as e:
+        err.print(f"install-model refused: {e}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    folder = dest / top
+    if folder.exists():
+        err.print(f"{folder} exists already; remove it or pick another --dest", markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    unpack(zip_file, dest)
+    try:
+        load_model(folder)
+    except ModelError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        err.print(f"install-model refused: the unpacked model does not load ({e}); removed {folder}",
+                  markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"installed {top} into {folder.resolve()} (archive checked, model loads)")
+    typer.echo(f"ORDERBOT_STT_MODEL={folder.resolve()}")
 
 
 @stt_cli.command("fetch-model")
@@ -59,7 +110,7 @@ def fetch_model(
     zip_file: Annotated[Path | None, typer.Option("--zip", help="use an already downloaded zip", exists=True)] = None,
 ) -> None:
     """Download vosk-model-small-cn-0.22, verify its size and MD5, unpack it."""
-    from stt.models import SMALL_CN, FetchError, download, unpack, verify
+    from stt.models import FetchError, download, unpack, verify
 
     try:
         if zip_file is None:
@@ -70,7 +121,8 @@ def fetch_model(
         folder = unpack(zip_file, dest)
     except FetchError as e:
         err.print(f"fetch-model failed: {e}\nWithout internet here: download {SMALL_CN.url} elsewhere, copy it "
-                  f"over and run `orderbot stt fetch-model --zip FILE`.", markup=False, soft_wrap=True)
+                  "over and run `orderbot stt install-model FILE` (or `orderbot stt fetch-model --zip FILE`).",
+                  markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     typer.echo(f"verified md5 {SMALL_CN.md5} (sha256 {sha})")
     typer.echo(f"ORDERBOT_STT_MODEL={folder.resolve()}")

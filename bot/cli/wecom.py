@@ -81,4 +81,4 @@ def outbox(
             typer.echo("nothing " + ("open" if status == "open" else status))
         return 0
 
-    raise typer.Exit(run(body))
+    raise typer.Exit(run(body, needs="db"))
