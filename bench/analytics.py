@@ -2,6 +2,8 @@
 five channels; goal < 5 s for load + compute) and the collaboration report over a month of order
 look-ups and state changes (80,000 orders walking the workflow: 400,000 state changes, 160,000
 look-ups; goal < 2 s). ``--quick``: 100,000 orders and a tenth of the month.
+Region fulfilment health (``bench/region_health.py``): metrics build over 1,000,000 parcels' facts
+(goal < 3 s), the facts load from SQLite, and the map render in process (goal < 0.5 s).
 Data is bulk-inserted into a fresh SQLite file with Core inserts; each build runs several times
 and the medians are printed."""
 
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, event, insert
 
+from bench.region_health import region_figures
 from config import load_settings
 from orders.app import build_app
 from orders.clock import ManualClock
@@ -168,13 +171,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 orders, fewer events")
     ap.add_argument("--orders", type=int)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--skip-pool", action="store_true", help="only the collaboration build")
+    ap.add_argument("--skip-pool", action="store_true", help="leave out the customer pool")
+    ap.add_argument("--skip-regions", action="store_true", help="leave out the region figures")
     a = ap.parse_args()
     orders = a.orders or (100_000 if a.quick else 1_000_000)
     if not a.skip_pool:
         asyncio.run(bench_pool(orders, a.repeats))
     month = 8_000 if a.quick else 80_000
     asyncio.run(bench_collab(month, month * 2, a.repeats))
+    if not a.skip_regions:
+        region_figures(a.quick)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from handlers import (
     evidence,
     help,
     query,
+    regions,
     scan,
     tasks,
     tracking,
@@ -22,4 +23,5 @@ from handlers import (
 from handlers.registry import registry
 
 __all__ = ["address", "advance", "aftersales", "approve", "collaboration", "customers", "digest", "evidence", "help",
-           "query", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome", "workflow_admin"]
+           "query", "regions", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
+           "workflow_admin"]

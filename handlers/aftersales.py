@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import when
 from orders.aftersales.cases import AfterSalesService
+from orders.aftersales.models import AfterSalesCase
 from orders.aftersales.notes import amount_text
 from orders.app import App
 from orders.errors import InvalidInput
@@ -41,9 +45,30 @@ async def open_case(req: Request, args: str) -> list[Reply]:
                        f"查看进度：售后单 {case.case_no}")]
 
 
+async def my_cases(req: Request) -> list[Reply]:
+    """``售后单`` alone: an approver's queue (待办); for others, the open cases they requested."""
+    if may_run(req.app, req.user, registry.commands["待办"]):
+        from handlers.approve import todo  # 待办 lives with the decisions
+
+        return await todo(req, "")
+    async with req.app.db.session() as s:
+        rows = (await s.execute(
+            select(AfterSalesCase, Order.order_no).join(Order, Order.id == AfterSalesCase.order_id)
+            .where(AfterSalesCase.requester_id == req.user.user_id, AfterSalesCase.status == "open")
+            .options(selectinload(AfterSalesCase.steps)).order_by(AfterSalesCase.opened_at))).all()
+    if not rows:
+        return [Reply(text="您没有处理中的售后单。查看某一单：售后单 <售后单号>")]
+    lines = [f"您发起的处理中售后单 {len(rows)} 个："]
+    lines += [f"{i}. {c.case_no} · {no} · {c.kind} {amount_text(c)} · 当前「{c.steps[c.current_step].name}」"
+              for i, (c, no) in enumerate(rows[:30], 1)]
+    return [Reply(text="\n".join(lines))]
+
+
 @registry.command("售后单", roles=("cs", "cs_lead", "warehouse", "finance", "ops", "manager"),
-                  summary="查看售后单的审批进度", example="售后单 AS260122-0001")
+                  summary="查看售后单的审批进度（不带单号：我的售后单/待办）", example="售后单 AS260122-0001")
 async def show_case(req: Request, args: str) -> list[Reply]:
+    if not args.strip():
+        return await my_cases(req)
     svc = service(req.app)
     tz = req.app.settings.tz
     async with req.app.db.session() as s:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
-from handlers.render import event_line, order_card_text
+from handlers.render import event_line, order_card_text, when
 from orders.models import Order
 from orders.reports.collaboration import collab_config, record_ask
+from orders.reports.region_config import RegionConfig
+from orders.reports.unsigned import overdue_unsigned
 
 READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
@@ -18,7 +20,11 @@ MAX_TIMELINE_LINES = 60
 async def query(req: Request, args: str) -> list[Reply]:
     d = await req.app.orders.detail(args, user_id=req.user.user_id)
     await _asked(req, d.order, "查")
-    return [Reply(text=order_card_text(d.order, d.recent, req.app.settings.tz))]
+    text = order_card_text(d.order, d.recent, req.app.settings.tz)
+    hours = RegionConfig.load(req.app.config).sign_hours
+    if overdue_unsigned(d.order, req.app.clock.now(), hours):
+        text += f"\n⚠️ 超{hours}小时未签收（{when(d.order.status_since, req.app.settings.tz)} 揽收），请跟进。"
+    return [Reply(text=text)]
 
 
 @registry.command("轨迹", roles=READERS, summary="订单的完整时间线", example="轨迹 BG260122-8812")

@@ -10,7 +10,7 @@ from handlers.registry import registry
 from orders.outbox import enqueue_text
 from orders.warehouse.tasks import local_day
 
-FIRST = ("任务", "查", "售后", "日报")  # shown when the user may run them, in this order
+FIRST = ("任务", "查", "售后", "待办", "日报")  # shown when the user may run them, in this order
 
 
 @registry.kind("event:enter_agent")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import ConfigDir
 from notifications import digest_day as day
 from notifications.chart import cjk_font, render_chart
+from notifications.region_digest import region_alerts_section
 from orders.app import App
 from orders.due import DueItem
 from orders.labels import channel_name
@@ -32,7 +33,7 @@ from orders.users import users_with_role
 log = logging.getLogger(__name__)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SECTIONS = ("stuck", "channels", "refund_reasons", "aftersales", "first_response", "cs_answer", "misship", "settlement",
-            "collab", "chart")
+            "regions", "collab", "chart")
 MARKDOWN_LIMIT = 2000  # bytes; WeCom app markdown takes at most 2048
 
 
@@ -158,7 +159,7 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
     p = period or reports.Period.yesterday(now, tz)
     local = now.astimezone(ZoneInfo(tz))
     if p.day != local.date() - timedelta(days=1) or day.is_week(p):
-        reps = tuple(r for r in reps if r != "stuck")
+        reps = tuple(r for r in reps if r not in ("stuck", "regions"))  # both are about now
     dg = Digest(title=_title(p, local))
     async with app.db.session() as s:
         wf = await app.workflows.current(s)
@@ -187,6 +188,8 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
         if "settlement" in reps:
             rate = await reports.settlement_difference_rate(s, p.day)
             dg.sections.append("## 结算差异率\n" + ("无对账数据" if rate is None else f"{rate:.2%}（昨日对账）"))
+    if "regions" in reps:
+        dg.sections.append(await region_alerts_section(app, now))
     if "collab" in reps:
         dg.sections.append(await day.collab_line(app, p))
     label = day.period_label(p, local)

@@ -24,6 +24,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from notifications.digest import sweep_digests
+from notifications.region_digest import sweep_unsigned_orders
 from notifications.sweeper import WORKER, sweep_deadlines
 from orders.app import App
 from orders.reports.pool import sweep_pool
@@ -44,10 +45,12 @@ class JobSpec:
 
 
 async def sweep(app: App) -> None:
-    """Everything that is due now: deadlines first, then digests, then the nightly customer pool."""
+    """Everything that is due now: deadlines first, then digests, the nightly customer pool, then the
+    48-hour unsigned list."""
     await sweep_deadlines(app, worker=WORKER)
     await sweep_digests(app, worker=WORKER)
     await sweep_pool(app, worker=WORKER)
+    await sweep_unsigned_orders(app, worker=WORKER)
 
 
 def default_jobs(app: App) -> list[JobSpec]:

@@ -12,7 +12,7 @@ KINDS = {"state_changed": "推进", "cancelled": "取消", "address_changed": "�
          "aftersales_rejected": "售后驳回", "aftersales_outcome": "售后结果", "task_assigned": "分配",
          "scan_mismatch": "扫码拦截", "exception_reported": "异常上报", "risk_reviewed": "风控审核",
          "aftersales_escalated": "售后超时升级", "aftersales_escalated_manager": "售后再次升级", "held": "暂停发货",
-         "released": "解除暂停", "aftersales_shipment": "售后发货单"}
+         "released": "解除暂停", "aftersales_shipment": "售后发货单", "complaint": "投诉"}
 
 
 def channel_name(code: str) -> str:

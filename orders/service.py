@@ -25,6 +25,7 @@ from orders.outbox import enqueue_text
 from orders.privacy import mask_detail
 from orders.users import RoleBook, users_with_role
 from orders.workflow import Workflow, WorkflowRegistry
+from orders.workflow_branches import branch_origin
 
 log = logging.getLogger(__name__)
 MAX_REASON = 200
@@ -97,6 +98,8 @@ class OrderService:
             async with self.db.session() as s:
                 order = await find_order(s, query)
                 wf = await self.workflows.current(s)
+                if target is None and wf.definition.branch(order.status):  # a side branch leads back
+                    target = await branch_origin(s, order)
                 if target is None:
                     target = wf.next_state(order.status)
                     if target is None:
@@ -140,6 +143,10 @@ class OrderService:
             wf.move(current, target)
         except TransitionNotAllowed:
             raise IllegalTransition(order.order_no, current, target, wf.allowed(current)) from None
+        if wf.definition.branch(current) and not (wf.definition.cancel and target == wf.definition.cancel.name):
+            origin = await branch_origin(s, order)  # a side branch returns where the order came from
+            if origin and target != origin:
+                raise IllegalTransition(order.order_no, current, target, [origin])
         allowed_roles = wf.definition.roles_into(target)
         if actor.check_roles and "admin" not in actor.roles and not set(actor.roles) & set(allowed_roles):
             raise NotPermitted(f"把订单推进到「{target}」", self.roles.labels(list(allowed_roles)))

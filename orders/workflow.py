@@ -5,6 +5,7 @@ swaps it in, so the very next command uses it without a restart."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,9 @@ class StateDef:
     limit_hours: float | None = None
     notify: tuple[Notify, ...] = ()
     skip_to: tuple[str, ...] = ()
+    # A side branch (拦截中, 缺货挂起): entered from any of these main states, it leads back to
+    # the state the order came from (orders.workflow_branches.branch_origin), not forward.
+    branch_from: tuple[str, ...] = ()
     department: str = ""  # the department that owns orders in this state (collaboration map)
 
 
@@ -57,6 +61,7 @@ class WorkflowDef:
     states: tuple[StateDef, ...]
     cancel: CancelDef | None
     name: str = "default"
+    branches: tuple[StateDef, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkflowDef:
@@ -71,6 +76,12 @@ class WorkflowDef:
             )
             for s in data["states"]
         )
+        branches = tuple(
+            StateDef(name=str(b["name"]), roles=tuple(b.get("roles") or ()), limit_hours=b.get("limit_hours"),
+                     notify=_notifies(b.get("notify")), branch_from=tuple(str(f) for f in b.get("from") or ()),
+                     department=str(b.get("department") or ""))
+            for b in data.get("branches") or ()
+        )
         c = data.get("cancel")
         cancel = (
             CancelDef(
@@ -82,7 +93,7 @@ class WorkflowDef:
             if c
             else None
         )
-        wf = cls(states=states, cancel=cancel, name=str(data.get("name", "default")))
+        wf = cls(states=states, cancel=cancel, name=str(data.get("name", "default")), branches=branches)
         wf.validate()
         return wf
 
@@ -108,6 +119,17 @@ class WorkflowDef:
                 d["department"] = s.department
             states.append(d)
         out: dict[str, Any] = {"name": self.name, "states": states}
+        if self.branches:
+            out["branches"] = []
+            for b in self.branches:
+                d = {"name": b.name, "from": list(b.branch_from), "roles": list(b.roles)}
+                if b.limit_hours is not None:
+                    d["limit_hours"] = b.limit_hours
+                if b.notify:
+                    d["notify"] = notes(b.notify)
+                if b.department:
+                    d["department"] = b.department
+                out["branches"].append(d)
         if self.cancel:
             out["cancel"] = {
                 "name": self.cancel.name,
@@ -124,24 +146,36 @@ class WorkflowDef:
 
     @property
     def all_names(self) -> list[str]:
-        return self.names + ([self.cancel.name] if self.cancel else [])
+        return self.names + [b.name for b in self.branches] + ([self.cancel.name] if self.cancel else [])
+
+    def branch(self, name: str) -> StateDef | None:
+        return next((b for b in self.branches if b.name == name), None)
 
     @property
     def initial(self) -> str:
         return self.states[0].name
 
     def state(self, name: str) -> StateDef | None:
-        return next((s for s in self.states if s.name == name), None)
+        return next((s for s in self.states if s.name == name), None) or self.branch(name)
 
     def targets(self, name: str) -> list[str]:
-        """Every state an order in ``name`` may move to, the natural next one first."""
+        """Every state an order in ``name`` may move to, the natural next one first (a side
+        branch: back to the states it is entered from; the service allows only the origin)."""
         names = self.names
+        br = self.branch(name)
+        if br is not None:
+            out = list(br.branch_from)
+            if self.cancel and self.cancel.before in names and all(
+                    names.index(f) < names.index(self.cancel.before) for f in br.branch_from):
+                out.append(self.cancel.name)
+            return out
         if name not in names:
             return []
         i = names.index(name)
         out = [names[i + 1]] if i + 1 < len(names) else []
         st = self.states[i]
         out += [t for t in st.skip_to if t in names and names.index(t) > i + 1]
+        out += [b.name for b in self.branches if name in b.branch_from]
         if self.cancel and self.cancel.before in names and i < names.index(self.cancel.before):
             out.append(self.cancel.name)
         return out
@@ -166,9 +200,14 @@ class WorkflowDef:
             raise WorkflowEditError("流程中有重名的状态。")
         if self.cancel and self.cancel.before not in self.names:
             raise WorkflowEditError(f"取消规则引用了不存在的状态「{self.cancel.before}」。")
+        for b in self.branches:
+            if not b.branch_from or any(f not in self.names for f in b.branch_from):
+                raise WorkflowEditError(f"分支「{b.name}」需从主流程的状态进入（现有状态：{'、'.join(self.names)}）。")
 
     # -- edits (return a new definition) ----------------------------------------------------
-    def insert(self, name: str, anchor: str, *, before: bool) -> WorkflowDef:
+    def insert(self, name: str, anchor: str, *, before: bool, roles: tuple[str, ...] = ()) -> WorkflowDef:
+        """A new state beside ``anchor``: who may move orders into it is ``roles`` (none: admins
+        only, until set), and it has no time limit until one is set."""
         name = name.strip()
         if not name or len(name) > MAX_STATE_NAME or any(c.isspace() for c in name):
             raise WorkflowEditError(f"状态名需为1到{MAX_STATE_NAME}个字且不含空格。")
@@ -177,33 +216,39 @@ class WorkflowDef:
         if anchor not in self.names:
             raise WorkflowEditError(f"没有状态「{anchor}」。现有状态：{'、'.join(self.names)}")
         i = self.names.index(anchor)
-        neighbour = self.states[i]
-        new = StateDef(name=name, roles=neighbour.roles, limit_hours=neighbour.limit_hours)
+        new = StateDef(name=name, roles=roles)
         states = list(self.states)
         states.insert(i if before else i + 1, new)
-        wf = WorkflowDef(states=tuple(states), cancel=self.cancel, name=self.name)
+        wf = WorkflowDef(states=tuple(states), cancel=self.cancel, name=self.name, branches=self.branches)
         wf.validate()
         return wf
 
     def remove(self, name: str) -> WorkflowDef:
         if self.cancel and name == self.cancel.name:
             raise WorkflowEditError(f"「{name}」是取消状态，不能删除。")
+        if self.branch(name) is not None:
+            return dataclasses.replace(self, branches=tuple(b for b in self.branches if b.name != name))
+        for b in self.branches:
+            if b.branch_from == (name,):
+                raise WorkflowEditError(f"分支「{b.name}」只能从「{name}」进入，请先删除分支「{b.name}」。")
         if name not in self.names:
             raise WorkflowEditError(f"没有状态「{name}」。现有状态：{'、'.join(self.names)}")
         if len(self.states) == 1:
             raise WorkflowEditError("不能删除最后一个状态。")
         i = self.names.index(name)
         states = [
-            StateDef(s.name, s.roles, s.limit_hours, s.notify, tuple(t for t in s.skip_to if t != name), s.department)
+            dataclasses.replace(s, skip_to=tuple(t for t in s.skip_to if t != name))
             for s in self.states
             if s.name != name
         ]
+        branches = tuple(dataclasses.replace(b, branch_from=tuple(f for f in b.branch_from if f != name))
+                         for b in self.branches)
         cancel = self.cancel
         if cancel and cancel.before == name:
             # keep the same boundary: the state that followed the removed one
             cancel = CancelDef(cancel.name, self.names[i + 1] if i + 1 < len(self.names) else states[-1].name,
                                cancel.roles, cancel.notify)
-        wf = WorkflowDef(states=tuple(states), cancel=cancel, name=self.name)
+        wf = WorkflowDef(states=tuple(states), cancel=cancel, name=self.name, branches=branches)
         wf.validate()
         return wf
 

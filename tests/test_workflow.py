@@ -12,9 +12,10 @@ from orders.workflow import WorkflowDef
 
 async def test_promotion_states_added_and_used_without_restart(bot: ChatBot, app: App) -> None:
     out = await bot.say("admin", "流程 加状态 预售定金锁定 在 支付成功 之前")
-    assert "已加状态「预售定金锁定」" in out and "1. 预售定金锁定" in out
-    out = await bot.say("admin", "流程 加状态 赠品补发触发 在 签收确认 之后")
-    assert "8. 赠品补发触发" in out
+    assert "已加状态「预售定金锁定」" in out and "1. 预售定金锁定（可推进者：管理员，无时限）" in out
+    assert "⚠️「预售定金锁定」目前没有订单能进入" in out and "channels.yaml" in out
+    out = await bot.say("admin", "流程 加状态 赠品补发触发 在 签收确认 之后 角色 客服,cs_lead")
+    assert "8. 赠品补发触发（可推进者：客服、客服组长，无时限）" in out
     # the very next command sees it
     for t in ("仓库分单", "拣货中", "打包完成", "物流揽收", "签收确认"):
         await bot.say("admin", f"推进 BG260122-0001 {t}")

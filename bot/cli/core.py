@@ -127,6 +127,6 @@ def workflow_show(mermaid: bool = typer.Option(False, help="print a Mermaid stat
 
     async def body(app: App) -> None:
         wf = await current(app.db, app.workflows)
-        typer.echo(wf.mermaid() if mermaid else describe(wf, app.roles.names))
+        typer.echo(wf.mermaid() if mermaid else describe(wf, app.roles.names, app.config.load("channels")))
 
     run(body)

@@ -79,6 +79,10 @@ def step_ref(step_id: int, what: str) -> str:
     return f"step:{step_id}:{what}"
 
 
+def hold_reason(case: AfterSalesCase) -> str:
+    return f"{case.kind} {case.case_no}"
+
+
 def lead_of(step: StepDef) -> str:
     """The lead role an overdue step escalates to: its ``lead_role``, else ``<role>_lead``."""
     return step.lead_role or f"{step.role}_lead"
@@ -175,7 +179,7 @@ class AfterSalesService:
                         kind="aftersales_opened", detail={"actor_name": actor.name, "summary": summary,
                                                           "case_no": case.case_no})
         if kind.hold_unshipped and not shipped:
-            holds.hold(s, order, f"售后{case.case_no}", actor, now)
+            await holds.hold(s, order, hold_reason(case), actor=actor, now=now)
         first = 0
         if chain[0].submit:  # the requester's own submission step
             st = case.steps[0]
@@ -295,7 +299,7 @@ class AfterSalesService:
         if not approve:
             case.status, case.closed_at, case.closed_by = "rejected", now, actor.user_id
             case.reject_reason = reason
-            holds.release(s, order, f"售后{case.case_no}", actor, now)
+            await holds.release(s, order, "售后驳回", actor=actor, now=now, only=hold_reason(case))
             await notes.tell(s, case.requester_id, f"❌ 售后单 {case.case_no}（订单 {order.order_no}）"
                              f"在「{step.name}」被 {actor.name} 驳回。原因：{reason}", now, order.id)
         elif idx + 1 < len(case.steps):
@@ -348,7 +352,7 @@ class AfterSalesService:
         kind = cfg.kind(case.kind)
         out = kind.outcome if kind else None
         case.status, case.closed_at, case.closed_by = "approved", now, actor.user_id
-        holds.release(s, order, f"售后{case.case_no}", actor, now)
+        await holds.release(s, order, "售后通过", actor=actor, now=now, only=hold_reason(case))
         parts = []
         by = dataclasses.replace(actor, check_roles=False)
         if out is None:

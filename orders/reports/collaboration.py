@@ -69,8 +69,8 @@ def collab_config(app: App) -> CollabConfig:
 
 def owners(wf: WorkflowDef, fallback: WorkflowDef | None = None) -> dict[str, str]:
     """State → owning department (the definition in force, else the YAML default by name)."""
-    out = {s.name: s.department for s in (fallback.states if fallback else ()) if s.department}
-    out.update({s.name: s.department for s in wf.states if s.department})
+    out = {s.name: s.department for s in (*fallback.states, *fallback.branches) if s.department} if fallback else {}
+    out.update({s.name: s.department for s in (*wf.states, *wf.branches) if s.department})
     return out
 
 

@@ -60,7 +60,7 @@ async def stuck_orders(s: AsyncSession, wf: WorkflowDef, now: datetime, top: int
     optionally only one state, channel or shop (the board's filters)."""
     found: list[StuckOrder] = []
     counts: dict[str, int] = {}
-    for st in wf.states:
+    for st in (*wf.states, *wf.branches):  # side branches (拦截中 …) have limits too
         if not st.limit_hours or (state and st.name != state):
             continue
         limit = timedelta(hours=float(st.limit_hours))

@@ -178,3 +178,21 @@ async def test_two_approvers_pressing_at_once_decide_once(bot: ChatBot, app: App
     assert [r.msgtype for r in rows].count("template_card") == 1  # finance asked once
     upd = [r for r in rows if r.msgtype == "update_card"]
     assert len(upd) == 1 and upd[0].target == "wh01|wh02"
+
+
+async def test_card_shows_the_latest_carrier_scans(bot: ChatBot, app: App) -> None:
+    from orders.intake.carriers import CarrierEvent
+    from orders.intake.carriers.apply import apply_event
+
+    await ship(bot, "BG260122-0003", 3)  # 打包完成
+    await bot.say("admin", "运单 BG260122-0003 zto 73123456789012")
+    for kind, code, label, t in (("picked_up", "1", "已揽收", "2026-01-22 11:00:00"),
+                                 ("signed", "3", "已签收", "2026-01-22 16:00:00")):
+        ev = CarrierEvent(carrier="kuaidi100", company="zhongtong", number="73123456789012", kind=kind, code=code,
+                          label=label, event_time=t)
+        assert await apply_event(app.orders, ev) == "moved"
+    await bot.say("cs01", "售后 BG260122-0003 退货 全额 破损")
+    quote = card_of((await outbox(app, "template_card"))[0])["quote_area"]["quote_text"]
+    assert "运单：zto 73123456789012" in quote  # the whole number
+    scans = [ln for ln in quote.splitlines() if ln.startswith("物流：")]
+    assert len(scans) == 2 and scans[0].endswith("已签收") and scans[1].endswith("已揽收")

@@ -82,3 +82,11 @@ async def test_help_lists_what_each_role_uses(bot: ChatBot, app: App) -> None:
     assert "· 待办：" in fin and "· 通过：" in fin and "· 售后：" not in fin
     lead = await bot.say("whlead", "帮助")
     assert "仓库主管" in lead and "· 待办：" in lead and "· 通过：" in lead
+
+
+async def test_case_list_without_a_number(bot: ChatBot, app: App) -> None:
+    assert "您没有处理中的售后单" in await bot.say("cs01", "售后单")
+    await bot.say("cs01", "售后 BG260122-0001 退款 10 少发")
+    mine = await bot.say("cs01", "售后单")
+    assert "1. AS260122-0001 · BG260122-0001 · 仅退款 10元 · 当前「财务核对」" in mine
+    assert "待办售后单 1 个" in await bot.say("fin01", "售后单")  # an approver gets their queue

@@ -9,9 +9,12 @@ from sqlalchemy import select
 from bot.testing import ChatBot
 from orders.aftersales.models import AfterSalesCase
 from orders.app import App
+from orders.intake.canonical import CanonOrder
+from orders.intake.importer import Importer
 from orders.models import Order, UserFocus
 from orders.warehouse.models import WarehouseTask
 from tests.aftersales.helpers import order_id, outbox, photo, ship
+from tests.factories import canon
 
 CHAINS = [  # (type word, shipped?, the steps 售后单 lists)
     ("仅退款 10", False, ["客服提交", "财务核对"]),
@@ -52,10 +55,14 @@ async def test_exchange_and_resend_need_a_shipped_order(bot: ChatBot, app: App, 
 async def test_unshipped_refund_holds_the_order_until_decided(bot: ChatBot, app: App) -> None:
     out = await bot.say("cs01", "售后 BG260122-0001 退款 10 少发")
     assert "订单已暂停发货" in out and "吴财务" in out
-    assert "暂停:售后AS260122-0001" in (await _order(app, "BG260122-0001")).flags
+    assert "拦截:仅退款 AS260122-0001" in (await _order(app, "BG260122-0001")).flags
+    # the platform re-sends the order with its own refunding flag: the hub's hold stays
+    await Importer(app.db, app.clock, app.workflows, app.settings.tz).import_orders(
+        [CanonOrder.model_validate(canon("T1001", flags=["退款中"]))])
+    assert (await _order(app, "BG260122-0001")).flags == ["拦截:仅退款 AS260122-0001", "退款中"]
     await bot.say("fin01", "通过 AS260122-0001")
     order = await _order(app, "BG260122-0001")
-    assert "暂停:售后AS260122-0001" not in order.flags and order.status == "支付成功"
+    assert "拦截:仅退款 AS260122-0001" not in order.flags and order.status == "支付成功"
     history = await bot.say("cs01", "轨迹 BG260122-0001")
     assert "暂停发货" in history and "解除暂停" in history
 
@@ -65,7 +72,7 @@ async def test_full_refund_before_shipping_cancels_the_order(bot: ChatBot, app: 
     out = await bot.say("fin01", "通过 AS260122-0001")
     assert "299.5 元已记入财务" in out and "已取消" in out
     order = await _order(app, "BG260122-0002")
-    assert order.status == "已取消" and not [f for f in order.flags if f.startswith("暂停:")]
+    assert order.status == "已取消" and not [f for f in order.flags if f.startswith("拦截:")]
 
 
 async def test_rejected_refund_releases_the_hold(bot: ChatBot, app: App) -> None:

