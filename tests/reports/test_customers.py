@@ -118,8 +118,8 @@ def test_tolerance_with_and_without_complaints() -> None:
 async def test_tolerance_from_real_cases_and_complaints(bot: ChatBot, app: App) -> None:
     await _load(app, buyers_fixture())
     async with app.db.session() as s:
-        nos = {r.channel_order_id: r.order_no for r in (await s.execute(
-            select(Order.channel_order_id, Order.order_no).where(Order.channel_order_id.in_(["S1", "S2", "E1"])))).all()}
+        q = select(Order.channel_order_id, Order.order_no).where(Order.channel_order_id.in_(["S1", "S2", "E1"]))
+        nos = {r.channel_order_id: r.order_no for r in (await s.execute(q)).all()}
     for oid in ("S1", "S2", "E1"):
         assert "售后单" in await bot.say("cs01", f"售后 {nos[oid]} 退款 10 尺码不合适")
     async with app.db.session() as s:
