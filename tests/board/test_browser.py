@@ -78,8 +78,12 @@ async def test_log_in_and_watch_a_card_change_live(board: Harness, bot: ChatBot,
     assert r.status == 200
 
     def packed() -> bool:
-        el = d.find_element(By.CSS_SELECTOR, sel)
-        return el.get_attribute("data-state") == "packed"
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+        try:  # the wall's fragment may be swapped between finding the card and reading it
+            return d.find_element(By.CSS_SELECTOR, sel).get_attribute("data-state") == "packed"
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
 
     await asyncio.to_thread(_wait, packed, 3.0)
     took = time.monotonic() - t0
