@@ -26,7 +26,7 @@ from orders.warehouse.tasks import local_day
 log = logging.getLogger(__name__)
 
 
-def _allowed(request: web.Request, name: str) -> None:
+def allowed(request: web.Request, name: str) -> None:
     if not may_open(user_of(request), name):
         log.info("board: %s may not open %s", user_of(request).user_id, name)
         raise web.HTTPForbidden(text=f"您的角色不能查看「{PAGES[name][0]}」。")
@@ -40,7 +40,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def tasks(request: web.Request) -> web.StreamResponse:
-    _allowed(request, "tasks")
+    allowed(request, "tasks")
     board, user = board_of(request), user_of(request)
     day = local_day(board.app.clock.now(), board.app.settings.tz)
     async with board.app.db.session() as s:
@@ -50,7 +50,7 @@ async def tasks(request: web.Request) -> web.StreamResponse:
 
 
 async def overdue(request: web.Request) -> web.StreamResponse:
-    _allowed(request, "overdue")
+    allowed(request, "overdue")
     app = board_of(request).app
     f = {k: request.query.get(k, "")[:64] for k in ("state", "channel", "shop")}
     async with app.db.session() as s:
@@ -63,7 +63,7 @@ async def overdue(request: web.Request) -> web.StreamResponse:
 
 
 async def risk(request: web.Request) -> web.StreamResponse:
-    _allowed(request, "risk")
+    allowed(request, "risk")
     app = board_of(request).app
     async with app.db.session() as s:
         items = await risk_orders(s)
@@ -73,7 +73,7 @@ async def risk(request: web.Request) -> web.StreamResponse:
 
 async def review(request: web.Request) -> web.StreamResponse:
     """POST /board/risk/{order_no}: 确认刷单 or 正常 (ops), on the order's timeline."""
-    _allowed(request, "risk")
+    allowed(request, "risk")
     user = user_of(request)
     if not may_act_on_risk(user):
         raise web.HTTPForbidden(text="只有运营可以处理风控标记。")
@@ -92,7 +92,7 @@ async def review(request: web.Request) -> web.StreamResponse:
 
 
 async def order(request: web.Request) -> web.StreamResponse:
-    _allowed(request, "order")
+    allowed(request, "order")
     app, user = board_of(request).app, user_of(request)
     async with app.db.session() as s:
         try:
@@ -125,7 +125,7 @@ async def deep_link(request: web.Request) -> web.StreamResponse:
 
 async def load_order_for_media(request: web.Request, order_id: int) -> Order:
     """The order a photo or recording belongs to, if the user may see that order."""
-    _allowed(request, "order")
+    allowed(request, "order")
     app, user = board_of(request).app, user_of(request)
     async with app.db.session() as s:
         o = await s.scalar(select(Order).where(Order.id == order_id).options(selectinload(Order.lines)))

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.board import live, login, media, pages
+from bot.board import analytics, live, login, media, pages
 from bot.board.render import HERE, secure_headers, setup_templates
 from bot.board.session import SESSION_COOKIE, Signer
 from bot.board.state import BOARD, CSRF, USER, Board, CodeResolver
@@ -78,6 +78,8 @@ def add_board_routes(web_app: web.Application, app: App, wecom: CodeResolver) ->
     r.add_get("/board/risk", pages.risk)
     r.add_post("/board/risk/{order_no}", pages.review)
     r.add_get("/board/order/{order_no}", pages.order)
+    r.add_get("/board/regions", analytics.regions)
+    r.add_get("/board/customers", analytics.customers)
     r.add_get("/board/go", pages.deep_link)
     r.add_get("/board/photo/{event_id:\\d+}", media.photo)
     r.add_get("/board/audio/{report_id:\\d+}.wav", media.audio)

@@ -134,3 +134,16 @@ async def test_a_deep_link_opens_its_page_after_login(board: Harness) -> None:
     r = await board.http.get(path, allow_redirects=False)
     assert r.headers["Location"] == "/board/order/BG260122-0001"
     assert (await board.http.get("/board/go?t=forged", allow_redirects=False)).status == 400
+
+
+async def test_analytics_pages_reuse_the_chat_figures_and_check_roles(board: Harness) -> None:
+    await login(board, "boss")
+    html = await (await board.http.get("/board/regions")).text()
+    assert "区域健康" in html and "data:image/png;base64," in html and "口径" in html
+    html = await (await board.http.get("/board/customers")).text()
+    assert "客户池" in html and "重要价值" in html and "高潜留存 TOP 20" in html
+    assert (await board.http.get("/board/customers?segment=nope")).status == 400
+    board.http.session.cookie_jar.clear()
+    await login(board, "cs01")
+    assert (await board.http.get("/board/regions")).status == 403
+    assert (await board.http.get("/board/customers")).status == 403

@@ -1,0 +1,58 @@
+"""The board's analytics pages: 区域 (the same flags and map as chat's 区域) and 客户池 (segment
+sizes with movement, and one segment's buyers, masked). Same queries and figure code as chat."""
+
+from __future__ import annotations
+
+import base64
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.board.pages import allowed
+from bot.board.render import page
+from bot.board.state import board_of
+from notifications.region_digest import region_map_png
+from orders.labels import channel_name
+from orders.money import fen_to_yuan
+from orders.privacy import mask_name, mask_phone
+from orders.reports.customers import HIGH_POTENTIAL, SEGMENT_ORDER
+from orders.reports.pool import buyers, known_segment, movement
+from orders.reports.region_config import RegionConfig
+from orders.reports.regions import DENOMINATORS, LABELS, METRICS, fmt_rate, region_report
+
+
+async def regions(request: web.Request) -> web.StreamResponse:
+    allowed(request, "regions")
+    app = board_of(request).app
+    metric = request.query.get("metric", "")
+    cfg = RegionConfig.load(app.config)
+    async with app.db.session() as s:
+        rep = await region_report(s, cfg, app.clock.now(), app.settings.tz)
+    metric = metric if metric in METRICS else (rep.flags[0].metric if rep.flags else "sign48")
+    png = await region_map_png(rep, metric, "province", None, f"全国 {LABELS[metric]}（近{cfg.window_days}天）")
+    return page(request, "regions.html", {
+        "title": "区域健康", "page_name": "regions", "flags": [f.line() for f in rep.flags[:cfg.top_flags]],
+        "national": [(LABELS[m], fmt_rate(m, rep.national[m])) for m in METRICS], "metric": metric,
+        "metrics": [(m, LABELS[m]) for m in METRICS], "denominator": DENOMINATORS[metric],
+        "min_parcels": cfg.min_parcels, "map": base64.b64encode(png).decode()})
+
+
+async def customers(request: web.Request) -> web.StreamResponse:
+    allowed(request, "customers")
+    app = board_of(request).app
+    segment = request.query.get("segment", HIGH_POTENTIAL)
+    if not known_segment(segment):
+        raise web.HTTPBadRequest(text=f"没有客户分群「{segment[:20]}」。")
+    today = app.clock.now().astimezone(ZoneInfo(app.settings.tz)).date()
+    async with app.db.session() as s:
+        mv = await movement(s, today)
+        found = await buyers(s, segment, 20)
+    sizes = [(seg, mv.sizes.get(seg, 0), (mv.sizes.get(seg, 0) - mv.week_ago.get(seg, 0)) if mv.week_ago_day else None)
+             for seg in (HIGH_POTENTIAL, *SEGMENT_ORDER)]
+    rows = [{"buyer": f"{mask_name(b.nick)} {mask_phone(b.phone_masked)}", "orders": b.row.orders,
+             "amount": fen_to_yuan(b.row.amount_fen), "recency": f"{b.row.recency_days:.0f}",
+             "cv": "" if b.row.interval_cv is None else f"{b.row.interval_cv:.2f}",
+             "moved": f"{channel_name(b.row.channel_from)}→{channel_name(b.row.channel_to)}"
+             if b.row.channel_from else ""} for b in found]
+    return page(request, "customers.html", {"title": "客户池", "page_name": "customers", "sizes": sizes,
+                                            "built": mv.day, "segment": segment, "rows": rows})
