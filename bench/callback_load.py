@@ -65,7 +65,7 @@ async def main(concurrency: int, rounds: int) -> None:
                              wecom_corp_id=CORP_ID, wecom_secret=SECRET, wecom_token=TOKEN, wecom_aes_key=AES_KEY,
                              wecom_agent_id=1000002, wecom_api_base=fake.base_url, http_port=free_port())
     app = await build_app(settings)
-    await seed_demo(app.db, app.clock, app.workflows, app.roles, settings.tz, n=concurrency)
+    await seed_demo(app, n=concurrency)
     users = [f"bench{i:04d}" for i in range(concurrency)]
     async with app.db.session() as s:
         for u in users:

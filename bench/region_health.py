@@ -1,7 +1,7 @@
 """Region fulfilment health figures (#17), run by ``bench/analytics.py``: the metrics build (pandas, all levels ×
 carriers, Wilson flags) over 1,000,000 parcels' facts, the facts load from SQLite (orders,
 timeline, tracking, cases) and the map render (in process, warm). ``--quick``: 100,000 parcels
-for the build, 20,000 orders for the load. Prints medians as ``figure: value unit`` lines."""
+for the build, 10,000 orders for the load. Prints medians as ``figure: value unit`` lines."""
 
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ def synthetic_facts(n: int, seed: int = 1) -> pd.DataFrame:
     f = regs.iloc[rng.integers(0, len(regs), n)].reset_index(drop=True)
     f["order_id"] = np.arange(n)
     f["carrier"] = rng.choice(CARRIERS, n)
-    picked = pd.Timestamp(NOW) - pd.to_timedelta(rng.uniform(0, 86 * 86400, n), unit="s")
+    picked = (pd.Timestamp(NOW) - pd.to_timedelta(rng.uniform(0, 86 * 86400, n), unit="s")).floor("s")
     f["paid_at"] = picked - pd.Timedelta(hours=20)
     f["picked_at"] = picked
-    signed = picked + pd.to_timedelta(rng.uniform(8, 80, n), unit="h")
+    signed = (picked + pd.to_timedelta(rng.uniform(8, 80, n), unit="h")).floor("s")
     f["signed_at"] = signed.where(signed <= pd.Timestamp(NOW))
     f["returned"] = rng.random(n) < 0.03
     f["complaints"] = (rng.random(n) < 0.004).astype("int64")
@@ -136,4 +136,4 @@ def region_figures(quick: bool) -> None:
     """#17's figures (kept in one function so other analytics benches can sit beside them)."""
     region_build_figures(100_000 if quick else 1_000_000, 3 if quick else 5)
     region_map_figures(3 if quick else 7)
-    asyncio.run(_facts_load(20_000 if quick else 200_000, 1 if quick else 3))
+    asyncio.run(_facts_load(10_000 if quick else 200_000, 1 if quick else 3))

@@ -5,6 +5,7 @@ app) and shows what the bot queues for other people as it is queued."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -118,7 +119,7 @@ class Console:
             for uid, task_id in n.updates:  # a greyed-out card has no buttons left to press
                 old = self.cards.get(uid, {}).get(task_id)
                 if old is not None:
-                    self.cards[uid][task_id] = Card(old.task_id, old.title, old.desc, old.fields, ())
+                    self.cards[uid][task_id] = dataclasses.replace(old, buttons=())
         return "\n".join(out) if out else "（没有回复）"
 
     async def _switch(self, uid: str) -> str:

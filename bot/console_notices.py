@@ -41,7 +41,8 @@ def card_from_wecom(d: dict[str, Any]) -> Card:
                 fields=tuple((str(h.get("keyname", "")), str(h.get("value", "")))
                              for h in d.get("horizontal_content_list") or []),
                 buttons=tuple(Button(str(b.get("key", "")), str(b.get("text", "")), int(b.get("style", 1)))
-                              for b in d.get("button_list") or []))
+                              for b in d.get("button_list") or []),
+                quote=str((d.get("quote_area") or {}).get("quote_text", "")))
 
 
 @dataclass
@@ -87,10 +88,15 @@ def render_row(r: OutboxMessage, names: dict[str, str]) -> Notice:
     if r.msgtype == "update_card":
         task = str(p.get("task_id") or "")
         new = p.get("template_card")
-        what = f"更新为「{new.get('main_title', {}).get('title', '')}」" if isinstance(new, dict) \
-            else f"按钮变为「{p.get('replace_name', '')}」"
-        return Notice(f"→ {who}：卡片 {task or '(刚按的卡片)'} {what}", updates=[(u, task) for u in users])
+        if isinstance(new, dict):  # a whole new card (same task_id): its buttons stay pressable
+            card = card_from_wecom(new)
+            return Notice(f"→ {who}：卡片 {task or '(刚按的卡片)'} 更新为：\n  " + _indent(Reply(card=card).as_text()),
+                          cards=[(u, card) for u in users])
+        return Notice(f"→ {who}：卡片 {task or '(刚按的卡片)'} 按钮变为「{p.get('replace_name', '')}」",
+                      updates=[(u, task) for u in users])
     if r.msgtype == "image":
         return Notice(f"→ {who}：[图片 {p.get('path', '')}]")
+    if r.msgtype == "voice":
+        return Notice(f"→ {who}：[语音 {p.get('path', '')}]")
     body = str(p.get("content", "")) or str(p)
     return Notice(f"→ {who}：" + _indent(body))

@@ -147,16 +147,27 @@ class Dispatcher:
         async with self.app.db.session() as s:
             user = await get_user(s, incoming.user_id)
         if user is None:
-            log.warning("message from unknown user %s (kind=%s)", incoming.user_id, incoming.kind)
-            if incoming.transport == "wecom":  # a real account knocking: the admins hear once a day
-                await self._alert_admins(incoming.user_id)
-            return [Reply(text=UNKNOWN_USER.format(uid=incoming.user_id))]
+            return await self._unknown_user(incoming.user_id, incoming.kind, incoming.transport)
         req = Request(self.app, user, incoming)
         try:
             return await self._route(req)
         except DomainError as e:
             log.info("refused for %s: %s", user.user_id, scrub(str(e)).splitlines()[0])
             return [Reply(text=str(e))]
+
+    async def refuse_unknown(self, user_id: str, kind: str, transport: str) -> list[Reply] | None:
+        """The "ask an admin" answer when ``user_id`` is not a user (for messages a transport
+        cannot turn into an Incoming, e.g. a video); None for a known user."""
+        async with self.app.db.session() as s:
+            if await get_user(s, user_id) is not None:
+                return None
+        return await self._unknown_user(user_id, kind, transport)
+
+    async def _unknown_user(self, user_id: str, kind: str, transport: str) -> list[Reply]:
+        log.warning("message from unknown user %s (kind=%s)", user_id, kind)
+        if transport == "wecom":  # a real account knocking: the admins hear once a day
+            await self._alert_admins(user_id)
+        return [Reply(text=UNKNOWN_USER.format(uid=user_id))]
 
     async def _alert_admins(self, uid: str) -> None:
         now = self.app.clock.now()

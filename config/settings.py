@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     config_dir: Path | None = Field(None, validation_alias=_env("ORDERBOT_CONFIG_DIR"))
     data_dir: Path = Field(Path("var"), validation_alias=_env("ORDERBOT_DATA_DIR"))
     log_level: str = Field("INFO", validation_alias=_env("ORDERBOT_LOG_LEVEL"))
+    # privacy (issue 13): days raw inbox XML / outbox payloads are kept at most (orders.retention)
+    retention_days: int = Field(30, ge=1, validation_alias=_env("ORDERBOT_RETENTION_DAYS"))
     # intake (issue 5): carrier push salt and Douyin push app key/secret
     kuaidi100_salt: str = Field("", validation_alias=_env("ORDERBOT_KUAIDI100_SALT"))
     douyin_app_key: str = Field("", validation_alias=_env("ORDERBOT_DOUYIN_APP_KEY"))

@@ -5,16 +5,20 @@ from handlers import (
     advance,
     aftersales,
     approve,
+    barcodes,
     collaboration,
     customers,
     digest,
     evidence,
+    floor,
     help,
+    holds,
     query,
     regions,
     scan,
     tasks,
     tracking,
+    typed_report,
     users_admin,
     voice,
     welcome,
@@ -22,6 +26,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "collaboration", "customers", "digest", "evidence", "help",
-           "query", "regions", "registry", "scan", "tasks", "tracking", "users_admin", "voice", "welcome",
-           "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "collaboration", "customers", "digest",
+           "evidence", "floor", "help", "holds", "query", "regions", "registry", "scan", "tasks", "tracking",
+           "typed_report", "users_admin", "voice", "welcome", "workflow_admin"]

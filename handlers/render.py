@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from orders.labels import KINDS, SOURCES, channel_name
+from orders.labels import SOURCES, channel_name, kind_label
 from orders.models import Order, TimelineEvent
 from orders.money import fen_to_yuan
 from orders.privacy import mask_detail, mask_name
@@ -17,7 +17,7 @@ def when(dt: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
 
 def event_line(ev: TimelineEvent, tz: str) -> str:
     who = ev.detail.get("actor_name") or ev.actor
-    what = KINDS.get(ev.kind, ev.kind)
+    what = kind_label(ev.kind, ev.detail)
     if ev.from_state or ev.to_state:
         what += f" {ev.from_state or '∅'}→{ev.to_state}"
     extra = ev.detail.get("reason") or ev.detail.get("new") or ev.detail.get("summary") or ""

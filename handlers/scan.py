@@ -7,7 +7,7 @@ from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.query import query
 from handlers.registry import registry
-from orders.warehouse.tasks import normalize_code
+from orders.warehouse.picking import normalize_code
 
 
 @registry.kind("scan")

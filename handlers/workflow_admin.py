@@ -10,12 +10,14 @@ import cn2an
 from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
+from handlers.task_cards import warehouse_config
 from orders import workflow_edit
 from orders.errors import InvalidInput, NotPermitted
+from orders.warehouse.flow import check_floor
 from orders.workflow import Workflow
 from orders.workflow_entry import entries, warning
 
-ADD = re.compile(r"^加状态\s+(\S+)\s+在\s+(\S+?)\s*(之前|之后)(?:\s+角色\s+(\S+))?$")
+ADD = re.compile(r"^加状态\s+(\S+)\s+在\s+(\S+?)\s*(之前|之后)(?:\s+角色\s+(\S+))?(?:\s*(直通))?$")
 REMOVE = re.compile(r"^删状态\s+(\S+)$")
 BRANCH = re.compile(r"^加分支\s+(\S+)\s+从\s+(\S+?)(?:\s*返回原状态)?(?:\s+角色\s+(\S+))?$")
 LIMIT = re.compile(r"^时限\s+(\S+)\s+(\S+)$")
@@ -25,7 +27,7 @@ NONE_WORDS = ("无", "不限", "取消", "none")
 UNIT_HOURS = {"小时": 1.0, "个小时": 1.0, "h": 1.0, "H": 1.0, "分钟": 1 / 60, "分": 1 / 60, "min": 1 / 60,
               "天": 24.0, "d": 24.0}
 SPLIT = re.compile(r"[,，、/]+")
-USAGE = ("用法：流程 | 流程 加状态 <名称> 在 <状态> 之前|之后 [角色 <角色,…>] | 流程 删状态 <名称> | "
+USAGE = ("用法：流程 | 流程 加状态 <名称> 在 <状态> 之前|之后 [角色 <角色,…>] [直通] | 流程 删状态 <名称> | "
          "流程 加分支 <名称> 从 <状态,…> 返回原状态 [角色 <角色,…>] | 流程 时限 <状态> <时长|无> | "
          "流程 角色 <状态> <角色,…|无>")
 
@@ -45,7 +47,8 @@ def describe(wf: Workflow, labels: dict[str, str], channels: dict[str, object]) 
 
     lines = [f"当前流程（第 {wf.version} 版）："]
     for i, s in enumerate(d.states, 1):
-        lines.append(f"{i}. {s.name}（可推进者：{who(s.roles)}{extra(s.name, s.limit_hours)}）")
+        through = "，仓库按钮直通" if s.pass_through else ""
+        lines.append(f"{i}. {s.name}（可推进者：{who(s.roles)}{extra(s.name, s.limit_hours)}{through}）")
     for b in d.branches:
         lines.append(f"分支：{b.name}（从 {'、'.join(b.branch_from)} 进入，返回原状态；可推进者：{who(b.roles)}"
                      f"{extra(b.name, b.limit_hours)}）")
@@ -99,10 +102,13 @@ async def workflow(req: Request, args: str) -> list[Reply]:
     who = req.user.user_id
     if m := ADD.match(args):
         wf = await workflow_edit.add_state(app.db, app.workflows, app.clock, name=m.group(1), anchor=m.group(2),
-                                           before=m.group(3) == "之前", actor=who, roles=parse_roles(req, m.group(4)))
+                                           before=m.group(3) == "之前", actor=who, roles=parse_roles(req, m.group(4)),
+                                           pass_through=bool(m.group(5)),
+                                           check=check_floor(warehouse_config(app), m.group(1)))
         done = f"✅ 已加状态「{m.group(1)}」（无时限，可用「流程 时限」设置），立即生效。"
     elif m := REMOVE.match(args):
-        wf = await workflow_edit.remove_state(app.db, app.workflows, app.clock, name=m.group(1), actor=who)
+        wf = await workflow_edit.remove_state(app.db, app.workflows, app.clock, name=m.group(1), actor=who,
+                                              check=check_floor(warehouse_config(app)))
         done = f"✅ 已删除状态「{m.group(1)}」，立即生效。"
     elif m := BRANCH.match(args):
         name, froms, roles = m.group(1), [f for f in SPLIT.split(m.group(2)) if f], parse_roles(req, m.group(3))

@@ -6,19 +6,25 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pandas as pd
+
 from notifications.region_map import render_region_map
 from orders.app import App
+from orders.reports.parcels import load_facts
 from orders.reports.region_config import RegionConfig
-from orders.reports.regions import DENOMINATORS, LABELS, METRICS, Flag, RegionReport, fmt_rate, region_report
+from orders.reports.regions import DENOMINATORS, LABELS, METRICS, Flag, RegionReport, Windows, build, fmt_rate
 from orders.reports.unsigned import sweep_unsigned
 
 
 async def reports_today_and_yesterday(app: App, cfg: RegionConfig, now: datetime) -> tuple[RegionReport,
                                                                                           RegionReport]:
+    """Today's report and yesterday's (as it stood then: later 揽收 and 签收 left out), from one read."""
+    then = now - timedelta(days=1)
     async with app.db.session() as s:
-        today = await region_report(s, cfg, now, app.settings.tz)
-        yesterday = await region_report(s, cfg, now - timedelta(days=1), app.settings.tz)
-    return today, yesterday
+        facts = await load_facts(s, cfg, Windows.of(cfg, then).base_start, now, app.settings.tz)
+    past = facts[facts["picked_at"] <= pd.Timestamp(then)].copy()
+    past["signed_at"] = past["signed_at"].where(past["signed_at"] <= pd.Timestamp(then))
+    return build(facts, cfg, now), build(past, cfg, then)
 
 
 def alerts_text(today: list[Flag], yesterday: list[Flag], top: int) -> str:

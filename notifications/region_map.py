@@ -45,6 +45,12 @@ def _path(geom: Any) -> Any:
     return Path(np.concatenate(verts), np.concatenate(codes))
 
 
+def _meets(path: Any, extent: tuple[float, float, float, float]) -> bool:
+    b = path.get_extents()
+    x0, x1, y0, y1 = extent
+    return bool(b.x1 >= x0 and b.x0 <= x1 and b.y1 >= y0 and b.y0 <= y1)
+
+
 @cache
 def shapes(level: str, parent: int | None = None) -> tuple[tuple[int, ...], tuple[str, ...], tuple[Any, ...],
                                                              tuple[tuple[float, float], ...]]:
@@ -119,11 +125,11 @@ def render_region_map(values: dict[int, tuple[float | None, int]], *, level: str
     ax = fig.add_axes((0.02, 0.1, 0.86, 0.8))
     national = level == "province" and parent is None
 
-    def draw(target: Any, lw: float) -> None:
-        target.add_collection(PatchCollection([PathPatch(p) for p in paths], facecolors=faces, edgecolors="white",
-                                              linewidths=lw))
-        hp = [PathPatch(p, fill=False, hatch="///", edgecolor=THIN, linewidth=0)
-              for p, h in zip(paths, hatches, strict=True) if h]
+    def draw(target: Any, lw: float, only: tuple[float, float, float, float] | None = None) -> None:
+        pick = range(len(paths)) if only is None else [i for i, p in enumerate(paths) if _meets(p, only)]
+        target.add_collection(PatchCollection([PathPatch(paths[i]) for i in pick], facecolors=[faces[i] for i in pick],
+                                              edgecolors="white", linewidths=lw))
+        hp = [PathPatch(paths[i], fill=False, hatch="///", edgecolor=THIN, linewidth=0) for i in pick if hatches[i]]
         for patch in hp:
             target.add_patch(patch)
         if national:
@@ -149,10 +155,10 @@ def render_region_map(values: dict[int, tuple[float | None, int]], *, level: str
     if national:
         tw = codes.index(TAIWAN) if TAIWAN in codes else -1
         if tw >= 0 and values.get(TAIWAN, (None, 0))[0] is None:
-            ax.annotate("台湾省资料暂缺", points[tw], xytext=(points[tw][0] + 3.0, points[tw][1] + 3.0), fontsize=7,
+            ax.annotate("台湾省资料暂缺", points[tw], xytext=(points[tw][0] + 3.0, points[tw][1] + 4.5), fontsize=7,
                         arrowprops={"arrowstyle": "-", "color": "#777777", "lw": 0.6})
         inset = fig.add_axes((0.74, 0.1, 0.14, 0.22))
-        draw(inset, 0.2)
+        draw(inset, 0.2, SCS_EXTENT)
         sx0, sx1, sy0, sy1 = SCS_EXTENT
         inset.set_xlim(sx0, sx1)
         inset.set_ylim(sy0, sy1)

@@ -179,6 +179,11 @@ class WeComClient:
         media_id = await self.upload_media("image", filename, content)
         return await self.send(touser, "image", {"media_id": media_id})
 
+    async def send_voice(self, touser: str, filename: str, content: bytes) -> dict[str, Any]:
+        """``media/upload?type=voice`` (AMR, at most 2 MB / 60 s) then a voice message."""
+        media_id = await self.upload_media("voice", filename, content)
+        return await self.send(touser, "voice", {"media_id": media_id})
+
     async def upload_media(self, kind: str, filename: str, content: bytes) -> str:
         form = aiohttp.FormData()
         form.add_field("media", content, filename=filename, content_type="application/octet-stream")

@@ -1,12 +1,19 @@
 """The outbox worker: delivers due rows through the WeCom API or a group robot.
 
 Each pass takes, for every recipient, only the oldest undelivered row (so one user's messages go
-out in order), holds back what would break WeCom's per-member or per-robot limits, claims the rows
-atomically (pending -> sending with a lease, so two processes never send the same row), sends
-them concurrently and records the outcome: sent, retry later with exponential backoff and
-jitter, or dead (a permanent error or too many attempts; the admins get one alert). A row found
-still 'sending' after its lease (the process died mid-send) may or may not have arrived: it is
-marked dead for a person to look at (``orderbot outbox --retry``), never sent twice on its own."""
+out in order) and holds back what would break WeCom's per-member or per-robot limits. A row is
+claimed (pending -> sending, naming this process, with a short lease) only when its request is
+about to go out, and is marked sent with WeCom's ``msgid`` as soon as the answer arrives; a failure
+is retried with exponential backoff and jitter, or the row is dead (a permanent error or too many
+attempts; the admins get one alert).
+
+After a crash: a row still 'sending' whose process is gone (orders.processes: at once on restart)
+or whose lease ran out may or may not have reached WeCom, and WeCom offers no lookup by msgid. It
+is sent again: one possible duplicate is preferred over a loss. Where WeCom can tell, it does: a
+template card's ``task_id`` is unique, so a resent card answered 42014 was delivered the first time
+and is marked sent. Such rows are not dead and raise no admin alert; ``orderbot outbox
+--retry-dead`` never touches a row that was delivered (it has a msgid) or may have been.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
+from orders import processes
 from orders.app import App
-from orders.outbox import OutboxMessage, enqueue_text
+from orders.outbox import OutboxMessage, enqueue_text, scrubbed
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
-COUNTED = frozenset({"text", "markdown", "image", "template_card"})  # update_card is not a new message
+COUNTED = frozenset({"text", "markdown", "image", "voice", "template_card"})  # update_card is not a new message
 ALERT_PREFIX = "outbox-dead:"
+CARD_TASK_USED = 42014  # template card task_id already used
+INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
 
 
 class Permanent(Exception):
@@ -42,7 +52,7 @@ class RetryPolicy:
     max_attempts: int = 20
     base: float = 2.0  # seconds before the 2nd attempt
     cap: float = 900.0  # longest wait between attempts
-    lease: timedelta = timedelta(minutes=2)
+    lease: timedelta = timedelta(seconds=30)  # > the client timeout; a gone process frees its rows at once
 
     def delay(self, attempts: int, rng: random.Random) -> timedelta:
         raw = min(self.cap, self.base * 2 ** max(0, attempts - 1))
@@ -84,6 +94,7 @@ class OutboxWorker:
         self._sem = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._loaded = False
+        self.me = processes.current().id
 
     def wake(self) -> None:
         """Something was queued: run a pass now rather than at the next poll."""
@@ -140,9 +151,8 @@ class OutboxWorker:
         now = self.app.clock.now()
         result = PassResult()
         rows = await self._open_rows()
-        stale = {r.id for r in rows if r.status == "sending" and r.next_attempt_at <= now}
-        if stale:  # claimed by a process that died mid-send: dead, and the admins' alert goes out now
-            await self._expire_leases(stale, now)
+        sending = [r for r in rows if r.status == "sending"]
+        if sending and await self._release(sending, now):  # interrupted sends: due again at once
             rows = await self._open_rows()
         blocked: set[str] = set()
         picked: list[OutboxMessage] = []
@@ -163,52 +173,69 @@ class OutboxWorker:
             picked.append(r)
         if not picked:
             return result
-        async with self.app.db.session() as s:
-            claimed = set((await s.scalars(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r.id for r in picked]), OutboxMessage.status == "pending",
-                       OutboxMessage.next_attempt_at <= now)
-                .values(status="sending", next_attempt_at=now + self.policy.lease)
-                .returning(OutboxMessage.id))).all())
-        outcomes = await asyncio.gather(*(self._deliver(r, result) for r in picked if r.id in claimed))
-        sent = [oid for oid in outcomes if oid is not None]
-        if sent:  # one transaction for the whole pass; a crash before it leaves them 'sending' (never resent)
-            async with self.app.db.session() as s:
-                await s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent))
-                                .values(status="sent", sent_at=self.app.clock.now(),
-                                        attempts=OutboxMessage.attempts + 1, last_error=""))
-        result.sent = len(sent)
+        outcomes = await asyncio.gather(*(self._deliver(r, result) for r in picked))
+        result.sent = sum(outcomes)
         return result
 
-    async def _deliver(self, row: OutboxMessage, result: PassResult) -> int | None:
+    async def _claim(self, row: OutboxMessage) -> bool:
+        """pending -> sending for this process, just before the request goes out."""
+        now = self.app.clock.now()
+        async with self.app.db.session() as s:
+            got = await s.scalar(update(OutboxMessage)
+                                 .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
+                                        OutboxMessage.next_attempt_at <= now)
+                                 .values(status="sending", claimed_by=self.me, next_attempt_at=now + self.policy.lease)
+                                 .returning(OutboxMessage.id))
+        return got is not None
+
+    async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:
+        """Mark delivered with WeCom's msgid; the message itself is scrubbed from the row (a card
+        keeps the response_code WeCom gave, so a decision typed as text can grey it later)."""
+        note = note or (INTERRUPTED if row.last_error == INTERRUPTED else "")  # kept: a possible duplicate
+        kept = scrubbed({**(row.payload or {}), **({"response_code": code} if code else {})})
+        async with self.app.db.session() as s:
+            await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                            .values(status="sent", sent_at=self.app.clock.now(), attempts=OutboxMessage.attempts + 1,
+                                    last_error=note, msgid=msgid[:128], claimed_by=None, payload=kept))
+
+    async def _deliver(self, row: OutboxMessage, result: PassResult) -> int:
         async with self._sem:
+            if not await self._claim(row):
+                return 0  # a peer took it
             try:
-                await self._send(row)
+                answer = await self._send(row)
             except WeComUnavailable as e:
                 result.stalled = True
                 await self._retry(row, str(e), result)
-                return None
+                return 0
             except WeComError as e:
+                if e.errcode == CARD_TASK_USED and row.msgtype == "template_card":
+                    # the card's unique task_id was taken: this very row reached WeCom before a crash
+                    await self._sent(row, "", "delivered before an interruption (task_id already used: 42014)")
+                    log.info("outbox %d: card already delivered before an interruption", row.id)
+                    return 1
                 if e.retryable:
                     await self._retry(row, str(e), result)
                 else:
                     await self._dead(row, str(e))
                     result.failed += 1
-                return None
+                return 0
             except Permanent as e:
                 await self._dead(row, str(e))
                 result.failed += 1
-                return None
+                return 0
             except Exception as e:  # a bug: keep the row, back off, tell the log
                 log.exception("outbox %d: unexpected error", row.id)
                 await self._retry(row, f"{type(e).__name__}: {e}", result)
-                return None
+                return 0
             if counted(row):
                 self.limiter.record(lanes(row), self.app.clock.now())
+            await self._sent(row, str(answer.get("msgid") or ""), code=str(answer.get("response_code") or ""))
             log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
-            return row.id
+            return 1
 
-    async def _send(self, row: OutboxMessage) -> None:
+    async def _send(self, row: OutboxMessage) -> dict[str, Any]:
+        """Send one row; WeCom's answer (empty for robots and card updates: no msgid)."""
         p: dict[str, Any] = row.payload or {}
         if row.channel == "webhook":
             key = self.robots.key(row.target)
@@ -220,21 +247,20 @@ class OutboxWorker:
                 await self.client.webhook_send(key, row.msgtype, {"content": self._content(p)})
             else:
                 raise Permanent(f"group robots cannot send {row.msgtype}")
-            return
+            return {}
         to = row.target
+        answer: dict[str, Any] = {}
         if row.msgtype in ("text", "markdown"):
-            await self.client.send(to, row.msgtype, {"content": self._content(p)})
+            answer = await self.client.send(to, row.msgtype, {"content": self._content(p)})
         elif row.msgtype == "image":
-            await self.client.send_image(to, Path(str(p.get("path"))).name, await self._file(p))
+            answer = await self.client.send_image(to, Path(str(p.get("path"))).name, await self._file(p))
+        elif row.msgtype == "voice":  # a kept AMR (an exception report's audio) played back to a lead
+            answer = await self.client.send_voice(to, Path(str(p.get("path"))).name, await self._file(p))
         elif row.msgtype == "template_card":
             card = p.get("template_card")
             if not isinstance(card, dict):
                 raise Permanent("template_card payload without a card")
             answer = await self.client.send_template_card(to, card)
-            if answer.get("response_code"):  # kept so a decision typed as text can grey the card later
-                async with self.app.db.session() as s:
-                    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                                    .values(payload={**p, "response_code": str(answer["response_code"])}))
         elif row.msgtype == "update_card":
             code = str(p.get("response_code") or "") or await self._card_code(str(p.get("task_id") or ""))
             if not code:
@@ -243,6 +269,7 @@ class OutboxWorker:
                                                    template_card=p.get("template_card"))
         else:
             raise Permanent(f"unknown msgtype {row.msgtype!r}")
+        return answer
 
     async def _card_code(self, task_id: str) -> str:
         """The response code WeCom gave back when the card ``task_id`` was sent (dedupe key
@@ -265,7 +292,7 @@ class OutboxWorker:
         base = self.app.settings.data_dir.resolve()
         path = (base / str(p.get("path") or "")).resolve()
         if not path.is_relative_to(base) or not path.is_file():
-            raise Permanent(f"image file missing or outside the data dir: {p.get('path')!r}")
+            raise Permanent(f"file missing or outside the data dir: {p.get('path')!r}")
         return await asyncio.to_thread(path.read_bytes)
 
     async def _retry(self, row: OutboxMessage, error: str, result: PassResult) -> None:
@@ -277,7 +304,8 @@ class OutboxWorker:
         at = self.app.clock.now() + self.policy.delay(attempts, self.rng)
         async with self.app.db.session() as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                            .values(status="pending", attempts=attempts, next_attempt_at=at, last_error=error[:2000]))
+                            .values(status="pending", attempts=attempts, next_attempt_at=at, last_error=error[:2000],
+                                    claimed_by=None))
         result.next_at = at if result.next_at is None else min(result.next_at, at)
         log.warning("outbox %d: attempt %d failed (%s); next try at %s", row.id, attempts, error[:200],
                     at.isoformat(timespec="seconds"))
@@ -286,7 +314,8 @@ class OutboxWorker:
         now = self.app.clock.now()
         async with self.app.db.session() as s:
             await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                            .values(status="dead", attempts=OutboxMessage.attempts + 1, last_error=error[:2000]))
+                            .values(status="dead", attempts=OutboxMessage.attempts + 1, last_error=error[:2000],
+                                    claimed_by=None))
             await self._alert(s, row, error, now)
         log.error("outbox %d dead (%s %s to %s): %s", row.id, row.channel, row.msgtype, row.target[:60], error[:300])
 
@@ -303,16 +332,21 @@ class OutboxWorker:
             return list((await s.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
                                          .order_by(OutboxMessage.id).limit(self.scan))).all())
 
-    async def _expire_leases(self, ids: set[int], now: datetime) -> None:
-        """Rows left 'sending' past their lease: dead, for a person to decide (never resent)."""
+    async def _release(self, rows: list[OutboxMessage], now: datetime) -> int:
+        """Rows left 'sending' by a process that is gone (or whose lease ran out): pending again,
+        due now, no alert. Their request may have reached WeCom: a possible duplicate, never a loss."""
         async with self.app.db.session() as s:
-            rows = (await s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids),
-                                                                 OutboxMessage.status == "sending",
-                                                                 OutboxMessage.next_attempt_at <= now))).all()
-            for row in rows:
-                row.status = "dead"
-                row.last_error = "interrupted while sending: delivery unknown, not resent automatically"
-                await self._alert(s, row, row.last_error, now)
-                log.error("outbox %d: interrupted while sending; marked dead", row.id)
-
-
+            gone = await processes.gone(s, now)
+            ids = [r.id for r in rows if r.claimed_by != self.me and (r.claimed_by in gone or r.next_attempt_at <= now)]
+            if not ids:
+                return 0
+            got = (await s.scalars(update(OutboxMessage)
+                                   .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending",
+                                          OutboxMessage.msgid == "")
+                                   .values(status="pending", next_attempt_at=now, claimed_by=None,
+                                           last_error=INTERRUPTED)
+                                   .returning(OutboxMessage.id))).all()
+        if got:
+            log.warning("outbox: %d rows interrupted while sending are sent again (a duplicate is possible): %s",
+                        len(got), ", ".join(map(str, got[:20])))
+        return len(got)

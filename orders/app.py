@@ -10,9 +10,11 @@ from typing import Any, Generic, TypeVar, cast
 
 from config import ConfigDir, Settings
 from orders.clock import Clock, SystemClock
+from orders.config_check import check_config
 from orders.db import Database
 from orders.service import OrderService
 from orders.users import RoleBook, sync_users
+from orders.warehouse import duty
 from orders.warehouse.hooks import install_auto_assign
 from orders.warehouse.tasks import WarehouseConfig
 from orders.workflow import WorkflowDef, WorkflowRegistry
@@ -74,12 +76,20 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
     clock = clock or SystemClock()
     roles = RoleBook.from_dict(cfg.load("roles"))
     workflows = WorkflowRegistry(WorkflowDef.from_dict(cfg.load("workflow")))
+    try:  # config naming a robot, role or state that does not exist: refused here (ConfigError)
+        async with db.session() as s:
+            check_config(cfg, roles, (await workflows.current(s)).definition)
+    except BaseException:
+        await db.dispose()
+        raise
     async with db.session() as s:
         added = await sync_users(s, roles, cfg.load("users"), clock.now())
     if added:
         log.info("added %d users from users.yaml", added)
     app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
               orders=OrderService(db, clock, workflows, roles))
-    install_auto_assign(app.orders, app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse"))),
-                        settings.tz)
+    wh = app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse")))
+    install_auto_assign(app.orders, wh, settings.tz)
+    async with db.session() as s:
+        await duty.seed(s, wh.on_duty, clock.now())
     return app

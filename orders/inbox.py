@@ -3,13 +3,15 @@ after the answer loses nothing; the unique dedupe key makes WeCom's retries harm
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Integer, String, Text, or_, select, update
+from sqlalchemy import ColumnElement, Index, Integer, String, Text, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
+from orders.crypto import EncryptedText
 from orders.db import dialect_insert
 
 # status: pending -> processing -> done | failed
@@ -24,23 +26,29 @@ class InboxMessage(Base):
     msg_id: Mapped[str] = mapped_column(String(64), default="")
     user_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(48))  # msgtype, or event:<name>
-    xml: Mapped[str] = mapped_column(Text)  # the decrypted message
+    xml: Mapped[str] = mapped_column(EncryptedText)  # the message, encrypted at rest; "" once done
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # orders.processes identity of the claimer
     processed_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
 
 
-async def unfinished(session: AsyncSession, now: datetime, lease: timedelta) -> list[int]:
-    """Ids of rows to (re)process: pending ones and claims older than the lease."""
+def _claimable(now: datetime, lease: timedelta, gone: Collection[str]) -> ColumnElement[bool]:
+    """Pending rows, and claims whose process is gone (orders.processes) or whose lease ran out."""
+    stale = InboxMessage.claimed_at <= now - lease
+    if gone:
+        stale = or_(stale, InboxMessage.claimed_by.in_(list(gone)))
+    return or_(InboxMessage.status == "pending", (InboxMessage.status == "processing") & stale)
+
+
+async def unfinished(session: AsyncSession, now: datetime, lease: timedelta,
+                     gone: Collection[str] = ()) -> list[int]:
+    """Ids of rows to (re)process: pending ones and claims that are free again, in arrival order."""
     return list((await session.scalars(
-        select(InboxMessage.id)
-        .where(or_(InboxMessage.status == "pending",
-                   (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= now - lease)))
-        .order_by(InboxMessage.id)
-    )).all())
+        select(InboxMessage.id).where(_claimable(now, lease, gone)).order_by(InboxMessage.id))).all())
 
 
 async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: str = "") -> bool:
@@ -48,7 +56,8 @@ async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: st
     res = await session.execute(
         update(InboxMessage)
         .where(InboxMessage.id == row_id, InboxMessage.status == "processing")
-        .values(status="failed" if error else "done", processed_at=now, error=error[:2000])
+        .values(status="failed" if error else "done", processed_at=now, error=error[:2000],
+                **({} if error else {"xml": ""}))  # a failed row keeps its message for a person
         .returning(InboxMessage.id)
     )
     return res.scalar_one_or_none() is not None
@@ -67,18 +76,39 @@ async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> di
     return {k: i for k, i in (await session.execute(stmt, values)).all()}
 
 
-async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta) -> list[InboxMessage]:
-    """Claim several rows at once (see :func:`claim`); the rows this call got, in id order."""
-    got = (await session.scalars(
+async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta, *,
+                     by: str | None = None, gone: Collection[str] = ()) -> list[InboxMessage]:
+    """Claim several rows at once for process ``by``; the rows this call got, in id order.
+
+    A user's rows are only claimed in order: rows of a user whose earlier message is still held by
+    a live claim (another process) are left alone, and that user's earlier free rows are claimed
+    with them, so one user's messages are handled in arrival order across restarts and processes."""
+    if not ids:
+        return []
+    users = set((await session.scalars(select(InboxMessage.user_id).where(InboxMessage.id.in_(ids)))).all())
+    held = dict((await session.execute(
+        select(InboxMessage.user_id, func.min(InboxMessage.id))
+        .where(InboxMessage.user_id.in_(users), InboxMessage.status.in_(("pending", "processing")),
+               InboxMessage.claimed_by.is_distinct_from(by), ~_claimable(now, lease, gone))
+        .group_by(InboxMessage.user_id))).all())
+    top = max(ids)
+    cond = [InboxMessage.user_id.in_(users), InboxMessage.id <= top, _claimable(now, lease, gone)]
+    res = (await session.execute(
         update(InboxMessage)
-        .where(InboxMessage.id.in_(ids),
-               or_(InboxMessage.status == "pending",
-                   (InboxMessage.status == "processing") & (InboxMessage.claimed_at <= now - lease)))
-        .values(status="processing", claimed_at=now, attempts=InboxMessage.attempts + 1)
-        .returning(InboxMessage.id))).all()
+        .where(*cond)
+        .values(status="processing", claimed_at=now, claimed_by=by, attempts=InboxMessage.attempts + 1)
+        .returning(InboxMessage.id, InboxMessage.user_id))).all()
+    got: list[tuple[int, str]] = [(i, u) for i, u in res]
+    if held:  # a live claim holds an earlier message of this user: give these back for later
+        back = [i for i, u in got if u in held and i > held[u]]
+        if back:
+            await session.execute(update(InboxMessage).where(InboxMessage.id.in_(back))
+                                  .values(status="pending", claimed_at=None, claimed_by=None,
+                                          attempts=InboxMessage.attempts - 1))
+        got = [(i, u) for i, u in got if not (u in held and i > held[u])]
     if not got:
         return []
-    rows = (await session.scalars(select(InboxMessage).where(InboxMessage.id.in_(list(got)))
+    rows = (await session.scalars(select(InboxMessage).where(InboxMessage.id.in_([i for i, _ in got]))
                                   .order_by(InboxMessage.id).execution_options(populate_existing=True))).all()
     return list(rows)
 
@@ -90,6 +120,6 @@ async def finish_many(session: AsyncSession, ids: list[int], now: datetime) -> s
     res = await session.scalars(
         update(InboxMessage)
         .where(InboxMessage.id.in_(ids), InboxMessage.status == "processing")
-        .values(status="done", processed_at=now)
+        .values(status="done", processed_at=now, xml="")  # the raw message is not kept once handled
         .returning(InboxMessage.id))
     return set(res.all())

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orders.base import Base
+from orders.crypto import EncryptedText
 
 SOURCES = ("chat", "voice", "button", "import", "schedule", "system", "board")
 
@@ -35,13 +36,16 @@ class Order(Base):
     created_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
-    buyer_name: Mapped[str] = mapped_column(String(64), default="")
+    # personal data at rest (orders.crypto, README "Privacy"): name and street encrypted, the phone
+    # as a 3+4 mask, a keyed hash for matching, and its digest sealed for rotating that key
+    buyer_name: Mapped[str] = mapped_column(EncryptedText, default="")
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
     phone_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    phone_sealed: Mapped[str] = mapped_column(EncryptedText, default="", server_default="")
     province: Mapped[str] = mapped_column(String(32), default="")
     city: Mapped[str] = mapped_column(String(32), default="")
     district: Mapped[str] = mapped_column(String(32), default="")
-    address_detail: Mapped[str] = mapped_column(String(255), default="")
+    address_detail: Mapped[str] = mapped_column(EncryptedText, default="")
     goods_total_fen: Mapped[int] = mapped_column(Integer, default=0)
     shipping_fen: Mapped[int] = mapped_column(Integer, default=0)
     discount_total_fen: Mapped[int] = mapped_column(Integer, default=0)
@@ -57,6 +61,7 @@ class Order(Base):
     # 0018: the platform buyer id as a matching hash (orders.privacy.hash_buyer_id), for buyers
     # who gave no phone; one buyer across channels is matched by phone hash, else by this.
     buyer_id_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    buyer_id_sealed: Mapped[str] = mapped_column(EncryptedText, default="", server_default="")  # 0013_privacy
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"

@@ -12,9 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
+from orders.crypto import EncryptedJSON
 from orders.db import dialect_insert
 
-# status: pending -> sending (claimed, with a lease) -> sent | dead (or back to pending to retry)
+# status: pending -> sending (only while its request is in flight: claimed by one process, with a
+# short lease) -> sent | dead (or back to pending to retry). 'dead' is only ever a row WeCom refused
+# (or gave up on): never one that may have been delivered.
 OUTBOX_STATUSES = ("pending", "sending", "dead", "sent")
 
 
@@ -27,7 +30,7 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16), default="app")
     target: Mapped[str] = mapped_column(String(1024))  # "u1|u2" for app, robot name for webhook
     msgtype: Mapped[str] = mapped_column(String(32))  # text, markdown, image, template_card, update_card
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)  # encrypted; scrubbed once sent
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
@@ -37,6 +40,17 @@ class OutboxMessage(Base):
     # Optional idempotency key: a second enqueue with the same key is skipped.
     dedupe_key: Mapped[str | None] = mapped_column(String(191), unique=True)
     order_id: Mapped[int | None] = mapped_column(Integer)
+    # the process whose request is in flight while 'sending' (orders.processes), and WeCom's msgid once sent
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    msgid: Mapped[str] = mapped_column(String(128), default="", server_default="")
+
+
+KEEP_AFTER_SENT = ("response_code",)  # what a sent row keeps of its payload (card updates need it)
+
+
+def scrubbed(payload: dict[str, Any]) -> dict[str, Any]:
+    """A delivered row's payload: the message itself is not kept."""
+    return {k: v for k, v in payload.items() if k in KEEP_AFTER_SENT}
 
 
 async def enqueue(

@@ -1,9 +1,11 @@
-"""Masking personal data for replies and logs, and hashing phones for matching."""
+"""Masking personal data for replies and logs, and keyed hashes for matching (orders.crypto holds the keys)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+
+from orders.crypto import keyed_hash
 
 _DIGITS = re.compile(r"\D")
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
@@ -27,20 +29,52 @@ def mask_phone(phone: str) -> str:
 
 
 def _digest(text: str) -> str:
-    """The one matching hash for phones and buyer ids."""
+    """The unkeyed SHA-256 behind every matching hash: only ever stored sealed (encrypted) or
+    under an HMAC, never as it is. Keying the digest (not the text) let the migration key the old
+    unkeyed hashes."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def hash_phone(phone: str) -> str:
+def phone_digest(phone: str) -> str:
     d = normalize_phone(phone)
     return _digest(d) if d else ""
 
 
-def hash_buyer_id(channel: str, buyer_id: str) -> str:
-    """A platform buyer id (per channel) as a matching hash, for buyers who gave no phone; the
-    same hashing as phones (the id itself is never stored)."""
+def hash_phone(phone: str, secret: bytes | None = None) -> str:
+    """Keyed hash for matching phones: HMAC-SHA256(ORDERBOT_SECRET_KEY, SHA-256(digits))."""
+    digest = phone_digest(phone)
+    return keyed_hash("phone", digest, secret) if digest else ""
+
+
+def phone_seal(phone: str) -> str:
+    """What ``orders.phone_sealed`` keeps (encrypted by its column type): the phone's SHA-256,
+    from which a rotation of the secret re-hashes; the digits themselves are not kept."""
+    digest = phone_digest(phone)
+    return "sha256:" + digest if digest else ""
+
+
+def buyer_id_digest(channel: str, buyer_id: str) -> str:
     b = (buyer_id or "").strip()
     return _digest(f"buyer:{channel}:{b}") if b else ""
+
+
+def hash_buyer_id(channel: str, buyer_id: str, secret: bytes | None = None) -> str:
+    """A platform buyer id (per channel) as a keyed matching hash, for buyers who gave no phone;
+    the same keying as phones (the id itself is never stored)."""
+    digest = buyer_id_digest(channel, buyer_id)
+    return keyed_hash("buyer", digest, secret) if digest else ""
+
+
+def buyer_id_seal(channel: str, buyer_id: str) -> str:
+    """What ``orders.buyer_id_sealed`` keeps (encrypted): the digest a rotation re-keys from."""
+    digest = buyer_id_digest(channel, buyer_id)
+    return "sha256:" + digest if digest else ""
+
+
+def hash_text(kind: str, text: str, secret: bytes | None = None) -> str:
+    """Keyed hash of a searchable text field (e.g. a buyer name), normalized by stripping spaces."""
+    t = "".join((text or "").split())
+    return keyed_hash(kind, t, secret) if t else ""
 
 
 def mask_name(name: str) -> str:

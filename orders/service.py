@@ -64,6 +64,8 @@ class Detail:
 
 
 EnterHook = Callable[[AsyncSession, Order, str, "Actor"], Awaitable[None]]
+# Called before a move; raises a DomainError to refuse it (e.g. a held order, orders/warehouse/holds.py).
+GuardHook = Callable[[AsyncSession, Order, str, "Actor", Workflow, dict[str, Any]], Awaitable[None]]
 
 
 class OrderService:
@@ -74,6 +76,7 @@ class OrderService:
         self.roles = roles
         # Called inside the transaction after an order enters a state (e.g. auto-assignment).
         self.on_enter: list[EnterHook] = []
+        self.guards: list[GuardHook] = []
 
     async def focused(self, user_id: str) -> Order | None:
         async with self.db.session() as s:
@@ -150,6 +153,8 @@ class OrderService:
         allowed_roles = wf.definition.roles_into(target)
         if actor.check_roles and "admin" not in actor.roles and not set(actor.roles) & set(allowed_roles):
             raise NotPermitted(f"把订单推进到「{target}」", self.roles.labels(list(allowed_roles)))
+        for guard in self.guards:
+            await guard(s, order, target, actor, wf, detail or {})
         now = self.clock.now()
         order.status = target
         order.status_since = now

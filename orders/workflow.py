@@ -35,6 +35,8 @@ class StateDef:
     limit_hours: float | None = None
     notify: tuple[Notify, ...] = ()
     skip_to: tuple[str, ...] = ()
+    # The warehouse temps' card buttons pass through this state on their way (no button of its own).
+    pass_through: bool = False
     # A side branch (拦截中, 缺货挂起): entered from any of these main states, it leads back to
     # the state the order came from (orders.workflow_branches.branch_origin), not forward.
     branch_from: tuple[str, ...] = ()
@@ -73,6 +75,7 @@ class WorkflowDef:
                 notify=_notifies(s.get("notify")),
                 skip_to=tuple(s.get("skip_to") or ()),
                 department=str(s.get("department") or ""),
+                pass_through=bool(s.get("pass_through", False)),
             )
             for s in data["states"]
         )
@@ -117,6 +120,8 @@ class WorkflowDef:
                 d["skip_to"] = list(s.skip_to)
             if s.department:
                 d["department"] = s.department
+            if s.pass_through:
+                d["pass_through"] = True
             states.append(d)
         out: dict[str, Any] = {"name": self.name, "states": states}
         if self.branches:
@@ -205,9 +210,11 @@ class WorkflowDef:
                 raise WorkflowEditError(f"分支「{b.name}」需从主流程的状态进入（现有状态：{'、'.join(self.names)}）。")
 
     # -- edits (return a new definition) ----------------------------------------------------
-    def insert(self, name: str, anchor: str, *, before: bool, roles: tuple[str, ...] = ()) -> WorkflowDef:
+    def insert(self, name: str, anchor: str, *, before: bool, roles: tuple[str, ...] = (),
+               pass_through: bool = False) -> WorkflowDef:
         """A new state beside ``anchor``: who may move orders into it is ``roles`` (none: admins
-        only, until set), and it has no time limit until one is set."""
+        only, until set), and it has no time limit until one is set. ``pass_through``: the
+        warehouse temps' buttons pass through it (orders/warehouse/flow.py)."""
         name = name.strip()
         if not name or len(name) > MAX_STATE_NAME or any(c.isspace() for c in name):
             raise WorkflowEditError(f"状态名需为1到{MAX_STATE_NAME}个字且不含空格。")
@@ -216,7 +223,7 @@ class WorkflowDef:
         if anchor not in self.names:
             raise WorkflowEditError(f"没有状态「{anchor}」。现有状态：{'、'.join(self.names)}")
         i = self.names.index(anchor)
-        new = StateDef(name=name, roles=roles)
+        new = StateDef(name=name, roles=roles, pass_through=pass_through)
         states = list(self.states)
         states.insert(i if before else i + 1, new)
         wf = WorkflowDef(states=tuple(states), cancel=self.cancel, name=self.name, branches=self.branches)

@@ -29,6 +29,7 @@ from orders.users import RoleBook, upsert_user
 from tests.factories import fixed_orders
 from tests.pg import Cluster
 
+os.environ.setdefault("ORDERBOT_SECRET_KEY", "orderbot-test-secret")  # the keyed hashes and encryption at rest
 pytest_plugins = ["tests.stt.support"]
 START = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 T = TypeVar("T")

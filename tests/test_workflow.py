@@ -31,7 +31,7 @@ async def test_promotion_states_added_and_used_without_restart(bot: ChatBot, app
 async def test_remove_state_in_use_is_refused_with_count(bot: ChatBot, app: App) -> None:
     out = await bot.say("admin", "流程 删状态 支付成功")
     assert "「支付成功」中还有 6 个订单，不能删除" in out
-    await bot.say("admin", "流程 加状态 质检 在 打包完成 之前")
+    await bot.say("admin", "流程 加状态 质检 在 签收确认 之前")  # (between the warehouse states: #12's rule)
     out = await bot.say("admin", "流程 删状态 质检")
     assert "已删除状态「质检」" in out and "质检" not in out.split("\n", 1)[1]
     async with app.db.session() as s:

@@ -78,9 +78,9 @@ async def test_time_limits_and_roles_from_chat(bot: ChatBot, app: App) -> None:
 
 
 async def test_a_state_nothing_can_enter_is_warned_until_a_role_is_set(bot: ChatBot, app: App) -> None:
-    out = await bot.say("admin", "流程 加状态 质检 在 打包完成 之前")
-    assert "4. 质检（可推进者：管理员，无时限）" in out
-    assert "⚠️「质检」目前没有订单能进入：只有管理员能把订单从「拣货中」推进到它" in out
+    out = await bot.say("admin", "流程 加状态 质检 在 签收确认 之前")  # outside the warehouse stretch (#12)
+    assert "6. 质检（可推进者：管理员，无时限）" in out
+    assert "⚠️「质检」目前没有订单能进入：只有管理员能把订单从「物流揽收」推进到它" in out
     assert "⚠️" in await bot.say("ops01", "流程")
     out = await bot.say("admin", "流程 角色 质检 仓管")
     assert "⚠️" not in out

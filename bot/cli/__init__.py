@@ -3,7 +3,7 @@ commands on the shared Typer app from ``bot.cli.common`` and nothing imports thi
 
 from __future__ import annotations
 
-from bot.cli import core, customers, digest, intake, stt, wecom  # noqa: F401  (register the commands)
+from bot.cli import core, customers, digest, intake, keys, stt, warehouse, wecom  # noqa: F401  (register the commands)
 from bot.cli.common import cli
 
 

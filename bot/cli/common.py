@@ -16,6 +16,7 @@ from bot.dispatch import Dispatcher
 from bot.logs import setup_logging
 from config import Settings, load_settings
 from orders.app import App, build_app
+from orders.config_check import ConfigError
 from orders.errors import DomainError
 from orders.models import Order
 
@@ -67,7 +68,7 @@ def run(body: Callable[[App], Awaitable[T]], *, quiet: bool = False, needs: str 
 
     try:
         return asyncio.run(main())
-    except DomainError as e:
+    except (DomainError, ConfigError) as e:
         err.print(str(e), markup=False)
         raise typer.Exit(2) from None
 

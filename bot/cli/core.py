@@ -49,10 +49,10 @@ def seed_demo_cmd(orders: int = typer.Option(2400, help="how many demo orders"))
     """Seed demo users and orders (only if the database has no orders)."""
 
     async def body(app: App) -> None:
-        rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz, n=orders)
+        rep = await seed_demo(app, n=orders)
         err.print("database already has orders; demo users refreshed" if rep is None else f"seeded: {rep.summary()}")
 
-    run(body)
+    run(body, quiet=True)
 
 
 @cli.command()
@@ -60,13 +60,14 @@ def demo(as_: Annotated[str, typer.Option("--as", help="demo user to chat as")] 
     """Seed the demo data if the database is empty, then chat as a customer-service user."""
 
     async def body(app: App) -> int:
-        rep = await seed_demo(app.db, app.clock, app.workflows, app.roles, app.settings.tz)
+        rep = await seed_demo(app)
         if rep is not None:
             err.print(f"demo data seeded in {where(app.settings)}: {rep.summary()}", markup=False, soft_wrap=True)
         if not await known_user(app, as_):
             return 2
-        err.print(f"chatting as {as_}. Try: 帮助 · 查 8812 · 轨迹 BG260122-8812 · /进入 · /切换 temp01 then 任务. "
-                  "Ctrl-D to leave.", markup=False, soft_wrap=True)
+        err.print(f"chatting as {as_}. Try: 帮助 · 查 8812 · 轨迹 BG260122-8812 · /进入 · /切换 temp01 then 任务 · "
+                  "/切换 cslead then 待办 · /切换 boss then 日报 (README: The demo data). Ctrl-D to leave.",
+                  markup=False, soft_wrap=True)
         await run_console(dispatcher(app), as_)
         return 0
 

@@ -3,7 +3,6 @@ finance, ``reconcile`` for settlement files, ``pull`` to run the due platform pu
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -17,11 +16,12 @@ from bot.intake_jobs import build_importer, channels_of
 from orders.app import App
 from orders.intake.files import UnusableFile, sniff
 from orders.intake.importer import ImportReport, Parsed, jsonl_text, parse_lines
+from orders.sheets import SafeCsvWriter
 
 
 def write_rejects(path: Path, rep: ImportReport) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
+        w = SafeCsvWriter(fh)
         w.writerow(["row", "field", "reason"])
         for r in rep.rejects:
             w.writerow([r.row, r.field, r.reason])
@@ -93,16 +93,25 @@ def export_cmd(
 
 @cli.command("reconcile")
 def reconcile_cmd(
-    bank: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="settlement CSV")],
+    bank_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="settlement file (CSV/XLSX)")],
     day: Annotated[str, typer.Option("--date", help="settlement day, YYYY-MM-DD")],
+    bank: Annotated[str | None, typer.Option("--bank", help="layout in banks.yaml (default: detected)")] = None,
 ) -> None:
-    """Match settlement lines to orders; print and store the day's 日结差异率 and unmatched lines."""
+    """Match settlement lines to orders; print and store the day's 日结差异率 and unmatched lines.
+    Exit 2 when the file is unusable or more than half its lines match no order (nothing stored)."""
+    from orders.finance.bank_files import BankConfig
     from orders.finance.reconcile import reconcile
 
     async def body(app: App) -> int:
-        res = await reconcile(app.db, app.clock, bank, date.fromisoformat(day))
+        try:
+            res = await reconcile(app.db, app.clock, bank_file, date.fromisoformat(day),
+                                  banks=BankConfig.load(app.config), bank=bank)
+        except UnusableFile as e:
+            err.print(f"{bank_file}: {e}", markup=False, soft_wrap=True)
+            return 2
+        err.print(f"detected: {bank_file.name}: {res.source}", markup=False, soft_wrap=True)
         typer.echo(res.text())
-        return 1 if res.bad_rows else 0
+        return 2 if res.refused else 1 if res.bad_rows else 0
 
     raise typer.Exit(run(body, needs="orders"))
 

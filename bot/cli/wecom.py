@@ -13,20 +13,26 @@ from orders.app import App
 from orders.outbox import OUTBOX_STATUSES as STATUSES
 from orders.outbox import OutboxMessage
 
+# what the worker wrote on rows a crash interrupted before 0013_recovery: they may have arrived
+MAYBE_DELIVERED = "interrupted while sending: delivery unknown"
+
 
 @cli.command()
 def serve() -> None:
     """Serve the WeCom callback and the carrier/platform pushes (ORDERBOT_HTTP_HOST:ORDERBOT_HTTP_PORT),
     deliver the outbox, run the scheduler (escalations, digests, pulls) and the speech pool.
-    Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY."""
+    Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY and ORDERBOT_SECRET_KEY."""
     from bot.wecom.crypto import CallbackCrypto
     from bot.wecom.runner import serve as serve_forever
+    from orders import crypto
 
     async def body(app: App) -> int:
         s = app.settings
         missing = [n for n, v in (("WECOM_CORP_ID", s.wecom_corp_id), ("WECOM_AGENT_ID", s.wecom_agent_id),
                                   ("WECOM_SECRET", s.wecom_secret), ("WECOM_TOKEN", s.wecom_token),
                                   ("WECOM_AES_KEY", s.wecom_aes_key)) if not v]
+        if crypto.secret_missing():  # personal data would be kept under the public demo key
+            missing.append(crypto.ENV_SECRET)
         if missing:
             err.print(f"missing settings: {', '.join(missing)}", markup=False)
             return 2
@@ -46,7 +52,8 @@ def outbox(
     status: Annotated[str, typer.Option(help="pending, sending, dead, sent or all")] = "open",
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
     retry: Annotated[int | None, typer.Option("--retry", help="queue a dead row again by id")] = None,
-    retry_dead: Annotated[bool, typer.Option("--retry-dead", help="queue every dead row again")] = False,
+    retry_dead: Annotated[bool, typer.Option("--retry-dead", help="queue every dead row again (never one that "
+                                                               "was or may have been delivered)")] = False,
 ) -> None:
     """List outgoing messages not yet delivered (pending, sending and dead), or retry dead ones."""
 
@@ -54,9 +61,11 @@ def outbox(
         now = app.clock.now()
         async with app.db.session() as s:
             if retry is not None or retry_dead:
-                q = update(OutboxMessage).where(OutboxMessage.status == "dead")
+                q = update(OutboxMessage).where(OutboxMessage.status == "dead", OutboxMessage.msgid == "")
                 if retry is not None:
                     q = q.where(OutboxMessage.id == retry)
+                else:  # never resend in bulk what may have been delivered (old rows from before 0013)
+                    q = q.where(OutboxMessage.last_error.not_like(f"{MAYBE_DELIVERED}%"))
                 res = await s.execute(q.values(status="pending", attempts=0, next_attempt_at=now, last_error="")
                                       .returning(OutboxMessage.id))
                 ids = list(res.scalars().all())

@@ -14,12 +14,12 @@ from bot.dispatch import Dispatcher
 from bot.types import Reply
 from bot.wecom.messages import parse
 from bot.wecom.replies import enqueue_replies
-from orders import inbox
+from orders import inbox, processes
 from orders.app import App
 from orders.inbox import InboxMessage
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)  # for claimers not in the processes table; a registered one that is gone frees at once
 MAX_BATCH = 200
 FAILED = "抱歉，处理您的消息时出错了，请稍后再试；如果一直出错请联系管理员。"
 UNSUPPORTED = "暂不支持{label}消息。可以发送文字命令、语音或图片，发送「帮助」查看可用命令。"
@@ -37,6 +37,7 @@ class InboxProcessor:
         self.app = app
         self.dispatcher = dispatcher
         self.on_outbox = on_outbox
+        self.me = processes.current().id
         self._sem = asyncio.Semaphore(concurrency)
         self._pending: list[int] = []
         self._inflight: set[int] = set()  # submitted and not yet written: a replay never takes them twice
@@ -59,7 +60,8 @@ class InboxProcessor:
     async def replay(self) -> int:
         """Queue rows left unprocessed by a crash or stop; returns how many."""
         async with self.app.db.session() as s:
-            rows = await inbox.unfinished(s, self.app.clock.now(), LEASE)
+            now = self.app.clock.now()
+            rows = await inbox.unfinished(s, now, LEASE, await processes.gone(s, now))
         for row_id in rows:
             self.submit(row_id)
         if rows:
@@ -82,7 +84,9 @@ class InboxProcessor:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
                 async with self.app.db.session() as s:
-                    rows = await inbox.claim_many(s, sorted(set(batch)), self.app.clock.now(), LEASE)
+                    now = self.app.clock.now()
+                    rows = await inbox.claim_many(s, sorted(set(batch)), now, LEASE, by=self.me,
+                                                  gone=await processes.gone(s, now))
             except Exception:
                 log.exception("claiming %d inbox rows failed; the inbox sweep retries them", len(batch))
                 self._inflight.difference_update(batch)
@@ -145,8 +149,9 @@ class InboxProcessor:
         """The replies to one row, and an error text when processing failed."""
         try:
             parsed = parse(row.xml, received_at=row.received_at)
-            if parsed.incoming is None:
-                return [Reply(text=UNSUPPORTED.format(label=parsed.unsupported))], ""
+            if parsed.incoming is None:  # an unknown user gets "ask an admin" whatever they sent
+                refused = await self.dispatcher.refuse_unknown(parsed.sender, parsed.kind, "wecom")
+                return refused or [Reply(text=UNSUPPORTED.format(label=parsed.unsupported))], ""
             return await self.dispatcher.handle(parsed.incoming), ""
         except Exception as e:
             log.exception("inbox row %d (%s from %s) failed", row.id, row.kind, row.user_id)

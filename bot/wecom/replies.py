@@ -66,7 +66,9 @@ async def enqueue_replies(
             rows = [("text", {"content": p}) for p in split_text(r.text)]
         else:
             continue
+        # a card's row is keyed by its task_id: a later update_card naming the task_id finds its response code
+        key = f"card:{r.card.task_id}" if r.card is not None else None
         for msgtype, payload in rows:
-            if await enqueue(session, to=to, msgtype=msgtype, payload=payload, now=now) is not None:
+            if await enqueue(session, to=to, msgtype=msgtype, payload=payload, now=now, dedupe_key=key) is not None:
                 n += 1
     return n

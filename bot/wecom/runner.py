@@ -18,9 +18,32 @@ from bot.wecom.server import RouteAdder, create_web_app
 from notifications.scheduler import JobSpec
 from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
+from orders import processes
 from orders.app import App
+from orders.retention import purge_raw
 
 log = logging.getLogger(__name__)
+
+
+async def _purge(app: App) -> None:
+    """Raw payloads past ORDERBOT_RETENTION_DAYS are purged (README, "Privacy")."""
+    done = await purge_raw(app.db, app.clock.now(), app.settings.retention_days)
+    if done.inbox or done.outbox:
+        log.info("retention: purged %d inbox messages and %d outbox payloads", done.inbox, done.outbox)
+
+
+async def _heartbeat(app: App, stop: asyncio.Event) -> None:
+    """Beat every ``processes.HEARTBEAT`` so peers know this process's claims are live."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), processes.HEARTBEAT.total_seconds())
+        except TimeoutError:
+            pass
+        try:
+            async with app.db.session() as s:
+                await processes.beat(s, app.clock.now())
+        except Exception:
+            log.exception("heartbeat failed")
 
 
 def client_for(app: App) -> WeComClient:
@@ -51,6 +74,9 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
+    async with app.db.session() as s:  # claims name this process; a restart frees the last one's at once
+        await processes.register(s, app.clock.now())
+    beating = asyncio.create_task(_heartbeat(app, stop), name="heartbeat")
     app[MEDIA_FETCHER] = client
     worker = OutboxWorker(app, client)
     processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)
@@ -65,7 +91,8 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
     replay = JobSpec("inbox-replay", lambda _app: processor.replay(),
                      lambda tz: IntervalTrigger(minutes=1, timezone=tz))
-    jobs = await start_background(app, [replay])
+    purge = JobSpec("privacy-purge", _purge, lambda tz: IntervalTrigger(hours=1, timezone=tz), run_on_start=True)
+    jobs = await start_background(app, [replay, purge])
     try:
         await stop.wait()
     finally:
@@ -75,6 +102,9 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
         worker_stop.set()
         await worker_task
         await client.close()
+        beating.cancel()
+        async with app.db.session() as s:
+            await processes.stopped(s, app.clock.now())
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.remove_signal_handler(sig)

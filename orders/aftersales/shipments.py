@@ -41,7 +41,9 @@ async def create_linked(s: AsyncSession, service: OrderService, case: AfterSales
                 channel_order_id=f"{original.channel_order_id}-{case.case_no}"[:64], shop=original.shop,
                 status=wf.definition.initial, status_since=now, flags=[f"售后{case.kind}"], created_at=now,
                 paid_at=now, updated_at=now, buyer_name=original.buyer_name, phone_masked=original.phone_masked,
-                phone_hash=original.phone_hash, province=original.province, city=original.city,
+                phone_hash=original.phone_hash, phone_sealed=original.phone_sealed,
+                buyer_id_hash=original.buyer_id_hash, buyer_id_sealed=original.buyer_id_sealed,
+                province=original.province, city=original.city,
                 district=original.district, address_detail=original.address_detail, goods_total_fen=0,
                 shipping_fen=0, discount_total_fen=0, paid_fen=0, owner_id=original.owner_id,
                 note=f"{case.kind} {case.case_no}，原订单 {original.order_no}"[:255], version=1)

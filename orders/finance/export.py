@@ -1,6 +1,7 @@
 """The finance workbook: ``订单`` (one row per order with its summary line) and ``溯源明细`` (one row
 per discount ledger row: which line, which platform field, promotion, who offered and who bears
-it, the amount). Money columns are exact: yuan as decimals plus the integer fen."""
+it, the amount). Money columns are exact: yuan as decimals plus the integer fen. Text cells that
+would start a formula (a shop named ``=HYPERLINK(…)``) are written as text (orders.sheets)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orders.db import Database
 from orders.finance.tracing import LedgerRow, summary_line
 from orders.models import Discount, Order, OrderLine
+from orders.sheets import append_row
 
 ORDER_HEADER = ["订单号", "渠道", "平台单号", "店铺", "状态", "平台状态", "下单时间", "商品价(元)", "优惠合计(元)",
                 "运费(元)", "实付(元)", "差额(元)", "实付(分)", "标记", "溯源"]
@@ -37,9 +39,9 @@ async def export_xlsx(db: Database, tz: str, start: date, end: date, path: Path)
     ws = wb.active
     assert ws is not None
     ws.title = "订单"
-    ws.append(ORDER_HEADER)
+    append_row(ws, ORDER_HEADER)
     led = wb.create_sheet("溯源明细")
-    led.append(LEDGER_HEADER)
+    append_row(led, LEDGER_HEADER)
     n = 0
     async with db.session() as s:
         last_id = 0
@@ -55,14 +57,14 @@ async def export_xlsx(db: Database, tz: str, start: date, end: date, path: Path)
                 summary = summary_line(o.order_no, o.paid_fen, o.goods_total_fen, o.shipping_fen,
                                        [LedgerRow(d.label, d.kind, d.amount_fen) for d, _ in lines.get(o.id, [])],
                                        o.amount_diff_fen)
-                ws.append([o.order_no, o.channel, o.channel_order_id, o.shop, o.status, o.platform_status,
-                           o.created_at.astimezone(z).strftime("%Y-%m-%d %H:%M:%S"), _y(o.goods_total_fen),
-                           _y(o.discount_total_fen), _y(o.shipping_fen), _y(o.paid_fen), _y(o.amount_diff_fen),
-                           o.paid_fen, "、".join(o.flags or []), summary])
+                append_row(ws, [o.order_no, o.channel, o.channel_order_id, o.shop, o.status, o.platform_status,
+                                o.created_at.astimezone(z).strftime("%Y-%m-%d %H:%M:%S"), _y(o.goods_total_fen),
+                                _y(o.discount_total_fen), _y(o.shipping_fen), _y(o.paid_fen), _y(o.amount_diff_fen),
+                                o.paid_fen, "、".join(o.flags or []), summary])
                 for d, sku in lines.get(o.id, []):
-                    led.append([o.order_no, o.channel, o.channel_order_id, sku or "整单", d.kind, d.label, d.source,
-                                d.promotion_id, WHO.get(d.offered_by, d.offered_by),
-                                WHO.get(d.borne_by, d.borne_by), _y(d.amount_fen), d.amount_fen])
+                    append_row(led, [o.order_no, o.channel, o.channel_order_id, sku or "整单", d.kind, d.label,
+                                     d.source, d.promotion_id, WHO.get(d.offered_by, d.offered_by),
+                                     WHO.get(d.borne_by, d.borne_by), _y(d.amount_fen), d.amount_fen])
             n += len(orders)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -1,14 +1,16 @@
 """Daily settlement reconciliation: match bank / platform settlement lines to orders and store the
 day's settlement difference rate (日结差异率) for the 09:00 digest.
 
-The file is CSV with a header; columns are found by name: 订单号 (platform order id or hub number),
-金额 (yuan), optional 流水号 and 渠道. Result rows: ``settlement_days`` (one per day, replaced on a
-re-run; ``diff_rate_bp`` = round(diff_fen × 10000 / bank_total_fen), i.e. basis points) and
-``settlement_unmatched`` (each line that matched no order or not its amount, with the reason)."""
+The file is read as banks send it (``orders/finance/bank_files.py``, layouts in
+``config/banks.yaml``: CSV in UTF-8/GBK or XLSX, 金额 or 借/贷 columns, 渠道 in Chinese or
+English). Result rows: ``settlement_days`` (one per day, replaced on a re-run; ``diff_rate_bp`` =
+round(diff_fen × 10000 / bank_total_fen), i.e. basis points) and ``settlement_unmatched`` (each
+line that matched no order or not its amount, with the reason). When more than half of the lines
+match no order (a wrong file, a wrong layout, unknown channel names), nothing is stored: such a
+rate would be noise in the digest; ``ReconcileResult.refused`` says why."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,15 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.clock import Clock
 from orders.db import Database
+from orders.finance.bank_files import UNKNOWN, BankConfig, lines, open_bank_file
 from orders.intake.models import SettlementDay, SettlementUnmatched
 from orders.models import Order
-from orders.money import MoneyError, fen_to_yuan, yuan_to_fen
+from orders.money import fen_to_yuan
 
 log = logging.getLogger(__name__)
-ORDER_COLS = ("订单号", "商户订单号", "平台订单号", "order_id")
-AMOUNT_COLS = ("金额", "结算金额", "入账金额", "amount")
-REF_COLS = ("流水号", "交易流水号", "serial")
-CHANNEL_COLS = ("渠道", "channel")
 
 
 @dataclass
@@ -48,6 +47,9 @@ class ReconcileResult:
     diff_fen: int = 0
     unmatched: list[Unmatched] = field(default_factory=list)
     bad_rows: int = 0
+    no_order: int = 0  # lines that matched no order at all (incl. unreadable ones)
+    refused: str = ""  # why nothing was stored (Chinese), "" when stored
+    source: str = ""  # what the file was read as
 
     @property
     def diff_rate_bp(self) -> int:
@@ -64,53 +66,42 @@ class ReconcileResult:
                f"{fen_to_yuan(self.bank_total_fen)} 元）；共 {self.lines} 行，匹配 {self.matched} 行，"
                f"未匹配 {len(self.unmatched)} 行"]
         out += [f"  第{u.line_no}行 {u.ref} {fen_to_yuan(u.amount_fen)}元：{u.reason}" for u in self.unmatched]
+        if self.refused:
+            out.insert(0, f"未保存 {self.day} 的日结差异率：{self.refused}")
         return "\n".join(out)
 
 
-def _col(header: list[str], names: tuple[str, ...]) -> int | None:
-    for n in names:
-        if n in header:
-            return header.index(n)
-    return None
-
-
-async def reconcile(db: Database, clock: Clock, path: Path, day: date) -> ReconcileResult:
-    res = ReconcileResult(day)
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        raise ValueError(f"{path}: empty file")
-    header = [h.strip() for h in rows[0]]
-    oc, ac = _col(header, ORDER_COLS), _col(header, AMOUNT_COLS)
-    rc, cc = _col(header, REF_COLS), _col(header, CHANNEL_COLS)
-    if oc is None or ac is None:
-        raise ValueError(f"{path}: header needs an order column ({'/'.join(ORDER_COLS)}) and an amount column "
-                         f"({'/'.join(AMOUNT_COLS)})")
-    lines: list[tuple[int, str, str, int, str]] = []  # (row, ref, label, amount, channel)
-    for no, row in enumerate(rows[1:], 2):
-        if not any(c.strip() for c in row):
-            continue
+async def reconcile(db: Database, clock: Clock, path: Path, day: date, *, banks: BankConfig | None = None,
+                    bank: str | None = None) -> ReconcileResult:
+    """Raises UnusableFile (orders.intake.files) for a file no layout can read."""
+    banks = banks or BankConfig.load()
+    bf = open_bank_file(path, banks, bank)
+    res = ReconcileResult(day, source=bf.describe())
+    readable: list[tuple[int, str, str, int, tuple[str, ...]]] = []  # (row, ref, label, amount, channels)
+    for ln in lines(bf):
         res.lines += 1
-        ref = row[oc].strip() if oc < len(row) else ""
-        label = (row[rc].strip() if rc is not None and rc < len(row) else "") or ref
-        try:
-            amount = yuan_to_fen(row[ac].strip().replace(",", "")) if ac < len(row) else None
-        except MoneyError:
-            amount = None
-        if amount is None or not ref:
+        if ln.amount is None or not ln.ref:
             res.bad_rows += 1
-            res.unmatched.append(Unmatched(no, label, 0, "行不完整或金额无法识别"))
-            log.warning("reconcile %s row %d unreadable", path.name, no)
+            res.no_order += 1
+            res.unmatched.append(Unmatched(ln.row, ln.label, 0, "行不完整或金额无法识别"))
+            log.warning("reconcile %s row %d unreadable", path.name, ln.row)
             continue
-        channel = row[cc].strip() if cc is not None and cc < len(row) else ""
-        lines.append((no, ref, label, amount, channel))
+        channels = banks.channels(ln.channel)
+        if channels == (UNKNOWN,):
+            res.bank_total_fen += ln.amount
+            res.diff_fen += abs(ln.amount)
+            res.no_order += 1
+            res.unmatched.append(Unmatched(ln.row, ln.label, ln.amount, f"未知渠道「{ln.channel[:16]}」"))
+            continue
+        readable.append((ln.row, ln.ref, ln.label, ln.amount, channels))
     async with db.session() as s:
-        by_ref = await _orders_by_ref(s, {ref for _, ref, _, _, _ in lines})
-        for no, ref, label, amount, channel in lines:
+        by_ref = await _orders_by_ref(s, {ref for _, ref, _, _, _ in readable})
+        for no, ref, label, amount, channels in readable:
             res.bank_total_fen += amount
-            found = [o for o in by_ref.get(ref, []) if not channel or o.channel == channel]
+            found = [o for o in by_ref.get(ref, []) if not channels or o.channel in channels]
             if len(found) != 1:
                 res.diff_fen += abs(amount)
+                res.no_order += not found
                 res.unmatched.append(Unmatched(no, label, amount, "没有对应订单" if not found else "对应多个订单"))
                 continue
             o = found[0]
@@ -120,6 +111,16 @@ async def reconcile(db: Database, clock: Clock, path: Path, day: date) -> Reconc
                 res.diff_fen += abs(amount - o.paid_fen)
                 res.unmatched.append(Unmatched(no, label, amount, f"金额不符：订单{o.order_no}实付"
                                                                   f"{fen_to_yuan(o.paid_fen)}元"))
+        res.unmatched.sort(key=lambda u: u.line_no)
+        if not res.lines:
+            res.refused = "文件里没有结算行"
+        elif res.no_order * 2 > res.lines:
+            res.refused = (f"{res.lines} 行中有 {res.no_order} 行找不到订单（超过一半），可能是文件、版式或渠道名不对；"
+                           "请核对后重新对账")
+        if res.refused:
+            log.warning("reconcile %s for %s refused: %d of %d lines match no order", path.name, day, res.no_order,
+                        res.lines)
+            return res
         key = day.isoformat()
         await s.execute(delete(SettlementUnmatched).where(SettlementUnmatched.day == key))
         await s.merge(SettlementDay(day=key, lines=res.lines, matched=res.matched, unmatched=len(res.unmatched),

@@ -9,7 +9,6 @@ character is ``{`` is JSON Lines, other text is CSV. Encodings are tried strictl
 from __future__ import annotations
 
 import csv
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +43,8 @@ class TableFile:
 
     def rows(self) -> Iterator[tuple[int, Row]]:
         """Data rows after the header; a short CSV row (a cut file) carries ``__truncated__``."""
-        if self.kind == "xlsx":
-            yield from _xlsx_rows(self.path, self.header_row)
+        if self.kind in ("xlsx", "xls"):
+            yield from _sheet_rows(self.path, self.header_row)
         elif self.kind == "csv":
             yield from _csv_rows(self.text, self.header, self.header_row)
         else:
@@ -73,11 +72,10 @@ def sniff(path: Path, header_has: tuple[str, ...] = ()) -> TableFile:
     raw = path.read_bytes()
     if not raw.strip():
         raise UnusableFile("file is empty")
-    if raw.startswith(OLE_MAGIC):
-        raise UnusableFile("an old Excel .xls workbook: save it as .xlsx or CSV (UTF-8 or GBK) first")
-    if raw.startswith(ZIP_MAGIC):
-        header, at = _xlsx_header(path, header_has)
-        return TableFile(path, "xlsx", header=header, header_row=at)
+    if raw.startswith(ZIP_MAGIC) or raw.startswith(OLE_MAGIC):
+        kind = "xlsx" if raw.startswith(ZIP_MAGIC) else "xls"
+        header, at = _sheet_header(path, header_has)
+        return TableFile(path, kind, header=header, header_row=at)
     text, encoding = decode(raw)
     if text.lstrip().startswith("{"):
         return TableFile(path, "jsonl", encoding, text=text)
@@ -132,47 +130,40 @@ def _csv_rows(text: str, header: list[str], header_row: int) -> Iterator[tuple[i
         yield no, row
 
 
-def _open_xlsx(path: Path) -> Any:
-    from openpyxl import load_workbook
+def _sheet(path: Path) -> Any:
+    """The first sheet of a workbook (XLSX or XLS), or UnusableFile."""
+    from python_calamine import CalamineWorkbook
 
     try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as e:
-        raise UnusableFile(f"not a readable XLSX file (truncated or damaged?): {e}") from None
-
-
-def _xlsx_header(path: Path, header_has: tuple[str, ...]) -> tuple[list[str], int]:
-    wb = _open_xlsx(path)
-    try:
-        if not wb.worksheets:
+        wb = CalamineWorkbook.from_path(str(path))
+        if not wb.sheet_names:
             raise UnusableFile("workbook has no sheets")
-        first = []
-        for cells in wb.worksheets[0].iter_rows(values_only=True, max_row=MAX_HEADER_SCAN if header_has else 1):
-            first.append([clean_header(c) for c in cells])
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as e:
-        raise UnusableFile(f"not a readable XLSX file (truncated or damaged?): {e}") from None
-    finally:
-        wb.close()
+        return wb.get_sheet_by_index(0)
+    except UnusableFile:
+        raise
+    except Exception as e:  # calamine's errors (zip, xml, cfb) have no common base class
+        raise UnusableFile(f"not a readable Excel workbook (truncated or damaged?): {e}") from None
+
+
+def _sheet_header(path: Path, header_has: tuple[str, ...]) -> tuple[list[str], int]:
+    first = []
+    for cells in _sheet(path).iter_rows():
+        first.append([clean_header(c) for c in cells])
+        if len(first) >= (MAX_HEADER_SCAN if header_has else 1):
+            break
     if not first or not any(first[0]):
         raise UnusableFile("file is empty")
     return _pick(first, header_has)
 
 
-def _xlsx_rows(path: Path, header_row: int) -> Iterator[tuple[int, Row]]:
-    wb = _open_xlsx(path)
-    try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header: list[str] = []
-        for no, cells in enumerate(rows, 1):
-            if no < header_row:
-                continue
-            if no == header_row:
-                header = [clean_header(c) for c in cells]
-                continue
-            if not any(c not in (None, "") for c in cells):
-                continue
-            yield no, {h: ("" if c is None else c) for h, c in zip(header, cells, strict=False) if h}
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
-        yield 0, {"__truncated__": f"workbook unreadable ({e}); file truncated?"}
-    finally:
-        wb.close()
+def _sheet_rows(path: Path, header_row: int) -> Iterator[tuple[int, Row]]:
+    header: list[str] = []
+    for no, cells in enumerate(_sheet(path).iter_rows(), 1):
+        if no < header_row:
+            continue
+        if no == header_row:
+            header = [clean_header(c) for c in cells]
+            continue
+        if not any(c not in (None, "") for c in cells):
+            continue
+        yield no, {h: ("" if c is None else c) for h, c in zip(header, cells, strict=False) if h}

@@ -31,10 +31,11 @@ from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
 from orders.intake.files import UnusableFile, decode
 from orders.models import Discount, Order, OrderCounter, OrderLine, TimelineEvent
 from orders.money import fen_to_yuan
-from orders.privacy import hash_buyer_id, hash_phone, mask_phone
+from orders.privacy import buyer_id_seal, hash_buyer_id, hash_phone, mask_phone, phone_seal
 from orders.progression import move_along
 from orders.service import Actor, OrderService
 from orders.users import RoleBook
+from orders.warehouse import holds
 from orders.workflow import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class Importer:
                             detail={"actor_name": "导入", "added": sorted(set(plat_new) - set(plat_old)),
                                     "removed": sorted(set(plat_old) - set(plat_new))})
             changed = True
+            await holds.changed(s, old, now)  # 退款中 / 暂停: on the temp's card at once
         status_news = (o.platform_status != old.platform_status) if o.platform_status else \
             (o.status is not None and o.status != old.status)
         if status_news:
@@ -243,7 +245,9 @@ class Importer:
                 shop=o.shop, status=o.status or default, status_since=o.paid_at or o.created_at, flags=flags,
                 created_at=o.created_at, paid_at=o.paid_at, updated_at=now, buyer_name=o.buyer_name,
                 phone_masked=mask_phone(o.phone), phone_hash="" if "*" in o.phone else hash_phone(o.phone),
+                phone_sealed="" if "*" in o.phone else phone_seal(o.phone),
                 buyer_id_hash=hash_buyer_id(o.channel, o.buyer_id),
+                buyer_id_sealed=buyer_id_seal(o.channel, o.buyer_id),
                 province=o.address.province,
                 city=o.address.city, district=o.address.district, address_detail=o.address.detail,
                 goods_total_fen=o.goods_total, shipping_fen=o.shipping, discount_total_fen=disc, paid_fen=o.paid,

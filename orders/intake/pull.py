@@ -12,7 +12,6 @@ upsert makes re-reading a window's first pages harmless."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 import math
 import os
@@ -32,6 +31,7 @@ from orders.intake.channels import Channels
 from orders.intake.importer import Importer, ImportReport, Parsed, Reject
 from orders.intake.models import PullCursor
 from orders.intake.pull_clients import CLIENTS, Credentials, PlatformError, PullClient
+from orders.sheets import SafeCsvWriter
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def _write_rejects(path: Path, start: datetime, end: datetime, payloads: list[di
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
     with path.open("a", encoding="utf-8-sig", newline="") as fh:  # BOM once: Excel reads it as UTF-8
-        w = csv.writer(fh)
+        w = SafeCsvWriter(fh)
         if new:
             w.writerow(["window_start", "window_end", "row", "platform_order_id", "field", "reason"])
         for r in rejects:

@@ -1,6 +1,7 @@
 """``export-customers``: one segment of the value pool as XLSX for outreach: masked phone, the
 matching hash, the masked platform nick and the metrics. No full phone or name is written (the
-database keeps none to write); text cells that Excel would run as formulas are written as text."""
+database keeps none to write); text cells that Excel would run as formulas are written as text
+(orders.sheets)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
 
 from orders.db import Database
 from orders.labels import channel_name
 from orders.money import fen_to_yuan
 from orders.privacy import mask_name, mask_phone
 from orders.reports.pool import buyers
+from orders.sheets import append_row
 
 HEADER = ["手机(脱敏)", "客户哈希", "平台昵称(脱敏)", "分群", "高潜留存", "订单数", "金额(元)", "最近下单(天前)",
           "间隔标准差(天)", "间隔变异系数", "使用渠道", "渠道迁移", "售后单数", "售后容忍度"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV/formula injection
-
-
-def safe_cell(cell: Cell, value: Any) -> None:
-    """Set ``value``; a string Excel would read as a formula stays a plain string."""
-    cell.value = value
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        cell.data_type = "s"
-
-
 def _r(v: float | None, nd: int = 2) -> float | None:
     return None if v is None else round(v, nd)
 
@@ -38,10 +29,10 @@ async def export_segment(db: Database, segment: str, path: Path) -> int:
     ws = wb.active
     assert ws is not None
     ws.title = segment
-    ws.append(HEADER)
+    append_row(ws, HEADER)
     async with db.session() as s:
         found = await buyers(s, segment)
-    for i, b in enumerate(found, start=2):
+    for b in found:
         r = b.row
         moved = f"{channel_name(r.channel_from)}→{channel_name(r.channel_to)}" if r.channel_from else ""
         values: list[Any] = [
@@ -49,8 +40,7 @@ async def export_segment(db: Database, segment: str, path: Path) -> int:
             r.orders, float(fen_to_yuan(r.amount_fen)), _r(r.recency_days, 1), _r(r.interval_std_days),
             _r(r.interval_cv), "、".join(channel_name(c) for c in r.channels.split(",") if c), moved, r.cases,
             _r(r.tolerance)]
-        for j, v in enumerate(values, start=1):
-            safe_cell(ws.cell(row=i, column=j), v)
+        append_row(ws, values)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return len(found)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Index, func, select
+from sqlalchemy import Connection, Executable, Index, String, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.aftersales.complaints import Complaint
@@ -40,6 +40,8 @@ SLACK = timedelta(days=7)
 COLUMNS = ["order_id", "province", "city", "district", "prov_code", "city_code", "dist_code", "carrier",
            "paid_at", "picked_at", "signed_at", "returned", "complaints"]
 ix_carrier_pushes_order_id = Index("ix_carrier_pushes_order_id", CarrierPush.order_id)
+ix_timeline_state_at_order = Index("ix_timeline_state_at_order", TimelineEvent.to_state, TimelineEvent.at,
+                                   TimelineEvent.order_id)
 
 
 @lru_cache(maxsize=4096)
@@ -77,12 +79,11 @@ def empty_facts() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=types[c]) for c in COLUMNS})
 
 
-def _carrier_times(rows: list[Any], tz: str) -> pd.DataFrame:
+def _carrier_times(df: pd.DataFrame, tz: str) -> pd.DataFrame:
     """Earliest carrier-reported 揽收 and 签收 time per order from push rows."""
-    if not rows:
+    if df.empty:
         return pd.DataFrame({"order_id": pd.Series(dtype="int64"), "c_picked": pd.Series(dtype="datetime64[us, UTC]"),
                              "c_signed": pd.Series(dtype="datetime64[us, UTC]")})
-    df = pd.DataFrame(rows, columns=["order_id", "carrier", "state", "event_time"])
     kinds = {s: classify(int(s))[0] for s in df["state"].unique() if str(s).isdigit()}
     df["kind"] = df["state"].map(kinds)
     t = pd.to_datetime(df["event_time"], errors="coerce", format="mixed")
@@ -93,58 +94,76 @@ def _carrier_times(rows: list[Any], tz: str) -> pd.DataFrame:
     return pd.concat([picked, signed], axis=1).reset_index(names="order_id")
 
 
-def _utc(values: list[Any]) -> pd.Series:
-    return pd.to_datetime(pd.Series(values, dtype="object"), utc=True)
+def _fetch(sc: Connection, stmt: Executable) -> list[Any]:
+    """Rows as the driver returns them (SQLAlchemy compiles the SQL; no per-row result processing)."""
+    return list(sc.execute(stmt).cursor.fetchall())
+
+
+async def _frame(s: AsyncSession, stmt: Executable, columns: list[str]) -> pd.DataFrame:
+    conn = await s.connection()
+    return pd.DataFrame(await conn.run_sync(_fetch, stmt), columns=columns)
+
+
+def _utc(col: pd.Series) -> pd.Series:
+    """Naive-UTC times as the driver gives them (SQLite: text, PostgreSQL: datetimes), parsed once."""
+    return pd.to_datetime(col, utc=True, format="ISO8601")
 
 
 async def load_facts(s: AsyncSession, cfg: RegionConfig, since: datetime, now: datetime, tz: str) -> pd.DataFrame:
     """One row per order picked up in [since, now] (see the module docstring)."""
     lo = since - SLACK
-    picked_q = (select(TimelineEvent.order_id, func.min(TimelineEvent.at).label("t"))
-                .where(TimelineEvent.to_state == PICKED_STATE, TimelineEvent.at >= lo)
-                .group_by(TimelineEvent.order_id).subquery())
-    base = (await s.execute(
-        select(Order.id, Order.province, Order.city, Order.district, Order.paid_at, Order.platform_status,
-               picked_q.c.t).join(picked_q, picked_q.c.order_id == Order.id))).all()
-    if not base:
+    at = type_coerce(TimelineEvent.at, String)
+    tl = await _frame(s, select(TimelineEvent.order_id, TimelineEvent.to_state, at)
+                      .where(TimelineEvent.to_state.in_((PICKED_STATE, SIGNED_STATE)), TimelineEvent.at >= lo),
+                      ["order_id", "state", "t"])
+    picked_ids = tl.loc[tl["state"] == PICKED_STATE, "order_id"]
+    if picked_ids.empty:
         return empty_facts()
-    df = pd.DataFrame([r[:6] for r in base], columns=["order_id", "province", "city", "district", "paid_at",
-                                                      "platform_status"])
-    df["w_picked"] = _utc([r[6] for r in base])
-    df["paid_at"] = _utc(list(df["paid_at"]))
-    ids = select(picked_q.c.order_id)
-    signed = (await s.execute(select(TimelineEvent.order_id, func.min(TimelineEvent.at))
-                              .where(TimelineEvent.to_state == SIGNED_STATE, TimelineEvent.at >= lo)
-                              .group_by(TimelineEvent.order_id))).all()
-    w_signed = pd.DataFrame({"order_id": [r[0] for r in signed], "w_signed": _utc([r[1] for r in signed])})
-    pushes = (await s.execute(select(CarrierPush.order_id, CarrierPush.carrier, CarrierPush.state,
-                                     CarrierPush.event_time)
-                              .where(CarrierPush.order_id.in_(ids), CarrierPush.outcome != "duplicate"))).all()
-    carriers = (await s.execute(select(Tracking.order_id, func.min(Tracking.carrier))
-                                .where(Tracking.order_id.in_(ids)).group_by(Tracking.order_id))).all()
-    cases = (await s.execute(select(AfterSalesCase.order_id, AfterSalesCase.kind, AfterSalesCase.reason,
-                                    AfterSalesCase.status)
-                             .where(AfterSalesCase.order_id.in_(ids)))).all()
-    comp = (await s.execute(select(Complaint.order_id, func.count()).where(Complaint.order_id.in_(ids))
-                            .group_by(Complaint.order_id))).all()
-    df = (df.merge(w_signed, on="order_id", how="left")
-          .merge(_carrier_times(list(pushes), tz), on="order_id", how="left")
-          .merge(pd.DataFrame(carriers, columns=["order_id", "carrier"]), on="order_id", how="left"))
+    # one id range instead of an IN list: every table below is read by an indexed range scan,
+    # then narrowed to the picked orders here
+    first_id, last_id = int(picked_ids.min()), int(picked_ids.max())
+    keep = pd.Index(picked_ids.unique())
+
+    async def rows(stmt: Executable, columns: list[str]) -> pd.DataFrame:
+        f = await _frame(s, stmt, columns)
+        return f[f[columns[0]].isin(keep)]
+
+    df = await rows(select(Order.id, Order.province, Order.city, Order.district, type_coerce(Order.paid_at, String),
+                           Order.platform_status).where(Order.id.between(first_id, last_id)),
+                    ["order_id", "province", "city", "district", "paid_at", "platform_status"])
+    df["paid_at"] = _utc(df["paid_at"])
+    tl["t"] = _utc(tl["t"])
+    first = tl.groupby(["order_id", "state"], sort=False)["t"].min().unstack("state")
+    first = first.reindex(columns=[PICKED_STATE, SIGNED_STATE]).rename(
+        columns={PICKED_STATE: "w_picked", SIGNED_STATE: "w_signed"})
+    for c in ("w_picked", "w_signed"):
+        first[c] = pd.to_datetime(first[c], utc=True)
+    pushes = await rows(select(CarrierPush.order_id, CarrierPush.carrier, CarrierPush.state, CarrierPush.event_time)
+                        .where(CarrierPush.order_id.between(first_id, last_id), CarrierPush.outcome != "duplicate"),
+                        ["order_id", "carrier", "state", "event_time"])
+    carriers = await rows(select(Tracking.order_id, Tracking.carrier)
+                          .where(Tracking.order_id.between(first_id, last_id))
+                          .order_by(Tracking.order_id, Tracking.id), ["order_id", "carrier"])
+    cf = await rows(select(AfterSalesCase.order_id, AfterSalesCase.kind, AfterSalesCase.reason, AfterSalesCase.status)
+                    .where(AfterSalesCase.order_id.between(first_id, last_id)),
+                    ["order_id", "kind", "reason", "status"])
+    comp = await rows(select(Complaint.order_id).where(Complaint.order_id.between(first_id, last_id)), ["order_id"])
+    df = (df.merge(first, left_on="order_id", right_index=True, how="left")
+          .merge(_carrier_times(pushes, tz), on="order_id", how="left")
+          .merge(carriers.drop_duplicates("order_id"), on="order_id", how="left"))
     df["picked_at"] = df["c_picked"].fillna(df["w_picked"])
     df["signed_at"] = df["c_signed"].fillna(df["w_signed"])
     df["carrier"] = df["carrier"].fillna(UNKNOWN_CARRIER).astype(str)
     df = df[(df["picked_at"] >= pd.Timestamp(since)) & (df["picked_at"] <= pd.Timestamp(now))]
-    cf = pd.DataFrame(cases, columns=["order_id", "kind", "reason", "status"])
-    ret_ids = set(cf.loc[cf["kind"].isin(cfg.return_kinds) & (cf["status"] != "rejected"), "order_id"])
+    ret_ids = cf.loc[cf["kind"].isin(cfg.return_kinds) & (cf["status"] != "rejected"), "order_id"]
     words = "|".join(map(re.escape, cfg.complaint_reason_words))
     case_comp = (cf[cf["reason"].str.contains(words, regex=True)].groupby("order_id").size()
                  if words and len(cf) else pd.Series(dtype="int64"))
-    comp_n = pd.Series({r[0]: int(r[1]) for r in comp}, dtype="int64")
     signed_mask = df["signed_at"].notna()
     df["returned"] = df["order_id"].isin(ret_ids) | (
         signed_mask & df["platform_status"].isin(cfg.return_platform_statuses))
-    df["complaints"] = (df["order_id"].map(comp_n).fillna(0) + df["order_id"].map(case_comp).fillna(0)
+    df["complaints"] = (df["order_id"].map(comp["order_id"].value_counts()).fillna(0)
+                        + df["order_id"].map(case_comp).fillna(0)
                         + df["platform_status"].isin(cfg.complaint_platform_statuses)).astype("int64")
     df = adcodes(df)
     return df[COLUMNS].reset_index(drop=True)
-

@@ -12,6 +12,7 @@ from orders import timeline
 from orders.models import Order, User
 from orders.outbox import enqueue_text
 from orders.users import users_with_role
+from orders.warehouse import holds
 from orders.warehouse.models import MANUAL, ExceptionReport
 
 MANUAL_LABEL = "待人工转写"
@@ -66,6 +67,8 @@ async def record_report(s: AsyncSession, *, reporter: User, order: Order | None,
     if order is not None:
         _timeline(s, r, order, reporter, now)
     leads = await _tell_leads(s, r, order, reporter, now, leads_role)
+    if order is not None:
+        await holds.changed(s, order, now, leads_role=leads_role)  # a report under way holds the order
     return r, leads
 
 
@@ -76,3 +79,4 @@ async def attach(s: AsyncSession, r: ExceptionReport, order: Order, reporter: Us
     _timeline(s, r, order, reporter, now)
     leads = [u.user_id for u in await users_with_role(s, leads_role) if u.user_id != reporter.user_id]
     await enqueue_text(s, leads, f"异常上报 #{r.id} 已确认为订单 {order.order_no}。", now, order_id=order.id)
+    await holds.changed(s, order, now, leads_role=leads_role)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,6 +32,11 @@ class WarehouseTask(Base):
     assigned_at: Mapped[datetime]
     picked_at: Mapped[datetime | None]
     packed_at: Mapped[datetime | None]
+    # Added by 0012_floor: units scanned per order line ({"<line id>": n}) and the WeCom task_id
+    # of the last card sent for this task (updated in place when a hold arrives).
+    scanned: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    card_id: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    held: Mapped[str] = mapped_column(String(255), default="", server_default="")  # holds the card shows
 
 
 class ExceptionReport(Base):
@@ -53,3 +59,35 @@ class ExceptionReport(Base):
     audio_seconds: Mapped[float | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Added by 0012_floor: a typed description after 异常上报, and the lead's 处理 (which ends the hold).
+    description: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    resolution: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class Barcode(Base):
+    """A product barcode (EAN-13/UPC/EAN-8, or a house code) on a SKU; a SKU may have several.
+    ``bin`` is the shelf location shown on task cards, ``spec`` the size/colour."""
+
+    __tablename__ = "barcodes"
+
+    barcode: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    bin: Mapped[str] = mapped_column(String(32), default="")
+    spec: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OnDuty(Base):
+    """Who is on the floor (上岗 / 下岗). warehouse.yaml ``on_duty`` seeds missing rows on start;
+    a row taken off duty stays (``active`` false), so a restart does not put the temp back."""
+
+    __tablename__ = "warehouse_on_duty"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # tie-break order of the round robin
+    since: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(64), default="")

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -18,12 +17,12 @@ from orders import timeline
 from orders.errors import InvalidInput
 from orders.models import Order, User
 from orders.outbox import enqueue_text
-from orders.users import get_user
+from orders.warehouse import holds
 from orders.warehouse.models import WarehouseTask
 
 log = logging.getLogger(__name__)
 TEMP_ROLE = "warehouse_temp"
-STAFF_ROLES = (TEMP_ROLE, "warehouse")  # who picks, packs and reports exceptions
+STAFF_ROLES = (TEMP_ROLE, "warehouse", "warehouse_lead")  # who picks, packs and reports exceptions
 
 
 @dataclass(frozen=True)
@@ -64,9 +63,9 @@ async def task_for_order(s: AsyncSession, order_id: int) -> WarehouseTask | None
 
 
 async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: datetime, tz: str,
-                 source: str = "chat", by_name: str = "") -> WarehouseTask:
-    """Give ``order`` to ``assignee`` (re-assigning an unpacked task); records it on the timeline
-    and tells the assignee."""
+                 source: str = "chat", by_name: str = "", reason: str = "") -> WarehouseTask:
+    """Give ``order`` to ``assignee`` (re-assigning an unpacked task: the new temp starts the scans
+    again, the previous one is told to stop); records it on the timeline and tells the assignee."""
     task = await task_for_order(s, order.id)
     previous = task.assignee_id if task else None
     if task is not None and task.state == "packed":
@@ -76,29 +75,22 @@ async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: da
                              day=local_day(now, tz), state="assigned", wrong_scans=0, assigned_at=now)
         s.add(task)
     else:
+        if previous != assignee.user_id:
+            task.scanned, task.state, task.card_id, task.held = {}, "assigned", "", ""
+            await enqueue_text(s, [task.assignee_id], f"订单 {order.order_no} 已改派给 {assignee.name}，请停止拣货，"
+                               "已拣商品放回原位。", now, order_id=order.id)
         task.assignee_id, task.assigned_by, task.assigned_at = assignee.user_id, by, now
         task.day = local_day(now, tz)
     order.assignee_id = assignee.user_id
+    why = f"（{reason}）" if reason else ""
     timeline.record(s, order_id=order.id, at=now, actor=by, source=source, kind="task_assigned",
-                    detail={"actor_name": by_name or by, "summary": f"分配给 {assignee.name}",
+                    detail={"actor_name": by_name or by, "summary": f"分配给 {assignee.name}{why}",
                             "assignee": assignee.user_id, "previous": previous})
     await enqueue_text(s, [assignee.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
                        order_id=order.id)
     await s.flush()
+    await holds.changed(s, order, now)  # a held order's card says so from the start
     return task
-
-
-async def next_on_duty(s: AsyncSession, cfg: WarehouseConfig, day: str) -> User | None:
-    """The on-duty temp with the fewest tasks today; ties go to the one listed first."""
-    users = [u for u in [await get_user(s, uid) for uid in cfg.on_duty]
-             if u is not None and set(STAFF_ROLES) & set(u.roles)]
-    if not users:
-        return None
-    counts = dict((await s.execute(
-        select(WarehouseTask.assignee_id, func.count()).where(WarehouseTask.day == day,
-                                                              WarehouseTask.assignee_id.in_([u.user_id for u in users]))
-        .group_by(WarehouseTask.assignee_id))).all())
-    return min(users, key=lambda u: (counts.get(u.user_id, 0), cfg.on_duty.index(u.user_id)))
 
 
 async def todays_tasks(s: AsyncSession, user_id: str, day: str) -> list[tuple[WarehouseTask, Order]]:
@@ -110,23 +102,3 @@ async def todays_tasks(s: AsyncSession, user_id: str, day: str) -> list[tuple[Wa
         .options(selectinload(Order.lines))
         .order_by(WarehouseTask.assigned_at, WarehouseTask.id))).all()
     return [(t, o) for t, o in rows]
-
-
-SYMBOLOGY = re.compile(r"^(EAN_13|EAN_8|UPC_A|UPC_E|CODE_39|CODE_93|CODE_128|ITF|CODABAR|QR_CODE|DATA_MATRIX"
-                       r"|PDF_417|AZTEC),", re.IGNORECASE)
-
-
-def normalize_code(code: str) -> str:
-    """A scanned or typed code, comparable: no spaces, upper case, without WeCom's barcode
-    symbology prefix (a barcode scan arrives as e.g. ``EAN_13,6901234567892``)."""
-    c = "".join(code.split()).upper().lstrip("#")
-    return SYMBOLOGY.sub("", c, count=1)
-
-
-def scan_matches(order: Order, code: str) -> bool:
-    """A scanned / typed code belongs to ``order``: its number, platform id or one of its SKUs."""
-    c = normalize_code(code)
-    if not c:
-        return False
-    known = {order.order_no.upper(), order.channel_order_id.upper(), *(ln.sku.upper() for ln in order.lines)}
-    return c in known

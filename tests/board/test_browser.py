@@ -60,7 +60,8 @@ async def test_log_in_and_watch_a_card_change_live(board: Harness, bot: ChatBot,
         assert "→ 仓库分单" in await bot.say("cs01", f"推进 {no}")
     card = await my_card(bot, "temp01", "BG260122-0001")
     await bot.send(press("temp01", button(card, "扫码拣货"), "rc-a"))
-    await bot.send(scan("temp01", "BG260122-0001"))
+    for code in ("TQ-YRF-120", "TQ-WY-110*2"):  # every unit (the slip never counts: #12)
+        await bot.send(scan("temp01", code))
 
     board.fake.login_as = "wh01"
     await asyncio.to_thread(d.delete_all_cookies)

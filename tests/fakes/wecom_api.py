@@ -48,6 +48,8 @@ class FakeWeCom:
     down: bool = False  # every call answers 503
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     tokens_issued: int = 0
+    latency: float = 0.0  # message/send answers this late (the message is delivered on arrival)
+    task_ids: set[str] = field(default_factory=set)  # template card task_ids used (a repeat is 42014)
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
@@ -167,6 +169,8 @@ class FakeWeCom:
                 return self._err(42001, "access_token expired")
             return self._err(40014, "invalid access_token")
         if api == "message/send":
+            if self.latency:
+                await asyncio.sleep(self.latency)
             return self._send(call, body)
         if api == "auth/getuserinfo":
             return self._userinfo(call, request.query.get("code", ""))
@@ -176,8 +180,12 @@ class FakeWeCom:
                 return self._err(40058, "invalid parameter")
             return self._err(0, "ok")
         if api == "media/upload":
-            return web.json_response({"errcode": 0, "errmsg": "ok", "type": request.query.get("type"),
-                                      "media_id": f"m{next(self._ids)}", "created_at": str(int(time.time()))})
+            if request.query.get("type") not in ("image", "voice", "video", "file"):
+                call.ok = False
+                return self._err(40004, "invalid media type")
+            call.answer = {"errcode": 0, "errmsg": "ok", "type": request.query.get("type"),
+                           "media_id": f"m{next(self._ids)}", "created_at": str(int(time.time()))}
+            return web.json_response(call.answer)
         if api == "media/get":
             found = self.media.get(request.query.get("media_id", ""))
             if found is None:
@@ -200,13 +208,19 @@ class FakeWeCom:
 
     def _send(self, call: Call, body: dict[str, Any]) -> web.Response:
         msgtype = body.get("msgtype")
-        known = ("text", "markdown", "image", "template_card")
+        known = ("text", "markdown", "image", "voice", "template_card")
         if msgtype not in known or msgtype not in body or "agentid" not in body:
             call.ok = False
             return self._err(40008, "invalid message type")
         if msgtype in ("text", "markdown") and len(str(body[msgtype]["content"]).encode()) > 2048:
             call.ok = False
             return self._err(45002, "content size out of limit")
+        if msgtype == "template_card":
+            task_id = str(body["template_card"].get("task_id") or "")
+            if task_id in self.task_ids:
+                call.ok = False
+                return self._err(42014, "task_id exist")
+            self.task_ids.add(task_id)
         to = body.get("touser", "").split("|")
         invalid = [u for u in to if self.users and u not in self.users]
         if len(invalid) == len(to):

@@ -53,7 +53,7 @@ async def test_digest_contents(bot: ChatBot, app: App, clock: ManualClock) -> No
     assert "审批中位时长：75 分钟" in md  # 105 min and 45 min
     assert "退款记账 59.9 元" in md
     assert "售后首次处理时长\n中位 75 分钟" in md  # 105 min and 45 min
-    assert "错发率\n100.00%（错发 1 / 打包完成 1）" in md
+    assert "错发率（目标 < 0.2%）\n昨日 100.00%（错发 1 / 打包完成 1）⚠️ 超标\n近7天 100.00%" in md
     assert "结算差异率\n无对账数据" in md
     assert dg.chart is not None and dg.chart.startswith(b"\x89PNG")
     assert not dg.empty
@@ -67,7 +67,7 @@ async def test_digest_with_no_data_says_so(app: App, clock: ManualClock) -> None
     assert dg.empty
     md = dg.markdown
     assert "昨日暂无业务数据" in md and "无：所有订单都在时限内" in md and "昨日无退款类售后" in md
-    assert "中位 无数据" in md and "0.00%（昨日无打包与错发数据）" in md and "无对账数据" in md
+    assert "中位 无数据" in md and "昨日 无打包与错发数据\n近7天 无打包与错发数据" in md and "无对账数据" in md
     assert dg.chart is not None
 
 

@@ -20,7 +20,7 @@ from orders.reports.parcels import load_facts
 from orders.reports.region_config import RegionConfig
 from orders.reports.regions import Flag, region_report, resolve_place
 from tests.aftersales.helpers import outbox
-from tests.reports.region_data import Batch, county_case, write_parcels
+from tests.reports.region_data import COUNTY, NORMAL, Batch, county_case, write_parcels
 
 CFG = RegionConfig()
 
@@ -109,6 +109,15 @@ async def test_digest_section_from_real_rows(app: App, clock: ManualClock) -> No
     await write_parcels(app, county_case(), clock.now())
     text = await region_alerts_section(app, clock.now())
     assert text.startswith("## 区域预警") and "持续：" in text and "川汇区·快驿达·退货率" in text
+
+
+async def test_digest_section_a_flag_raised_today_is_new(app: App, clock: ManualClock) -> None:
+    batches = [Batch(r, "中通", 500, 15, (31, 85)) for r in NORMAL]
+    batches += [Batch(r, "中通", 400, 12, (1, 29)) for r in NORMAL]
+    batches += [Batch(COUNTY, "快驿达", 300, 9, (31, 85)), Batch(COUNTY, "快驿达", 300, 72, (0.9, 0.99))]
+    await write_parcels(app, batches, clock.now())
+    text = await region_alerts_section(app, clock.now())
+    assert "🆕 河南省周口市川汇区 · 快驿达 · 退货率" in text and "持续" not in text
 
 
 async def test_carrier_event_time_wins_over_push_arrival(app: App, clock: ManualClock) -> None:

@@ -25,10 +25,9 @@ async def test_task_card_shows_order_items_packaging_and_exactly_three_buttons(b
     assert "共1单" in text(replies)
     card = cards(replies)[0]
     assert [b.text for b in card.buttons] == ["扫码拣货", "异常上报", "完成打包"]
-    fields = dict(card.fields[:1]) | {"items": [v for k, v in card.fields if k == "商品"]}
-    assert fields["单号"] == "BG260122-0001"
-    assert fields["items"] == ["儿童羽绒服 120cm×1", "加绒卫衣 110cm×2"]
-    assert ("包装", "标准包装") in card.fields
+    assert card.title == "订单 BG260122-0001"
+    assert [v for k, v in card.fields if k.startswith("商品")] == ["0/1 儿童羽绒服 120cm", "0/2 加绒卫衣 110cm"]
+    assert ("进度", "已扫 0/3 件") in card.fields and ("备注", "无（标准包装）") in card.fields
     wecom = card.to_wecom()
     assert len(wecom["button_list"]) == 3 and all(b["key"].startswith("wt:") for b in wecom["button_list"])
 
@@ -57,7 +56,7 @@ async def test_scan_mismatch_is_refused_and_match_moves_to_picking(bot: ChatBot,
     await to_sorting(bot, "BG260122-0001")
     card = await my_card(bot, "temp01", "BG260122-0001")
     out = text(await bot.send(press("temp01", button(card, "扫码拣货"), "rc-scan")))
-    assert "请扫描订单 BG260122-0001" in out
+    assert "请逐件扫描订单 BG260122-0001" in out
     wrong = text(await bot.send(scan("temp01", "TQ-KZ-130")))
     assert "⚠️ 扫码不符" in wrong and "请勿装箱发货" in wrong
     assert "状态：仓库分单" in await bot.say("wh01", "查 BG260122-0001")
@@ -77,22 +76,31 @@ async def test_typed_code_and_order_number_count_as_scans(bot: ChatBot) -> None:
     await to_sorting(bot, "BG260122-0002")
     card = await my_card(bot, "temp01", "BG260122-0002")
     await bot.send(press("temp01", button(card, "扫码拣货")))
-    assert "扫码不符" in await bot.say("temp01", "BG260122-0003")
-    assert "✅ 扫码一致" in await bot.say("temp01", "t1002")  # the platform order id, any case
+    assert "是订单 BG260122-0003 的单号" in await bot.say("temp01", "BG260122-0003")
+    slip = await bot.say("temp01", "t1002")  # the platform order id, any case: opens the card, counts nothing
+    assert "不算商品" in slip and "已扫 0/3 件" in slip and "┌ 订单 BG260122-0002" in slip
+    assert "✅ 扫码一致" in await bot.say("temp01", "ｔｑ－ｗｙ－１１０")  # full-width IME input
+    assert "已登记运单" in await bot.say("wh01", "运单 BG260122-0002 顺丰 SF1234567890")
+    assert "不算商品" in await bot.say("temp01", "SF1234567890")  # the waybill on the slip
+    await bot.say("wh01", "运单 BG260122-0003 顺丰 SF1234567891")
+    assert "是订单 BG260122-0003 的单号" in await bot.say("temp01", "sf1234567891")
 
 
 async def test_pack_after_pick_and_refusals(bot: ChatBot, app) -> None:  # type: ignore[no-untyped-def]
     await to_sorting(bot, "BG260122-0001")
     card = await my_card(bot, "temp01", "BG260122-0001")
-    assert "请先点「扫码拣货」" in text(await bot.send(press("temp01", button(card, "完成打包"))))
+    assert "还有 3 件没有扫码" in text(await bot.send(press("temp01", button(card, "完成打包"))))
     await bot.send(press("temp01", button(card, "扫码拣货")))
     await bot.send(scan("temp01", "BG260122-0001"))
-    assert "已经扫码拣货过了" in text(await bot.send(press("temp01", button(card, "扫码拣货"))))
+    await bot.send(scan("temp01", "TQ-YRF-120"))
+    assert "还有 2 件没有扫码" in text(await bot.send(press("temp01", button(card, "完成打包"))))
+    assert "本单：TQ-WY-110 加绒卫衣 110cm 还差2件" in text(await bot.send(press("temp01", button(card, "扫码拣货"))))
+    await bot.send(scan("temp01", "TQ-WY-110*2"))
     assert "✅ 订单 BG260122-0001 打包完成" in text(await bot.send(press("temp01", button(card, "完成打包"), "rc-pk")))
     assert "状态：打包完成" in await bot.say("wh01", "查 BG260122-0001")
     assert "已经打包完成了" in text(await bot.send(press("temp01", button(card, "完成打包"), "rc-2")))
     upd = [r for r in await outbox(app, "update_card") if r.payload["response_code"] == "rc-pk"]
-    assert upd[0].payload == {"response_code": "rc-pk", "replace_name": "✅ 已打包完成"}
+    assert upd[0].payload["template_card"]["main_title"]["desc"] == "已打包完成"
     assert "已完成1单" in await bot.say("temp01", "任务")
 
 
@@ -143,6 +151,7 @@ async def test_unpacked_tasks_carry_over_to_the_next_day(bot: ChatBot, clock: Ma
     card = await my_card(bot, "temp01", "BG260122-0001")
     await bot.send(press("temp01", button(card, "扫码拣货")))
     await bot.send(scan("temp01", "TQ-YRF-120"))
+    await bot.send(scan("temp01", "TQ-WY-110 x2"))
     await bot.send(press("temp01", button(card, "完成打包")))
     clock.advance(timedelta(days=1))
     assert [c.title for c in cards(await bot.replies("temp01", "任务"))] == ["订单 BG260122-0003"]
@@ -155,5 +164,7 @@ async def test_order_assigned_while_already_picking_can_still_be_scanned(bot: Ch
     card = await my_card(bot, "temp02", "BG260122-0001")
     await bot.send(press("temp02", button(card, "扫码拣货")))
     assert "✅ 扫码一致" in text(await bot.send(scan("temp02", "TQ-WY-110")))
+    await bot.send(scan("temp02", "TQ-WY-110"))
+    await bot.send(scan("temp02", "TQ-YRF-120"))
     assert "打包完成" in text(await bot.send(press("temp02", button(card, "完成打包"))))
     assert "状态：打包完成" in await bot.say("wh01", "查 BG260122-0001")

@@ -82,7 +82,7 @@ async def test_card_then_voice_attaches_report_to_that_order(bot: ChatBot, app: 
     assert f"收到：{r.transcript}" in out and "订单：BG260122-0001" in out
     [card] = cards(replies)
     assert [b.text for b in card.buttons] == ["确认", "重录"]
-    upd = [u for u in await outbox(app, "update_card") if u.payload["response_code"] == "rc-rep"]
+    upd = [u for u in await outbox(app, "update_card") if u.payload.get("response_code") == "rc-rep"]
     assert "等待语音异常上报" in upd[0].payload["template_card"]["main_title"]["desc"]
     assert "异常上报" in await bot.say("wh01", "轨迹 BG260122-0001")
     assert "已确认" in text(await bot.send(press("temp01", button(card, "确认"), "rc-ok")))

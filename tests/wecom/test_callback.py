@@ -10,7 +10,7 @@ from bot.wecom.crypto import CallbackCrypto
 from orders.clock import ManualClock
 from orders.inbox import InboxMessage
 from orders.outbox import OutboxMessage
-from tests.wecom.harness import Harness, card_xml, event_xml, text_xml
+from tests.wecom.harness import Harness, card_xml, event_xml, media_xml, text_xml
 
 VECTOR = dict(token="QDG6eK", aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", corp_id="wx5823bf96d3bd56c7")
 ECHO = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
@@ -139,9 +139,14 @@ async def test_unknown_user_gets_polite_reply_and_admins_hear_once_a_day(wecom: 
     wecom.fake.users.add("stranger9")  # a member of the WeCom corp, not in our users table
     for _ in range(3):
         await wecom.say("stranger9", "查 BG260122-0001")
+    # any other kind of message (video, file, location, voice, image) gets the same answer
+    for i, kind in enumerate(("video", "file", "location", "link")):
+        await wecom.post(text_xml("stranger9", "", f"55{i}").replace("[text]", f"[{kind}]"))
+    await wecom.post(media_xml("stranger9", "voice", "MV1", "560"))
+    await wecom.post(media_xml("stranger9", "image", "MI1", "561"))
     await wecom.settle()
     replies = wecom.fake.texts_to("stranger9")
-    assert len(replies) == 3 and all("还没有开通" in t for t in replies)
+    assert len(replies) == 9 and all("还没有开通" in t for t in replies), replies
     assert "订单" not in "".join(replies)
     alerts = [t for t in wecom.fake.texts_to("admin") if "stranger9" in t]
     assert len(alerts) == 1

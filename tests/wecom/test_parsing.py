@@ -11,7 +11,7 @@ from bot.wecom.messages import dedupe_key, parse
 from bot.wecom.replies import split_text
 from notifications.robots import RobotBook
 from notifications.wecom_api import redact
-from orders.warehouse.tasks import normalize_code
+from orders.warehouse.picking import normalize_code
 from tests.wecom.harness import card_xml, media_xml, text_xml
 
 NOW = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)

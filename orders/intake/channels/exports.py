@@ -56,8 +56,7 @@ class Fields:
     def __init__(self, spec: FileSpec, labels: Mapping[str, str], row: Row) -> None:
         self.values: dict[str, Any] = {}
         self.header_of: dict[str, str] = {}
-        for header, label in spec.columns.items():
-            key = labels.get(label, label)
+        for header, key in pairs(spec, labels):
             if header not in row:
                 self.header_of.setdefault(key, header)
                 continue
@@ -83,6 +82,18 @@ class Fields:
         return "" if val is None else str(val).strip()
 
 
+_PAIRS: dict[tuple[int, int], tuple[FileSpec, list[tuple[str, str]]]] = {}
+
+
+def pairs(spec: FileSpec, labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(file header, canonical key) of a spec, worked out once per spec and label table."""
+    hit = _PAIRS.get((id(spec), id(labels)))
+    if hit is None or hit[0] is not spec:
+        hit = (spec, [(h, labels.get(label, label)) for h, label in spec.columns.items()])
+        _PAIRS[(id(spec), id(labels))] = hit
+    return hit[1]
+
+
 def header_for(cfg: ChannelConfig, labels: Mapping[str, str], key: str) -> str:
     """The file column that feeds canonical ``key`` (for rejects), or the key itself."""
     if cfg.export:
@@ -96,14 +107,14 @@ def group(rows: Iterator[Numbered], spec: FileSpec, labels: Mapping[str, str],
           bad: list[tuple[int, str, str]]) -> dict[str, list[Numbered]]:
     """Rows by their order id, in first-seen order (rows of one order need not be adjacent)."""
     out: dict[str, list[Numbered]] = {}
+    id_headers = [h for h, key in pairs(spec, labels) if key == "order_id"]
     for no, row in rows:
         if "__truncated__" in row:
             bad.append((no, "(row)", str(row["__truncated__"])))
             continue
-        f = Fields(spec, labels, row)
-        oid = f.text("order_id")
+        oid = next((v for v in (str(clean(row.get(h, ""))) for h in id_headers) if v), "")
         if not oid:
-            bad.append((no, f.where("order_id"), "required field missing"))
+            bad.append((no, next((h for h in id_headers if h in row), "order_id"), "required field missing"))
             continue
         out.setdefault(oid, []).append((no, row))
     return out
@@ -130,6 +141,7 @@ class Mapper:
     def order(self, head: Row, lines: list[Row], line_spec: FileSpec) -> dict[str, Any] | None:
         spec = self.spec
         h = Fields(spec.main, self.labels, head)
+        per_row = [h] if spec.rows != "item" else [h, *(Fields(spec.main, self.labels, r) for r in lines[1:])]
         status_text = norm_text(h.get("platform_status"))
         first_field = next(iter(self.cfg.maps), "status")
         try:
@@ -140,8 +152,8 @@ class Mapper:
             return None
         items: list[dict[str, Any]] = []
         discounts: list[dict[str, Any]] = []
-        for row in lines:
-            f = Fields(line_spec, self.labels, row)
+        for i, row in enumerate(lines):
+            f = per_row[i] if spec.rows == "item" else Fields(line_spec, self.labels, row)
             items += self.item(f)
             if spec.rows == "item":
                 discounts += self.discounts(row, sku=items[-1]["sku"])
@@ -157,9 +169,8 @@ class Mapper:
                                           borne_by=d.get("borne_by", "unknown")))
         paid = self.amount(h, "paid")
         if spec.rows == "item" and "paid" in {self.labels.get(x, x) for x in spec.sum}:
-            paid = sum(self.amount(Fields(spec.main, self.labels, r), "paid") for r in lines)
-        shipping = max((self.amount(Fields(spec.main, self.labels, r), "shipping", False) for r in lines), default=0) \
-            if spec.rows == "item" else self.amount(h, "shipping", False)
+            paid = sum(self.amount(f, "paid") for f in per_row)
+        shipping = max((self.amount(f, "shipping", False) for f in per_row), default=0)
         return {
             "channel": self.cfg.name, "order_id": h.text("order_id"), "shop": h.text("shop") or self.shop,
             "created_at": self.when(h, "created_at"), "paid_at": self.when(h, "paid_at", False),

@@ -1,0 +1,147 @@
+"""Keys for personal data at rest, from the environment (never git or the database):
+
+- ``ORDERBOT_SECRET_KEY``: the HMAC-SHA256 key of every searchable hash (phones, and any field
+  hashed through :func:`keyed_hash`). ``serve`` refuses to start without it; other commands (demo,
+  chat, import…) fall back to a built-in demo key and log a warning: such data is not private.
+- ``ORDERBOT_DATA_KEY``: Fernet key(s) (AES-128-CBC + HMAC-SHA256), comma-separated, the first
+  encrypts and all decrypt. Unset: one key derived from the secret with HKDF-SHA256.
+- ``ORDERBOT_SECRET_KEY_OLD``: during a rotation, the previous secret (its derived data key still
+  decrypts, and ``orderbot keys rotate`` re-hashes with the new secret).
+
+Column types :class:`EncryptedText` and :class:`EncryptedJSON` encrypt on write and decrypt on
+read; a value written before encryption (no Fernet token) reads back as it is."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+ENV_SECRET = "ORDERBOT_SECRET_KEY"
+ENV_SECRET_OLD = "ORDERBOT_SECRET_KEY_OLD"
+ENV_DATA = "ORDERBOT_DATA_KEY"
+DEMO_SECRET = "orderbot-demo-secret-not-private"
+TOKEN_PREFIX = "gAAAAA"  # every Fernet token starts so (version byte 0x80 + timestamp)
+
+
+class KeyMismatch(RuntimeError):
+    """A stored value cannot be decrypted with the keys in the environment."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    secret: bytes
+    old_secret: bytes | None
+    fernet: MultiFernet
+    demo: bool
+
+
+def derive_data_key(secret: bytes) -> bytes:
+    """The Fernet key derived from a secret (HKDF-SHA256, info ``orderbot data key v1``)."""
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"orderbot data key v1").derive(secret)
+    return base64.urlsafe_b64encode(raw)
+
+
+def secret_missing() -> bool:
+    return not os.environ.get(ENV_SECRET)
+
+
+@cache
+def keyring() -> Keyring:
+    """The keys from the environment (read once per process; :func:`reload` re-reads)."""
+    secret = os.environ.get(ENV_SECRET, "")
+    demo = not secret
+    if demo:
+        log.warning("%s is not set: using the built-in demo key; personal data in this database is NOT private "
+                    "(orderbot serve refuses to start like this)", ENV_SECRET)
+        secret = DEMO_SECRET
+    old = os.environ.get(ENV_SECRET_OLD, "") or None
+    data = [k.strip().encode() for k in os.environ.get(ENV_DATA, "").split(",") if k.strip()]
+    if not data:
+        data = [derive_data_key(secret.encode())] + ([derive_data_key(old.encode())] if old else [])
+    return Keyring(secret.encode(), old.encode() if old else None, MultiFernet([Fernet(k) for k in data]), demo)
+
+
+def reload() -> Keyring:
+    keyring.cache_clear()
+    return keyring()
+
+
+def keyed_hash(kind: str, value: str, secret: bytes | None = None) -> str:
+    """HMAC-SHA256 of ``kind:value`` under the secret (hex): equal inputs match, and without the
+    key the database alone cannot test guesses."""
+    key = secret if secret is not None else keyring().secret
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def is_token(value: str) -> bool:
+    return value.startswith(TOKEN_PREFIX)
+
+
+def encrypt(text: str) -> str:
+    return keyring().fernet.encrypt(text.encode()).decode() if text else ""
+
+
+def decrypt(value: str) -> str:
+    if not value or not is_token(value):
+        return value  # empty, or written before encryption (the migration converts those)
+    try:
+        return keyring().fernet.decrypt(value.encode()).decode()
+    except InvalidToken:
+        raise KeyMismatch(f"cannot decrypt a stored value: {ENV_DATA}/{ENV_SECRET} are not the keys this "
+                          "database was written with") from None
+
+
+def rotate_token(value: str) -> str:
+    """Re-encrypt a stored value with the first data key (plain legacy values get encrypted)."""
+    if not value:
+        return value
+    if not is_token(value):
+        return encrypt(value)
+    return keyring().fernet.rotate(value.encode()).decode()
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text encrypted at rest (Fernet); "" stays "" so emptiness is still queryable."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object encrypted at rest; ``{}`` is stored as ``{}`` (nothing to hide)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return text if not value else encrypt(text)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        loaded = json.loads(decrypt(value)) if isinstance(value, str) else value  # a JSON column before 0013
+        return loaded if isinstance(loaded, dict) else {}

@@ -1,0 +1,170 @@
+"""A scripted tour against the demo database, one flow per role, as a new user would take it
+after `make demo`; and the README's console examples, run as written."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.console import run_console
+from bot.dispatch import Dispatcher
+from bot.testing import ChatBot
+from config import load_settings
+from notifications.chart import cjk_font
+from orders.aftersales.models import AfterSalesCase, ApprovalStep
+from orders.app import App, build_app
+from orders.clock import ManualClock
+from orders.models import Order
+from orders.seed import SHOWCASE, seed_demo
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+README = Path(__file__).parents[1] / "README.md"
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+
+    async def make() -> None:
+        app = await build_app(load_settings(database_url=f"sqlite+aiosqlite:///{root / 'demo.db'}",
+                                            data_dir=root / "var"), clock=ManualClock(NOW))
+        assert await seed_demo(app) is not None
+        await app.close()
+
+    asyncio.run(make())
+    return root
+
+
+@pytest.fixture
+async def demo(demo_template: Path, tmp_path: Path) -> AsyncIterator[ChatBot]:
+    from handlers import registry
+
+    shutil.copytree(demo_template, tmp_path / "demo")
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo' / 'demo.db'}",
+                             data_dir=tmp_path / "demo" / "var")
+    app = await build_app(settings, clock=ManualClock(NOW), migrate=False)
+    yield ChatBot(app, Dispatcher(app, registry))
+    await app.close()
+
+
+async def chat(bot: ChatBot, user: str, lines: str) -> str:
+    out = io.StringIO()
+    await run_console(bot.dispatcher, user, stdin=io.StringIO(lines), stdout=out)
+    return out.getvalue()
+
+
+async def pending_case(app: App, role: str) -> str:
+    async with app.db.session() as s:
+        return str(await s.scalar(select(AfterSalesCase.case_no).join(ApprovalStep).where(
+            ApprovalStep.state == "pending", ApprovalStep.role == role, ApprovalStep.deadline_at > NOW)
+            .order_by(AfterSalesCase.opened_at.desc()).limit(1)))
+
+
+async def test_cs_finds_the_showcase_order_by_every_key(demo: ChatBot) -> None:
+    for key in (SHOWCASE, "8812", "bg260122-8812", "3968421047724458"):
+        out = await demo.say("cs01", f"查 {key}")
+        assert f"订单 {SHOWCASE} · 淘宝" in out, (key, out)
+        assert "商品 358 − 平台券 50 − 店铺红包 12.8 ＋ 运费 3.3 ＝ 实付 298.5 元" in out
+    assert "轨迹" in (await demo.say("cs01", "帮助"))
+    assert "系统自动分配" in await demo.say("cs01", f"轨迹 {SHOWCASE}")
+
+
+async def test_a_temp_works_the_three_buttons(demo: ChatBot) -> None:
+    out = await chat(demo, "temp01", "任务\n/按 异常上报\n/按 扫码拣货\n/扫 XX-1\n/扫 BG260122-8812\n/按 完成打包\n")
+    assert "今天的任务：共4单" in out and out.count("[扫码拣货]  [异常上报]  [完成打包]") == 4
+    assert "10分钟内发一条语音" in out
+    assert "扫码不符" in out and f"✅ 扫码一致：订单 {SHOWCASE} → 拣货中" in out
+    assert f"✅ 订单 {SHOWCASE} 打包完成" in out
+    assert "打包完成" in await demo.say("wh01", f"查 {SHOWCASE}")
+
+
+async def test_approvers_decide_cases_and_one_case_is_past_its_deadline(demo: ChatBot) -> None:
+    app = demo.app
+    no = await pending_case(app, "warehouse")
+    out = await chat(demo, "wh01", f"通过 {no}\n/切换 fin01\n/按 通过\n")
+    assert f"已通过售后单 {no}「仓管确认实物入库」，已转「财务核对」" in out
+    assert f"→ 吴财务(fin01)：\n  ┌ 售后审批 {no} · 财务核对" in out and "照片：1张" in out
+    assert f"已通过售后单 {no}「财务核对」，审批完成。" in out
+    async with app.db.session() as s:
+        overdue = (await s.scalars(select(AfterSalesCase.case_no).join(ApprovalStep).where(
+            ApprovalStep.state == "pending", ApprovalStep.deadline_at < NOW))).all()
+        states = dict((await s.execute(select(AfterSalesCase.status, func.count())
+                                       .group_by(AfterSalesCase.status))).all())
+    assert len(overdue) == 1 and set(states) == {"open", "approved", "rejected"}
+    assert "财务核对" in await demo.say("fin01", f"售后单 {await pending_case(app, 'finance')}")
+
+
+async def test_the_customer_service_lead_approves_from_the_queue(demo: ChatBot) -> None:
+    no = await pending_case(demo.app, "cs_lead")
+    out = await chat(demo, "cslead", f"待办\n通过 {no}\n")
+    assert no in out.split("\n\n")[0]
+    assert f"已通过售后单 {no}「客服组长审核」，已转「财务核对」" in out
+    assert "→ 吴财务(fin01)：" in out and "→ 李客服(cs01)：" in out
+
+
+async def test_the_manager_reads_the_digest_with_a_chinese_chart(demo: ChatBot) -> None:
+    replies = await demo.replies("boss", "日报")
+    text = "\n".join(r.markdown for r in replies if r.markdown)
+    assert "运营日报" in text and "超时订单" in text and "错发率" in text
+    image = next(r.image for r in replies if r.image is not None)
+    assert image.startswith(b"\x89PNG") and cjk_font() is not None and "CJK" in str(cjk_font())
+
+
+async def test_the_admin_edits_the_workflow(demo: ChatBot) -> None:
+    out = await demo.say("admin", "流程 加状态 质检 在 打包完成 之前")
+    assert "质检" in out
+    assert "质检" in await demo.say("boss", "流程")
+    assert "质检" not in (await demo.say("admin", "流程 删状态 质检")).split("\n")[-1]
+
+
+async def test_the_demo_has_every_flow_under_way(demo: ChatBot) -> None:
+    app = demo.app
+    async with app.db.session() as s:
+        states = dict((await s.execute(select(Order.status, func.count()).group_by(Order.status))).all())
+        flags = [f for fl in (await s.scalars(select(Order.flags))).all() for f in fl]
+    assert set(states) >= {"支付成功", "仓库分单", "拣货中", "打包完成", "物流揽收", "签收确认", "售后关闭", "已取消"}
+    assert max(states.values()) < 0.7 * sum(states.values())
+    assert flags.count("疑似刷单") == 2 and flags.count("金额不一致") == 1 and "物流异常:疑难件" in flags
+    regions = await demo.say("boss", "区域")
+    assert "河南省周口市郸城县 · 极兔 · 退货率" in regions and "预警" in regions
+
+
+async def test_every_help_example_names_an_order_in_the_demo(demo: ChatBot) -> None:
+    from handlers import registry
+
+    examples = [c.example.split(" 或 ")[0] for c in registry.commands.values() if "8812" in c.example]
+    examples.sort(key=lambda e: e.startswith("取消"))  # cancelling last
+    assert len(examples) >= 7
+    for ex in examples:
+        out = await demo.say("admin", ex)
+        assert "没有找到" not in out and "不认识" not in out, (ex, out)
+
+
+def test_the_readme_console_examples_work_as_written(demo_template: Path, tmp_path: Path) -> None:
+    examples = re.findall(r"printf '([^']+)'\s*\|\s*\.venv/bin/orderbot chat --as (\w+)",
+                          README.read_text(encoding="utf-8"))
+    assert len(examples) >= 7
+
+    async def run() -> None:
+        for lines, user in examples:
+            shutil.rmtree(tmp_path / "demo", ignore_errors=True)
+            shutil.copytree(demo_template, tmp_path / "demo")
+            from handlers import registry
+
+            app = await build_app(load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo' / 'demo.db'}",
+                                                data_dir=tmp_path / "demo" / "var"), clock=ManualClock(NOW),
+                                  migrate=False)
+            out = await chat(ChatBot(app, Dispatcher(app, registry)), user, lines.replace("\\n", "\n"))
+            await app.close()
+            for bad in ("没有找到", "不认识", "用法", "没有开通", "控制台命令"):
+                assert bad not in out, (lines, out)
+
+    asyncio.run(run())
