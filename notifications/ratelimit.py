@@ -1,5 +1,7 @@
 """Sliding-window send limits per recipient: WeCom silently drops what is over them, so the
-worker holds back only the messages that would exceed a window (a burst under it goes at once)."""
+worker holds back only the messages that would exceed a window (a burst under it goes at once).
+This in-process view is a cheap first look; the shared slots of ``orders.rate_slots``, taken with
+each claim, keep the limits across every process on the database."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ class RateLimiter:
         self.limits = limits or Limits()
         self._sent: dict[str, deque[datetime]] = {}
 
-    def _windows(self, key: str) -> tuple[Window, ...]:
+    def windows(self, key: str) -> tuple[Window, ...]:
         return self.limits.robot if key.startswith("r:") else self.limits.member
 
     def ready_at(self, keys: Iterable[str], now: datetime) -> datetime:
@@ -34,7 +36,7 @@ class RateLimiter:
             times = self._sent.get(key)
             if not times:
                 continue
-            for span, cap in self._windows(key):
+            for span, cap in self.windows(key):
                 recent = [t for t in times if t > now - span]
                 if len(recent) >= cap:
                     ready = max(ready, recent[len(recent) - cap] + span)

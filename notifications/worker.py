@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
-from orders import processes
+from orders import processes, rate_slots
 from orders.app import App
 from orders.outbox import OutboxMessage, enqueue_text, scrubbed
 from orders.users import users_with_role
@@ -41,6 +41,11 @@ COUNTED = frozenset({"text", "markdown", "image", "voice", "template_card"})  # 
 ALERT_PREFIX = "outbox-dead:"
 CARD_TASK_USED = 42014  # template card task_id already used
 INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
+
+
+class _HeldBack(Exception):
+    def __init__(self, until: datetime) -> None:
+        self.until = until
 
 
 class Permanent(Exception):
@@ -177,16 +182,28 @@ class OutboxWorker:
         result.sent = sum(outcomes)
         return result
 
-    async def _claim(self, row: OutboxMessage) -> bool:
-        """pending -> sending for this process, just before the request goes out."""
+    async def _claim(self, row: OutboxMessage) -> bool | datetime:
+        """pending -> sending for this process, just before the request goes out, together with the
+        row's send-limit slots shared by every process (orders.rate_slots). False: a peer took the
+        row; a time: the limits hold it back until then (nothing claimed)."""
         now = self.app.clock.now()
-        async with self.app.db.session() as s:
-            got = await s.scalar(update(OutboxMessage)
-                                 .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
-                                        OutboxMessage.next_attempt_at <= now)
-                                 .values(status="sending", claimed_by=self.me, next_attempt_at=now + self.policy.lease)
-                                 .returning(OutboxMessage.id))
-        return got is not None
+        try:
+            async with self.app.db.session() as s:
+                got = await s.scalar(update(OutboxMessage)
+                                     .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
+                                            OutboxMessage.next_attempt_at <= now)
+                                     .values(status="sending", claimed_by=self.me,
+                                             next_attempt_at=now + self.policy.lease)
+                                     .returning(OutboxMessage.id))
+                if got is None:
+                    return False
+                if counted(row):
+                    wait = await rate_slots.take(s, {k: self.limiter.windows(k) for k in sorted(lanes(row))}, now)
+                    if wait is not None:
+                        raise _HeldBack(wait)  # rolls the claim back
+        except _HeldBack as held:
+            return held.until
+        return True
 
     async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:
         """Mark delivered with WeCom's msgid; the message itself is scrubbed from the row (a card
@@ -200,8 +217,12 @@ class OutboxWorker:
 
     async def _deliver(self, row: OutboxMessage, result: PassResult) -> int:
         async with self._sem:
-            if not await self._claim(row):
+            claimed = await self._claim(row)
+            if claimed is False:
                 return 0  # a peer took it
+            if claimed is not True:  # another process used this recipient's sends up
+                result.next_at = claimed if result.next_at is None else min(result.next_at, claimed)
+                return 0
             try:
                 answer = await self._send(row)
             except WeComUnavailable as e:

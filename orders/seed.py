@@ -50,6 +50,7 @@ REGION = ("河南省", "周口市", "郸城县", "城关镇育新街")
 REGION_CARRIER, REGION_PREFIX = "极兔", "JT"
 REGION_WINDOW, REGION_BASELINE = 180, 150  # parcels there in the last 30 days / the 8 weeks before
 SHOWCASE = "BG260122-8812"  # the order every 帮助 example and the README use
+SECOND = "BG260122-8813"  # the second one (分配's example names both)
 AVOID = "8812"  # no other order, platform id or phone ends like the showcase order
 
 
@@ -118,6 +119,8 @@ def showcase_orders(now: datetime) -> list[CanonOrder]:
                            "offered_by": "platform", "borne_by": "platform"},
                           {"kind": "red_packet", "source": "shop_red_packet", "label": "店铺红包", "amount": "12.80",
                            "offered_by": "shop", "borne_by": "shop"}]}),
+        _canon(rnd, "taobao", datetime.fromisoformat("2026-01-22T11:05:00+08:00"), order_id="3968421047725013",
+               note="预售款：今日到货发出", owner="cs01"),
         _canon(rnd, "taobao", now - timedelta(days=24), **hu),
         _canon(rnd, "douyin", now - timedelta(days=9), **hu),
         _canon(rnd, "wechat", now - timedelta(days=2, hours=3), **hu),
@@ -213,7 +216,7 @@ async def _history(app: App, now: datetime, shows: set[tuple[str, str]], region:
             start = paid or created
             if (ch, cid) in shows:
                 plan.showcase[cid] = oid
-                if no == SHOWCASE or now - start < TODAY:
+                if no in (SHOWCASE, SECOND) or now - start < TODAY:
                     continue
             if now - start < TODAY:
                 plan.today.append(oid)

@@ -72,7 +72,7 @@ async def _numbers(app: App, ids: list[int]) -> dict[int, str]:
 
 
 async def run_flows(app: App, plan: object) -> None:
-    from orders.seed import SHOWCASE, Plan
+    from orders.seed import SECOND, SHOWCASE, Plan
 
     assert isinstance(plan, Plan)
     now = app.clock.now()
@@ -82,6 +82,7 @@ async def run_flows(app: App, plan: object) -> None:
     for oid in today:  # the on-duty temps get them, round robin (the auto-assignment hook)
         await app.orders.advance(nos[oid], CS, "仓库分单")
     await app.orders.advance(SHOWCASE, CS, "仓库分单")  # last: the newest card on temp01's wall
+    await app.orders.advance(SECOND, CS, "仓库分单")  # to temp02
     if len(today) > 1:
         await _picking_with_report(app, nos[today[1]], now)
     await _carrier_scans(app, [nos[i] for i in plan.packed[:3]], now)

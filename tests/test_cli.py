@@ -59,7 +59,7 @@ def test_every_subcommand_has_help(cmd: list[str], fresh_db: Path) -> None:
 
 def test_seed_demo_then_demo_chat(fresh_db: Path) -> None:
     r = run(["seed-demo", "--orders", "300"], fresh_db)
-    assert r.returncode == 0 and "added 839" in r.stderr  # 300 + the showcase, region and baseline orders
+    assert r.returncode == 0 and "added 840" in r.stderr  # 300 + the showcase, region and baseline orders
     r = run(["demo"], fresh_db, stdin="帮助\n")
     assert "李客服（客服）可用的命令" in r.stdout
     r = run(["chat", "--as", "boss"], fresh_db, stdin="流程\n")

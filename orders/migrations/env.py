@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import orders.due
 import orders.inbox
 import orders.outbox
-import orders.processes  # noqa: F401  (register tables)
+import orders.processes
+import orders.rate_slots  # noqa: F401  (register tables)
 from config.settings import load_settings
 from orders.base import Base
 

@@ -132,6 +132,23 @@ async def test_limits_survive_a_restart(wecom: Harness) -> None:
     assert len(wecom.fake.texts_to("cs01")) == 30
 
 
+async def test_replicas_share_the_member_limit(wecom: Harness) -> None:
+    """Two processes' workers on one database (each with its own in-process view): together they
+    send no more than WeCom's 30 a minute to one member; the rest wait for the window."""
+    for i in range(40):
+        await put(wecom, "cs01", f"m{i}")
+    other = OutboxWorker(wecom.app, wecom.client, robots=wecom.worker.robots)
+    other.me = "peer-process"
+    await asyncio.gather(wecom.worker.load_history(), other.load_history())  # both started before any send
+    for _ in range(60):  # both keep passing, as two live processes do
+        await asyncio.gather(wecom.worker.run_once(), other.run_once())
+    assert len(wecom.fake.texts_to("cs01")) == 30
+    clock(wecom).advance(timedelta(seconds=61))
+    await asyncio.gather(wecom.worker.run_until_idle(), other.run_until_idle())
+    assert sorted(wecom.fake.texts_to("cs01"), key=lambda t: int(t[1:])) == [f"m{i}" for i in range(40)]
+    assert all(r.status == "sent" for r in (await rows(wecom)).values())
+
+
 def test_hour_window_of_the_limiter() -> None:
     from datetime import UTC, datetime
 
