@@ -159,6 +159,6 @@ if __name__ == "__main__":
     ap.add_argument("--wrong", type=float, default=0.02, help="share of orders where a wrong item is picked")
     ap.add_argument("--short", type=float, default=0.01, help="share of orders where a unit is left out")
     ap.add_argument("--held", type=float, default=0.005, help="share of orders held mid-pick")
-    ap.add_argument("--quick", action="store_true", help="300 orders")
+    ap.add_argument("--quick", action="store_true", help="120 orders")
     a = ap.parse_args()
-    asyncio.run(main(300 if a.quick else a.orders, a.wrong, a.short, a.held))
+    asyncio.run(main(120 if a.quick else a.orders, a.wrong, a.short, a.held))

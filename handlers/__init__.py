@@ -6,6 +6,7 @@ from handlers import (
     aftersales,
     approve,
     barcodes,
+    collaboration,
     customers,
     digest,
     evidence,
@@ -25,6 +26,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "customers", "digest", "evidence", "floor",
-           "help", "holds", "query", "regions", "registry", "scan", "tasks", "tracking", "typed_report", "users_admin",
-           "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "collaboration", "customers", "digest",
+           "evidence", "floor", "help", "holds", "query", "regions", "registry", "scan", "tasks", "tracking",
+           "typed_report", "users_admin", "voice", "welcome", "workflow_admin"]

@@ -71,12 +71,6 @@ def buyer_id_seal(channel: str, buyer_id: str) -> str:
     return "sha256:" + digest if digest else ""
 
 
-def hash_text(kind: str, text: str, secret: bytes | None = None) -> str:
-    """Keyed hash of a searchable text field (e.g. a buyer name), normalized by stripping spaces."""
-    t = "".join((text or "").split())
-    return keyed_hash(kind, t, secret) if t else ""
-
-
 def mask_name(name: str) -> str:
     """'张三丰' -> '张**'."""
     if not name:

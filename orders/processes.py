@@ -21,8 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
 
-HEARTBEAT = timedelta(seconds=2)
-TIMEOUT = timedelta(seconds=15)  # a peer on another host that stopped beating this long is gone
+HEARTBEAT = timedelta(seconds=5)
+TIMEOUT = timedelta(seconds=30)  # a peer on another host that stopped beating this long is gone
 KEEP = timedelta(days=1)  # stopped or gone process rows are deleted after this
 
 

@@ -19,7 +19,7 @@ def _real(keys: Iterable[str]) -> list[str]:
 def test_command_words_kinds_and_buttons() -> None:
     assert _real(registry.commands) == sorted(
         ["查", "轨迹", "推进", "取消", "改地址", "运单", "流程", "用户", "帮助", "售后", "售后单", "通过", "驳回",
-         "待办", "日报", "任务", "分配", "客户池", "区域", "投诉", "拦截", "放行", "条码",
+         "待办", "日报", "任务", "分配", "客户池", "协作", "区域", "投诉", "拦截", "放行", "条码",
          "看板", "异常", "处理", "上岗", "下岗", "错发"])
     assert {w: c for w, c in registry.words.items() if w != c} == {
         "?": "帮助", "？": "帮助", "help": "帮助", "我的任务": "任务"}
