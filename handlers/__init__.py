@@ -7,6 +7,7 @@ from handlers import (
     approve,
     barcodes,
     choose,
+    collaboration,
     customers,
     digest,
     evidence,
@@ -27,6 +28,6 @@ from handlers import (
 )
 from handlers.registry import registry
 
-__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "choose", "customers", "digest", "evidence",
-           "floor", "help", "holds", "note", "query", "regions", "registry", "scan", "tasks", "tracking",
-           "typed_report", "users_admin", "voice", "welcome", "workflow_admin"]
+__all__ = ["address", "advance", "aftersales", "approve", "barcodes", "choose", "collaboration", "customers",
+           "digest", "evidence", "floor", "help", "holds", "note", "query", "regions", "registry", "scan", "tasks",
+           "tracking", "typed_report", "users_admin", "voice", "welcome", "workflow_admin"]

@@ -6,6 +6,8 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import MAX_SHEET_LINES, event_line, scan_line, sheet_text, when
+from orders.models import Order
+from orders.reports.collaboration import collab_config, record_ask
 from orders.reports.region_config import RegionConfig
 from orders.reports.unsigned import overdue_unsigned
 from orders.sheet import order_sheet, order_track
@@ -21,6 +23,7 @@ LOGISTICS = "【物流】"
 async def query(req: Request, args: str) -> list[Reply]:
     sheet = await order_sheet(req.app.orders, args, user_id=req.user.user_id, last=MAX_SHEET_EVENTS)
     tz = req.app.settings.tz
+    await _asked(req, sheet.order, "查")
     hours = RegionConfig.load(req.app.config).sign_hours
     if overdue_unsigned(sheet.order, req.app.clock.now(), hours):
         warn = f"⚠️ 超{hours}小时未签收（{when(sheet.order.status_since, tz)} 揽收），请跟进。"
@@ -31,6 +34,7 @@ async def query(req: Request, args: str) -> list[Reply]:
 @registry.command("轨迹", roles=READERS, summary="订单的完整时间线", example="轨迹 BG260122-8812")
 async def history(req: Request, args: str) -> list[Reply]:
     order, events, scans = await order_track(req.app.orders, args)
+    await _asked(req, order, "轨迹")
     tz = req.app.settings.tz
     # the order's events and the parcel's own scans, by time (a scan without a readable time last)
     merged = sorted([(ev.at, 0, event_line(ev, tz)) for ev in events]
@@ -45,3 +49,10 @@ async def history(req: Request, args: str) -> list[Reply]:
     if not merged:
         lines.append("（暂无记录）")
     return [Reply(text="\n".join(lines))]
+
+
+async def _asked(req: Request, order: Order, command: str) -> None:
+    """Note the look-up for the collaboration report (who asked, the order's state then)."""
+    await record_ask(req.app.db, order_id=order.id, state=order.status, state_since=order.status_since, user=req.user,
+                     command=command, at=req.app.clock.now(), msg_id=req.incoming.msg_id,
+                     cfg=collab_config(req.app))

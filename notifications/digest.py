@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import ConfigDir
+from notifications import digest_day as day
 from notifications.chart import cjk_font, render_chart
 from notifications.region_digest import region_alerts_section
 from orders.app import App
@@ -32,7 +33,8 @@ from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SECTIONS = ("stuck", "refund_reasons", "aftersales", "first_response", "misship", "settlement", "regions", "chart")
+SECTIONS = ("stuck", "channels", "refund_reasons", "aftersales", "first_response", "cs_answer", "misship", "settlement",
+            "regions", "collab", "chart")
 MARKDOWN_LIMIT = 2000  # bytes; WeCom app markdown takes at most 2048
 
 
@@ -61,6 +63,7 @@ class DigestSpec:
     roles: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
     reports: tuple[str, ...] = SECTIONS
+    period: str = "day"  # day: yesterday; week: last week, Monday to Sunday
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class DigestConfig:
     packed_state: str = "打包完成"
     top_stuck: int = 20
     top_reasons: int = 5
+    shipped_state: str = "物流揽收"
+    signed_state: str = "签收确认"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DigestConfig:
@@ -82,9 +87,12 @@ class DigestConfig:
                 raise ValueError(f"digests.yaml: unknown report(s) {unknown}; known: {list(SECTIONS)}")
             specs.append(DigestSpec(name=str(d["name"]), at=time(int(hh), int(mm or 0)), days=str(d.get("days", "*")),
                                     weekdays=parse_days(d.get("days", "*")), roles=tuple(to.get("roles") or ()),
-                                    users=tuple(to.get("users") or ()), reports=reps))
+                                    users=tuple(to.get("users") or ()), reports=reps,
+                                    period=_period_kind(d.get("period", "day"))))
         return cls(digests=tuple(specs), packed_state=str(data.get("packed_state", "打包完成")),
-                   top_stuck=int(data.get("top_stuck", 20)), top_reasons=int(data.get("top_reasons", 5)))
+                   top_stuck=int(data.get("top_stuck", 20)), top_reasons=int(data.get("top_reasons", 5)),
+                   shipped_state=str(data.get("shipped_state", "物流揽收")),
+                   signed_state=str(data.get("signed_state", "签收确认")))
 
     @classmethod
     def load(cls, config: ConfigDir) -> DigestConfig:
@@ -128,20 +136,40 @@ def _hours(d: timedelta | None) -> str:
     return f"{mins:.0f} 分钟" if mins < 90 else f"{mins / 60:.1f} 小时"
 
 
+def _period_kind(value: Any) -> str:
+    if value not in ("day", "week"):
+        raise ValueError(f"digests.yaml: period must be day or week, got {value!r}")
+    return str(value)
+
+
+def _title(p: reports.Period, local: datetime) -> str:
+    if day.is_week(p):
+        return f"# 📊 运营周报 {p.start:%m-%d}～{p.end - timedelta(days=1):%m-%d}"
+    if p.day == local.date() - timedelta(days=1):
+        return f"# 📊 运营日报 {local:%m-%d}（昨日 {p.day:%m-%d}）"
+    return f"# 📊 运营日报 {p.day:%m-%d}（回看）"
+
+
 async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: DigestConfig | None = None,
-                       now: datetime | None = None) -> Digest:
+                       now: datetime | None = None, period: reports.Period | None = None) -> Digest:
+    """The digest for ``period`` (default: yesterday). For a past day or a week the stuck-order
+    list (which is about now) is left out."""
     cfg = cfg or DigestConfig.load(app.config)
     now = now or app.clock.now()
     tz = app.settings.tz
-    p = reports.Period.yesterday(now, tz)
+    p = period or reports.Period.yesterday(now, tz)
     local = now.astimezone(ZoneInfo(tz))
-    dg = Digest(title=f"# 📊 运营日报 {local:%m-%d}（昨日 {p.day:%m-%d}）")
+    if p.day != local.date() - timedelta(days=1) or day.is_week(p):
+        reps = tuple(r for r in reps if r not in ("stuck", "regions"))  # both are about now
+    dg = Digest(title=_title(p, local))
     async with app.db.session() as s:
         wf = await app.workflows.current(s)
         stuck, counts = await reports.stuck_orders(s, wf.definition, now, cfg.top_stuck)
         stats = await reports.case_stats(s, p, now)
         if "stuck" in reps:
             dg.sections.append(_stuck(stuck, counts, cfg.top_stuck))
+        if "channels" in reps:
+            dg.sections.append(await day.channels_section(s, p, cfg.shipped_state, cfg.signed_state))
         if "refund_reasons" in reps:
             dg.sections.append(_reasons(await reports.refund_reasons(s, p, cfg.top_reasons), cfg.top_reasons))
         if "aftersales" in reps:
@@ -151,7 +179,9 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
                 f"审批中位时长：{_hours(stats.median_decision)} · 退款记账 {fen_to_yuan(stats.refund_fen)} 元")
         if "first_response" in reps:
             first = _hours(stats.median_first_response)
-            dg.sections.append(f"## 首次响应\n中位 {first}（售后单发起 → 第一位审批人处理）")
+            dg.sections.append(f"## 售后首次处理时长\n中位 {first}（售后单发起 → 第一位审批人处理）")
+        if "cs_answer" in reps:
+            dg.sections.append(await day.cs_answer_section(app, s, p))
         if "misship" in reps:
             dg.sections.append(await _misship(s, p, cfg.packed_state))
         if "settlement" in reps:
@@ -159,9 +189,14 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
             dg.sections.append("## 结算差异率\n" + ("无对账数据" if rate is None else f"{rate:.2%}（昨日对账）"))
     if "regions" in reps:
         dg.sections.append(await region_alerts_section(app, now))
+    if "collab" in reps:
+        dg.sections.append(await day.collab_line(app, p))
+    label = day.period_label(p, local)
+    if label != "昨日":  # a past day or a week: the sections name it, not "yesterday"
+        dg.sections = [sec.replace("昨日", label) for sec in dg.sections]
     dg.empty = not (stuck or stats.opened or stats.closed or stats.open_now)
     if dg.empty:
-        dg.title += "\n昨日暂无业务数据：没有超时订单，也没有售后单。"
+        dg.title += f"\n{label}暂无业务数据：没有超时订单，也没有售后单。"
     if "chart" in reps:
         case_bars = {"新开": stats.opened, "结案": stats.closed, "超时": stats.overdue}
         dg.chart = await asyncio.to_thread(render_chart, counts, case_bars)
@@ -188,6 +223,11 @@ def _reasons(by_channel: dict[str, list[tuple[str, int]]], top: int) -> str:
     for ch, items in by_channel.items():
         lines.append(f"**{channel_name(ch)}**：" + " · ".join(f"{r[:20]} {n}" for r, n in items))
     return "\n".join(lines)
+
+
+def spec_period(spec: DigestSpec, now: datetime, tz: str) -> reports.Period | None:
+    """Last week for a weekly digest; None (yesterday) otherwise."""
+    return day.week_period(now, tz) if spec.period == "week" else None
 
 
 # -- sending ---------------------------------------------------------------------------------
@@ -248,7 +288,7 @@ async def sweep_digests(app: App, *, worker: str = "") -> list[str]:
         async with app.db.session() as s:
             if await s.scalar(select(DueItem.id).where(DueItem.kind == "digest", DueItem.ref == ref)):
                 continue
-        dg = await build_digest(app, spec.reports, cfg=cfg, now=now)
+        dg = await build_digest(app, spec.reports, cfg=cfg, now=now, period=spec_period(spec, now, app.settings.tz))
         try:
             async with app.db.session() as s:
                 s.add(DueItem(kind="digest", ref=ref, due_at=now, state="done", data={}, created_at=now,

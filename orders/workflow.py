@@ -40,6 +40,7 @@ class StateDef:
     # A side branch (拦截中, 缺货挂起): entered from any of these main states, it leads back to
     # the state the order came from (orders.workflow_branches.branch_origin), not forward.
     branch_from: tuple[str, ...] = ()
+    department: str = ""  # the department that owns orders in this state (collaboration map)
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,15 @@ class WorkflowDef:
                 limit_hours=s.get("limit_hours"),
                 notify=_notifies(s.get("notify")),
                 skip_to=tuple(s.get("skip_to") or ()),
+                department=str(s.get("department") or ""),
                 pass_through=bool(s.get("pass_through", False)),
             )
             for s in data["states"]
         )
         branches = tuple(
             StateDef(name=str(b["name"]), roles=tuple(b.get("roles") or ()), limit_hours=b.get("limit_hours"),
-                     notify=_notifies(b.get("notify")), branch_from=tuple(str(f) for f in b.get("from") or ()))
+                     notify=_notifies(b.get("notify")), branch_from=tuple(str(f) for f in b.get("from") or ()),
+                     department=str(b.get("department") or ""))
             for b in data.get("branches") or ()
         )
         c = data.get("cancel")
@@ -115,6 +118,8 @@ class WorkflowDef:
                 d["notify"] = notes(s.notify)
             if s.skip_to:
                 d["skip_to"] = list(s.skip_to)
+            if s.department:
+                d["department"] = s.department
             if s.pass_through:
                 d["pass_through"] = True
             states.append(d)
@@ -127,6 +132,8 @@ class WorkflowDef:
                     d["limit_hours"] = b.limit_hours
                 if b.notify:
                     d["notify"] = notes(b.notify)
+                if b.department:
+                    d["department"] = b.department
                 out["branches"].append(d)
         if self.cancel:
             out["cancel"] = {

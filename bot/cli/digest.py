@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import cli, err, run
-from notifications.digest import DigestConfig, build_digest, queue_digest
+from notifications.digest import DigestConfig, build_digest, queue_digest, spec_period
 from orders.app import App
 
 
@@ -31,7 +31,7 @@ def digest(
         except KeyError:
             err.print(f"no digest named {name!r}; known: {', '.join(d.name for d in cfg.digests) or 'none'}")
             return 2
-        dg = await build_digest(app, spec.reports, cfg=cfg)
+        dg = await build_digest(app, spec.reports, cfg=cfg, period=spec_period(spec, app.clock.now(), app.settings.tz))
         if print_:
             typer.echo(dg.markdown)
         if chart is not None and dg.chart is not None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from config import ConfigDir
 from orders import timeline
-from orders.aftersales import holds, notes
+from orders.aftersales import notes
 from orders.aftersales.amounts import check_refundable, looks_like_amount, parse_amount
 from orders.aftersales.chains import ApprovalConfig, StepDef, TypeDef
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
@@ -29,6 +29,7 @@ from orders.models import Order, User
 from orders.money import fen_to_yuan
 from orders.service import Actor, OrderService, set_focus
 from orders.users import names_of, users_with_role
+from orders.warehouse import holds
 from orders.workflow_branches import branch_origin
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ Definitions (also in the README):
   coefficient of variation (std ÷ mean gap); needs at least two gaps (three orders), else empty.
 - 渠道迁移: the channel of the first order in the window differs from the latest one's (from → to).
 - 售后容忍度: the buyer's after-sales cases closed (approved or rejected) without a complaint ÷ all
-  of the buyer's cases; a complaint is a case whose reason or rejection names a complaint word.
+  of the buyer's cases; a complaint is a case whose reason or rejection names a complaint word,
+  or whose order has a 投诉 recorded.
   Empty when the buyer has no case.
 - RFM eight: recency, frequency and monetary each high or low (against the population mean, or the
   fixed values in customers.yaml), giving 重要价值 … 一般挽留.
@@ -37,7 +38,7 @@ SEGMENTS = ("一般挽留", "重要挽留", "一般保持", "重要保持", "一
 SEGMENT_ORDER = ("重要价值", "重要发展", "重要保持", "重要挽留", "一般价值", "一般发展", "一般保持", "一般挽留")
 HIGH_POTENTIAL = "高潜留存"
 ORDER_COLUMNS = ("oid", "channel", "phone_hash", "buyer_id_hash", "at", "fen")
-CASE_COLUMNS = ("order_id", "status", "reason", "reject_reason")
+CASE_COLUMNS = ("order_id", "status", "reason", "reject_reason", "complained")
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,10 @@ def compute_pool(orders: pd.DataFrame, cases: pd.DataFrame, now: datetime, cfg: 
         found = ~np.isnan(c_code)
         words = "|".join(re.escape(w) for w in cfg.complaint_words)
         text = cases["reason"].fillna("").astype(str) + " " + cases["reject_reason"].fillna("").astype(str)
-        complaint = text.str.contains(words, regex=True).to_numpy() if words else np.zeros(len(cases), dtype=bool)
+        complaint = (text.str.contains(words, regex=True).to_numpy(dtype=bool, copy=True) if words
+                     else np.zeros(len(cases), dtype=bool))
+        if "complained" in cases:  # a 投诉 recorded on the case's order
+            complaint |= cases["complained"].fillna(False).astype(bool).to_numpy()
         ok = (cases["status"].to_numpy() != "open") & ~complaint
         cc = c_code[found].astype(np.int64)
         n_cases = np.bincount(cc, minlength=n)

@@ -14,10 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, Executable, String, delete, func, insert, select, type_coerce
+from sqlalchemy import Connection, Executable, String, delete, exists, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orders.aftersales.complaints import Complaint
 from orders.aftersales.models import AfterSalesCase
 from orders.app import App, AppKey
 from orders.db import Database
@@ -67,7 +68,9 @@ async def load_frames(s: AsyncSession, since: datetime, cfg: PoolConfig) -> tupl
     q = select(Order.id, Order.channel, Order.phone_hash, Order.buyer_id_hash, type_coerce(at, String),
                Order.paid_fen).where(*where)
     orders = await _frame(s, q, ORDER_COLUMNS)
-    cq = (select(AfterSalesCase.order_id, AfterSalesCase.status, AfterSalesCase.reason, AfterSalesCase.reject_reason)
+    complained = exists().where(Complaint.order_id == AfterSalesCase.order_id)  # a 投诉 on the case's order
+    cq = (select(AfterSalesCase.order_id, AfterSalesCase.status, AfterSalesCase.reason, AfterSalesCase.reject_reason,
+                 complained)
           .join(Order, Order.id == AfterSalesCase.order_id).where(*where))
     cases = await _frame(s, cq, CASE_COLUMNS)
     return orders, cases

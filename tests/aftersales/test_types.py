@@ -12,6 +12,7 @@ from orders.app import App
 from orders.intake.canonical import CanonOrder
 from orders.intake.importer import Importer
 from orders.models import Order, UserFocus
+from orders.warehouse.holds import Hold, holds_of
 from orders.warehouse.models import WarehouseTask
 from tests.aftersales.helpers import order_id, outbox, photo, ship
 from tests.factories import canon
@@ -56,6 +57,9 @@ async def test_unshipped_refund_holds_the_order_until_decided(bot: ChatBot, app:
     out = await bot.say("cs01", "售后 BG260122-0001 退款 10 少发")
     assert "订单已暂停发货" in out and "吴财务" in out
     assert "拦截:仅退款 AS260122-0001" in (await _order(app, "BG260122-0001")).flags
+    async with app.db.session() as s:  # the warehouse sees one hold, named by the case
+        assert [h.reason for h in await holds_of(s, await _order(app, "BG260122-0001"))] == \
+            ["拦截：仅退款 AS260122-0001"]
     # the platform re-sends the order with its own refunding flag: the hub's hold stays
     await Importer(app.db, app.clock, app.workflows, app.settings.tz).import_orders(
         [CanonOrder.model_validate(canon("T1001", flags=["退款中"]))])
@@ -63,6 +67,8 @@ async def test_unshipped_refund_holds_the_order_until_decided(bot: ChatBot, app:
     await bot.say("fin01", "通过 AS260122-0001")
     order = await _order(app, "BG260122-0001")
     assert "拦截:仅退款 AS260122-0001" not in order.flags and order.status == "支付成功"
+    async with app.db.session() as s:
+        assert await holds_of(s, order) == [Hold("refund", "平台退款中", "退款中")]  # only the platform's own
     history = await bot.say("cs01", "轨迹 BG260122-0001")
     assert "暂停发货" in history and "解除暂停" in history
 

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 
 from bot.testing import ChatBot
+from orders.aftersales.models import AfterSalesCase
 from orders.app import App
 from orders.clock import ManualClock
 from orders.intake.canonical import CanonOrder
@@ -112,6 +113,26 @@ def test_tolerance_with_and_without_complaints() -> None:
     assert pool.loc["c", "cases"] == 0 and pd.isna(pool.loc["c", "tolerance"])
     no_words = compute_pool(orders, cases, NOW, PoolConfig(complaint_words=()))
     assert no_words.loc["a", "tolerance"] == pytest.approx(1.0)
+
+
+async def test_tolerance_from_real_cases_and_complaints(bot: ChatBot, app: App) -> None:
+    await _load(app, buyers_fixture())
+    async with app.db.session() as s:
+        q = select(Order.channel_order_id, Order.order_no).where(Order.channel_order_id.in_(["S1", "S2", "E1"]))
+        nos = {r.channel_order_id: r.order_no for r in (await s.execute(q)).all()}
+    for oid in ("S1", "S2", "E1"):
+        assert "售后单" in await bot.say("cs01", f"售后 {nos[oid]} 退款 10 尺码不合适")
+    async with app.db.session() as s:
+        cases = (await s.scalars(select(AfterSalesCase.case_no).order_by(AfterSalesCase.id))).all()
+    for case_no in cases:
+        await bot.say("fin01", f"驳回 {case_no} 不符合退款条件")
+    assert "已记录" in await bot.say("cs01", f"投诉 {nos['S2']} 破损 外箱压坏")
+    await rebuild(app)
+    pool = await _pool(app)
+    steady, erratic = pool[hash_phone(STEADY)], pool[hash_phone(ERRATIC)]
+    assert steady.cases == 2 and steady.tolerance == pytest.approx(0.5)  # the 投诉 order's case is a complaint
+    assert erratic.cases == 1 and erratic.tolerance == pytest.approx(1.0)
+    assert pool[hash_phone(MIGRANT)].cases == 0 and pool[hash_phone(MIGRANT)].tolerance is None
 
 
 async def test_segment_thresholds_from_yaml(app: App, tmp_path: Path) -> None:

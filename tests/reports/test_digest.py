@@ -52,7 +52,7 @@ async def test_digest_contents(bot: ChatBot, app: App, clock: ManualClock) -> No
     assert "新开 2 · 结案 2（通过 1 / 驳回 1）" in md
     assert "审批中位时长：75 分钟" in md  # 105 min and 45 min
     assert "退款记账 59.9 元" in md
-    assert "首次响应\n中位 75 分钟" in md  # 105 min and 45 min
+    assert "售后首次处理时长\n中位 75 分钟" in md  # 105 min and 45 min
     assert "错发率（目标 < 0.2%）\n昨日 100.00%（错发 1 / 打包完成 1）⚠️ 超标\n近7天 100.00%" in md
     assert "结算差异率\n无对账数据" in md
     assert dg.chart is not None and dg.chart.startswith(b"\x89PNG")
@@ -136,11 +136,13 @@ def test_days_are_names_not_numbers() -> None:
         DigestConfig.from_dict({"digests": [{"name": "x", "reports": ["bogus"]}]})
 
 
-async def test_ribao_for_managers_only(bot: ChatBot) -> None:
+async def test_ribao_for_managers_and_ops(bot: ChatBot) -> None:
     replies = await bot.replies("boss", "日报")
     assert "运营日报" in replies[0].markdown and replies[-1].image is not None
+    assert "运营日报" in await bot.say("ops01", "日报")
     assert "不能使用「日报」" in await bot.say("cs01", "日报")
-    assert "没有日报「weekly」" in await bot.say("boss", "日报 weekly")
+    reply = await bot.say("boss", "日报 weekly")  # a digest's internal name is not a period
+    assert "看不懂「weekly」" in reply and "daily" not in reply
 
 
 async def test_digest_reports_the_reconciled_settlement_rate(app: App, clock: ManualClock, tmp_path: Path) -> None:
