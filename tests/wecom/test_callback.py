@@ -207,3 +207,17 @@ async def test_card_event_reaches_the_button_registry(wecom: Harness) -> None:
     assert any("按钮已失效" in t for t in wecom.fake.texts_to("cs01"))
     async with wecom.app.db.session() as s:
         assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+async def test_non_characters_over_wecom_get_a_chinese_reply_and_a_done_inbox_row(wecom: Harness) -> None:
+    # (U+FFFE is not an XML character: such a body is a 400 before anything is stored)
+    for text in ("查 \U0010ffff\U0010ffff\U0010ffff\U0010ffff", "\U0010ffff\U0010ffff", "查 \U0010ffffBG260122-0002"):
+        assert (await wecom.say("cs01", text)).status == 200
+    await wecom.settle()
+    texts = wecom.fake.texts_to("cs01")
+    assert len(texts) == 3 and all(any("\u4e00" <= c <= "\u9fff" for c in t) for t in texts)
+    assert "订单 BG260122-0002" in texts[2]
+    assert not any("Traceback" in t or "\U0010ffff" in t for t in texts)
+    async with wecom.app.db.session() as s:
+        statuses = (await s.scalars(select(InboxMessage.status))).all()
+    assert statuses == ["done", "done", "done"]
