@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -14,7 +14,7 @@ from orders import timeline
 from orders.errors import InvalidInput
 from orders.finance.tracing import MISMATCH_FLAG
 from orders.intake.brushing import FLAG as BRUSHING_FLAG
-from orders.models import Order, TimelineEvent, User
+from orders.models import Order, OrderLine, TimelineEvent, User
 from orders.warehouse.models import WarehouseTask
 
 RISK_FLAGS = (BRUSHING_FLAG, MISMATCH_FLAG)
@@ -46,23 +46,29 @@ class WallColumn:
         return sum(1 for c in self.cards if c.state != "packed")
 
 
-def holds_of(o: Order) -> tuple[str, ...]:
+def holds_of(flags: list[str] | None) -> tuple[str, ...]:
     """Flags that mean "do not ship" (refund on the platform, a hold, a cancel)."""
-    return tuple(f for f in (o.flags or []) if f == "退款中" or f.startswith(("暂停", "拦截")) or f == "已取消")
+    return tuple(f for f in (flags or []) if f == "退款中" or f.startswith(("暂停", "拦截")) or f == "已取消")
 
 
 async def task_wall(s: AsyncSession, day: str, only_user: str | None = None) -> list[WallColumn]:
     """Every temp with tasks on ``day`` (or just ``only_user``), open cards first, oldest waiting first."""
-    q = (select(WarehouseTask, Order).join(Order, Order.id == WarehouseTask.order_id)
-         .where(WarehouseTask.day == day).options(selectinload(Order.lines)))
+    # columns only: loading whole orders would decrypt every buyer's name and address for nothing
+    q = (select(WarehouseTask, Order.order_no, Order.status, Order.flags)
+         .join(Order, Order.id == WarehouseTask.order_id).where(WarehouseTask.day == day))
     if only_user is not None:
         q = q.where(WarehouseTask.assignee_id == only_user)
     rows = (await s.execute(q)).all()
+    ids = [task.order_id for task, *_ in rows]
+    units = {oid: (int(n), int(q or 0)) for oid, n, q in (await s.execute(
+        select(OrderLine.order_id, func.count(), func.sum(OrderLine.qty)).where(OrderLine.order_id.in_(ids))
+        .group_by(OrderLine.order_id))).all()} if ids else {}
     by_user: dict[str, list[WallCard]] = {}
-    for task, o in rows:
+    for task, order_no, status, flags in rows:
+        n_lines, n_units = units.get(task.order_id, (0, 0))
         by_user.setdefault(task.assignee_id, []).append(WallCard(
-            task.id, o.order_no, task.state, o.status, sum(ln.qty for ln in o.lines), len(o.lines),
-            task.wrong_scans, holds_of(o), task.assigned_at))
+            task.id, order_no, task.state, status, n_units, n_lines, task.wrong_scans, holds_of(flags),
+            task.assigned_at))
     names = {u.user_id: u.name for u in (await s.scalars(select(User).where(User.user_id.in_(list(by_user))))).all()}
     cols = []
     for uid, cards in by_user.items():
