@@ -165,11 +165,12 @@ async def sse_delays(base: str, cookie: dict[str, str], clients: int, callbacks:
     tasks = [asyncio.create_task(listen(q)) for q in seen]
     await asyncio.sleep(1.0)
     delays: list[float] = []
+    run = time.time_ns() // 1000  # fresh message ids: a reused --db file has the last run's in its inbox
     async with aiohttp.ClientSession() as poster:
         for i in range(callbacks):
             xml = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[cs01]]></FromUserName>"
                    f"<CreateTime>{1769047200 + i}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                   f"<Content><![CDATA[帮助]]></Content><MsgId>{9 * 10**17 + i}</MsgId><AgentID>1</AgentID></xml>")
+                   f"<Content><![CDATA[帮助]]></Content><MsgId>{run + i}</MsgId><AgentID>1</AgentID></xml>")
             body, sig = crypto.encrypt(xml, "n0nce", "1769047200")
             t0 = time.perf_counter()
             async with poster.post(f"{base}/wecom/callback", data=body,
