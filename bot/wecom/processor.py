@@ -162,19 +162,12 @@ class InboxProcessor:
         app = self.app
         async with app.db.session() as s:
             now = app.clock.now()
-<<<<<<< HEAD
             done = await inbox.finish_many(s, [f.row.id for f in batch if not f.error], now)
             for f in batch:
                 if f.error and await inbox.finish(s, f.row.id, now, error=f.error):
                     done.add(f.row.id)
-=======
-            done = await inbox.finish_many(s, [r.id for r, _, err in batch if not err], now)
-            for r, _, err in batch:
-                if err and await inbox.finish(s, r.id, now, error=err):
-                    done.add(r.id)
             # a peer may have given back these users' later messages while this process held an earlier one
-            later = [i for i in await inbox.waiting(s, {r.user_id for r, _, _ in batch}) if i not in self._inflight]
->>>>>>> main
+            later = [i for i in await inbox.waiting(s, {f.row.user_id for f in batch}) if i not in self._inflight]
             n = 0
             for f in batch:
                 if f.row.id in done:
