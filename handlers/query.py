@@ -9,7 +9,7 @@ from handlers.render import MAX_SHEET_LINES, event_line, scan_line, sheet_text, 
 from orders.models import Order
 from orders.reports.collaboration import collab_config, record_ask
 from orders.reports.region_config import RegionConfig
-from orders.reports.unsigned import overdue_unsigned
+from orders.reports.unsigned import overdue_since
 from orders.sheet import order_sheet, order_track
 
 READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
@@ -25,8 +25,9 @@ async def query(req: Request, args: str) -> list[Reply]:
     tz = req.app.settings.tz
     await _asked(req, sheet.order, "查")
     hours = RegionConfig.load(req.app.config).sign_hours
-    if overdue_unsigned(sheet.order, req.app.clock.now(), hours):
-        warn = f"⚠️ 超{hours}小时未签收（{when(sheet.order.status_since, tz)} 揽收），请跟进。"
+    picked = await overdue_since(req.app.db, sheet.order, req.app.clock.now(), hours)
+    if picked is not None:
+        warn = f"⚠️ 超{hours}小时未签收（{when(picked, tz)} 揽收），请跟进。"
         return [Reply(text=sheet_text(sheet, tz, max_lines=MAX_SHEET_LINES - 1) + "\n" + warn)]
     return [Reply(text=sheet_text(sheet, tz))]
 
