@@ -4,7 +4,7 @@ look-ups and state changes (80,000 orders walking the workflow: 400,000 state ch
 look-ups; goal < 2 s). ``--quick``: 100,000 orders and a tenth of the month.
 Region fulfilment health (``bench/region_health.py``): metrics build over 1,000,000 parcels' facts
 (goal < 3 s), the facts load from SQLite, and the map render in process (goal < 0.5 s).
-Data is bulk-inserted into a fresh SQLite file with Core inserts; each build runs several times
+Data is bulk-loaded into a migrated temporary SQLite file (``bench.common``); each build runs several times
 and the medians are printed."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import itertools
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,13 +23,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, insert
-
+from bench.common import bulk_load, temp_db
 from bench.region_health import region_figures
 from config import load_settings
 from orders.app import build_app
 from orders.clock import ManualClock
-from orders.db import Database, _sqlite_pragmas
+from orders.db import Database
 from orders.models import Order, TimelineEvent
 from orders.reports import collaboration
 from orders.reports.customers import PoolConfig
@@ -39,7 +37,6 @@ from orders.reports.pool import build
 
 NOW = datetime(2026, 1, 22, 1, 0, tzinfo=UTC)
 CHANNELS = ["taobao", "pdd", "douyin", "jd", "wechat"]
-BATCH = 20_000
 
 
 def _orders(n: int, rnd: random.Random) -> Iterator[dict[str, Any]]:
@@ -58,36 +55,17 @@ def _orders(n: int, rnd: random.Random) -> Iterator[dict[str, Any]]:
                "note": "", "version": 1}
 
 
-def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch = []
-    for r in rows:
-        batch.append(r)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def load_orders(path: Path, n: int) -> None:
-    rnd = random.Random(42)
-    eng = create_engine(f"sqlite:///{path}")
-    event.listen(eng, "connect", _sqlite_pragmas)
-    with eng.begin() as c:
-        for b in _batches(_orders(n, rnd)):
-            c.execute(insert(Order), b)
-        c.exec_driver_sql("ANALYZE")
-    eng.dispose()
+    with bulk_load(path) as put:
+        put(Order, _orders(n, random.Random(42)))
 
 
 async def bench_pool(n_orders: int, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.db"
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        await db.migrate()
+    async with temp_db() as (path, url):
         t0 = time.perf_counter()
         load_orders(path, n_orders)
         load_s = time.perf_counter() - t0
+        db = Database(url)
         loads, computes, stores = [], [], []
         buyers = 0
         try:
@@ -118,12 +96,9 @@ def load_events(path: Path, n_orders: int, n_asks: int) -> None:
     """A month: each order walks the workflow (a timeline row per move); look-ups at random."""
     rnd = random.Random(7)
     start = NOW - timedelta(days=30)
-    eng = create_engine(f"sqlite:///{path}")
-    event.listen(eng, "connect", _sqlite_pragmas)
     moves, since = [], {}
-    with eng.begin() as c:
-        for b in _batches(_orders(n_orders, rnd)):
-            c.execute(insert(Order), b)
+    with bulk_load(path) as put:
+        put(Order, _orders(n_orders, rnd))
         for oid in range(1, n_orders + 1):
             at = start + timedelta(seconds=rnd.randint(0, 29 * 86400))
             for a, b in itertools.pairwise(STATES):
@@ -131,26 +106,17 @@ def load_events(path: Path, n_orders: int, n_asks: int) -> None:
                 moves.append({"order_id": oid, "at": at, "actor": "wh01", "source": "button", "kind": "state_changed",
                               "from_state": a, "to_state": b, "detail": {}})
             since[oid] = at
-        for mb in _batches(iter(moves)):
-            c.execute(insert(TimelineEvent), mb)
+        put(TimelineEvent, moves)
         asks = ({"order_id": (oid := rnd.randint(1, n_orders)), "user_id": "u", "department": rnd.choice(DEPTS),
                  "command": "查", "state": rnd.choice(STATES), "state_since": since[oid] - timedelta(hours=30),
                  "at": start + timedelta(seconds=rnd.randint(0, 30 * 86400)), "msg_id": ""} for _ in range(n_asks))
-        for ab in _batches(asks):
-            c.execute(insert(OrderAsk), ab)
-        c.exec_driver_sql("ANALYZE")
-    eng.dispose()
+        put(OrderAsk, asks)
 
 
 async def bench_collab(n_orders: int, n_asks: int, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        db = Database(url)
-        await db.migrate()
-        await db.dispose()
+    async with temp_db() as (path, url):
         load_events(path, n_orders, n_asks)
-        app = await build_app(load_settings(database_url=url, data_dir=Path(tmp) / "var"), clock=ManualClock(NOW),
+        app = await build_app(load_settings(database_url=url, data_dir=path.parent / "var"), clock=ManualClock(NOW),
                               migrate=False)
         times = []
         try:

@@ -1,17 +1,24 @@
-"""Shared bench helpers: figures printed as `figure: value unit`, percentiles, and a fresh
-migrated SQLite app with the demo users and orders."""
+"""Shared bench helpers: figures printed as `figure: value unit`, percentiles, a fresh
+migrated SQLite app with the demo users and orders, and a migrated temporary SQLite file that
+big synthetic data sets are bulk-loaded into (Core executemany in batches, one transaction)."""
 
 from __future__ import annotations
 
 import resource
 import statistics
 import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert
 
 from bot.dispatch import Dispatcher
 from config import load_settings
 from orders.app import App, build_app
 from orders.clock import ManualClock
+from orders.db import Database, _sqlite_pragmas
 from orders.intake.importer import Importer
 from orders.seed import DEMO_USERS, demo_orders
 from orders.users import upsert_user
@@ -31,6 +38,60 @@ async def fresh_app(n_orders: int, folder: Path | None = None) -> tuple[App, Dis
     from handlers import registry
 
     return app, Dispatcher(app, registry)
+
+
+BATCH = 20_000
+Rows = Iterable[dict[str, Any]]
+
+
+def batches(rows: Rows, size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    batch: list[dict[str, Any]] = []
+    for r in rows:
+        batch.append(r)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@asynccontextmanager
+async def temp_db() -> AsyncIterator[tuple[Path, str]]:
+    """A SQLite file migrated to head in a temporary folder, removed on exit: ``(path, async url)``.
+    Nothing holds a connection to it when the body starts (load it with ``bulk_load``)."""
+    with tempfile.TemporaryDirectory(prefix="orderbot-bench-") as tmp:
+        path = Path(tmp) / "bench.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        db = Database(url)
+        try:
+            await db.migrate()
+        finally:
+            await db.dispose()
+        yield path, url
+
+
+@contextmanager
+def bulk_load(path: Path) -> Iterator[Callable[[Any, Rows], int]]:
+    """``put(Model, rows)`` inserts rows (dicts of column values, any iterable, consumed lazily) in
+    batches of ``BATCH`` with Core executemany, all in one transaction; ``ANALYZE`` on exit.
+    Returns the number of rows inserted."""
+    eng = create_engine(f"sqlite:///{path}")
+    event.listen(eng, "connect", _sqlite_pragmas)
+    try:
+        with eng.begin() as c:
+
+            def put(model: Any, rows: Rows) -> int:
+                n = 0
+                for b in batches(rows):
+                    c.execute(insert(model), b)
+                    n += len(b)
+                return n
+
+            yield put
+            c.exec_driver_sql("ANALYZE")
+    finally:
+        eng.dispose()
 
 
 def median(xs: list[float]) -> float:

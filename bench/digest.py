@@ -1,6 +1,6 @@
 """Digest build time over a big database: 1,000,000 orders and 50,000 after-sales cases
-(``--quick``: 50,000 and 5,000). Data is bulk-inserted with Core inserts into a fresh SQLite
-file; then the digest (all queries + the chart) is built several times. Prints medians."""
+(``--quick``: 50,000 and 5,000). Data is bulk-loaded into a migrated temporary SQLite file
+(``bench.common``); then the digest (all queries + the chart) is built several times. Prints medians."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import asyncio
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,14 +16,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, insert
-
+from bench.common import bulk_load, temp_db
 from config import load_settings
 from notifications.digest import SECTIONS, build_digest
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.app import build_app
 from orders.clock import ManualClock
-from orders.db import Database, _sqlite_pragmas
 from orders.models import Order, TimelineEvent
 
 NOW = datetime(2026, 1, 22, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -33,7 +30,6 @@ STATES = [("支付成功", 3), ("仓库分单", 3), ("拣货中", 3), ("打包�
 CHANNELS = ["taobao", "pdd", "douyin", "jd", "wechat"]
 REASONS = ["尺码不合适", "发错颜色", "质量问题", "物流太慢", "不想要了", "少发配件", "破损", "与描述不符"]
 KINDS = ["退款", "退货", "换货", "补偿"]
-BATCH = 20_000
 
 
 def _orders(n: int, rnd: random.Random) -> Any:
@@ -51,29 +47,14 @@ def _orders(n: int, rnd: random.Random) -> Any:
                "paid_fen": 10000, "owner_id": "cs01", "assignee_id": None, "note": "", "version": 1}
 
 
-def _batches(rows: Any) -> Any:
-    batch = []
-    for r in rows:
-        batch.append(r)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def load(path: Path, n_orders: int, n_cases: int) -> None:
     rnd = random.Random(42)
-    eng = create_engine(f"sqlite:///{path}")
-    event.listen(eng, "connect", _sqlite_pragmas)
-    with eng.begin() as c:
-        for b in _batches(_orders(n_orders, rnd)):
-            c.execute(insert(Order), b)
+    with bulk_load(path) as put:
+        put(Order, _orders(n_orders, rnd))
         packed = ({"order_id": rnd.randint(1, n_orders), "at": NOW - timedelta(seconds=rnd.randint(0, 30 * 86400)),
                    "actor": "wh01", "source": "button", "kind": "state_changed", "from_state": "拣货中",
                    "to_state": "打包完成", "detail": {}} for _ in range(n_orders // 5))
-        for b in _batches(packed):
-            c.execute(insert(TimelineEvent), b)
+        put(TimelineEvent, packed)
         cases, steps = [], []
         for i in range(1, n_cases + 1):
             opened = NOW - timedelta(seconds=rnd.randint(0, 60 * 86400))
@@ -98,25 +79,16 @@ def load(path: Path, n_orders: int, n_cases: int) -> None:
                               "assignees": ["wh01"], "task_id": f"as-{i}-{idx}", "opened_at": opened,
                               "deadline_at": opened + timedelta(hours=4) if pending else None,
                               "decided_at": None, "decided_by": None, "decided_name": ""})
-        for b in _batches(cases):
-            c.execute(insert(AfterSalesCase), b)
-        for b in _batches(steps):
-            c.execute(insert(ApprovalStep), b)
-        c.exec_driver_sql("ANALYZE")
-    eng.dispose()
+        put(AfterSalesCase, cases)
+        put(ApprovalStep, steps)
 
 
 async def run(n_orders: int, n_cases: int, repeats: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        db = Database(url)
-        await db.migrate()
-        await db.dispose()
+    async with temp_db() as (path, url):
         t0 = time.perf_counter()
         load(path, n_orders, n_cases)
         load_s = time.perf_counter() - t0
-        app = await build_app(load_settings(database_url=url, data_dir=Path(tmp) / "var"), clock=ManualClock(NOW),
+        app = await build_app(load_settings(database_url=url, data_dir=path.parent / "var"), clock=ManualClock(NOW),
                               migrate=False)
         try:
             queries, total = [], []
