@@ -2,18 +2,18 @@
 the region report reads one indexed range instead of joining six tables per order.
 
 A row holds: region (``parcel_regions`` id: province / city / district and their adcodes), carrier
-(the first tracking number's), paid / 揽收 / 签收 times as UTC epoch seconds, the number of ``投诉``
-rows and the platform status. 揽收 and 签收 are the carrier's own event times — the earliest
-``carrier_scans`` entry whose status is 揽收 / 签收 for the order's tracking numbers, or a
-``carrier_pushes`` event time of that state — and the workflow's 物流揽收 / 签收确认 entry only when
-no carrier time exists. Config-dependent facts (which after-sales kinds are returns, which
-reasons and platform statuses are complaints) are resolved when the report reads, so a change
-of ``regions.yaml`` never leaves stale rows.
+(``parcel_carriers`` id: the first tracking number's carrier), paid / 揽收 / 签收 times as UTC epoch
+seconds, the number of ``投诉`` rows and of after-sales cases, the platform status. 揽收 and 签收 are
+the carrier's own event times — the earliest ``carrier_scans`` entry whose status is 揽收 / 签收 for
+the order's tracking numbers, or a ``carrier_pushes`` event time of that state — and the
+workflow's 物流揽收 / 签收确认 entry only when no carrier time exists. Config-dependent facts (which
+after-sales kinds are returns, which reasons and platform statuses are complaints) are resolved
+when the report reads, so a change of ``regions.yaml`` never leaves stale rows.
 
 Upkeep, in the same transaction as the change: a session hook collects the orders whose inputs
 were flushed (a 物流揽收 / 签收确认 timeline entry, a tracking number, a carrier push, a complaint,
-an address / paid time / platform status edit) and recomputes their rows before commit. Writes
-that bypass the ORM (bulk timeline inserts of the importer or the seed) are picked up by
+an after-sales case, an address / paid time / platform status edit) and recomputes their rows
+before commit. Writes that bypass the ORM (bulk timeline inserts of the importer or the seed) are picked up by
 ``catch_up``, keyed on the highest timeline entry id already read (``parcel_facts_state``)."""
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from orders.aftersales.complaints import Complaint
+from orders.aftersales.models import AfterSalesCase
 from orders.base import Base
 from orders.intake.carriers.kuaidi100 import carrier_time, classify
 from orders.intake.models import CarrierPush, CarrierScan
@@ -81,21 +82,33 @@ class ParcelRegion(Base):
     dist_code: Mapped[int] = mapped_column(Integer)
 
 
+class ParcelCarrier(Base):
+    """A carrier name as tracking numbers store it."""
+
+    __tablename__ = "parcel_carriers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+
+
 class ParcelFact(Base):
     """One parcel (order) with a 揽收 time; times are UTC epoch seconds."""
 
     __tablename__ = "parcel_facts"
-    __table_args__ = (Index("ix_parcel_facts_picked", "picked_at"),)
+    # covering the report's query: read in index order, never the table
+    __table_args__ = (Index("ix_parcel_facts_picked", "picked_at", "signed_at", "region_id", "carrier_id",
+                            "complaints", "cases", "platform_status", "order_id"),)
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True,
                                           autoincrement=False)
-    region_id: Mapped[int] = mapped_column(Integer)
-    carrier: Mapped[str] = mapped_column(String(32))
+    region_id: Mapped[int] = mapped_column(Integer)  # parcel_regions.id
+    carrier_id: Mapped[int] = mapped_column(Integer)  # parcel_carriers.id
     paid_at: Mapped[int | None] = mapped_column(BigInteger)
     picked_at: Mapped[int] = mapped_column(BigInteger)
     signed_at: Mapped[int | None] = mapped_column(BigInteger)
     picked_by_carrier: Mapped[bool] = mapped_column(default=False)  # else the workflow's 物流揽收 entry
     complaints: Mapped[int] = mapped_column(Integer, default=0)  # 投诉 rows
+    cases: Mapped[int] = mapped_column(Integer, default=0)  # after-sales cases (the report reads only these)
     platform_status: Mapped[str] = mapped_column(String(32), default="")
 
 
@@ -167,6 +180,19 @@ def region_ids(conn: Connection, triples: set[tuple[str, str, str]]) -> dict[tup
     return got
 
 
+def carrier_ids(conn: Connection, names: set[str]) -> dict[str, int]:
+    """``parcel_carriers`` ids of these names, adding the ones not seen before."""
+    if not names:
+        return {}
+    c = ParcelCarrier
+    got = dict(conn.execute(select(c.name, c.id).where(c.name.in_(sorted(names)))).all())
+    new = sorted(names - set(got))
+    if new:
+        conn.execute(_insert(conn, ParcelCarrier).on_conflict_do_nothing(), [{"name": n} for n in new])
+        got.update(dict(conn.execute(select(c.name, c.id).where(c.name.in_(new))).all()))
+    return got
+
+
 def _carrier_times(conn: Connection, ids: list[int]) -> tuple[dict[int, str], dict[int, int], dict[int, int]]:
     """(carrier, earliest carrier 揽收, earliest carrier 签收) per order."""
     carrier: dict[int, str] = {}
@@ -215,17 +241,22 @@ def refresh(conn: Connection, order_ids: Iterable[int]) -> int:
         carrier, c_picked, c_signed = _carrier_times(conn, chunk)
         complaints = dict(conn.execute(select(Complaint.order_id, func.count()).where(Complaint.order_id.in_(chunk))
                                        .group_by(Complaint.order_id)).all())
+        cases = dict(conn.execute(select(AfterSalesCase.order_id, func.count())
+                                  .where(AfterSalesCase.order_id.in_(chunk)).group_by(AfterSalesCase.order_id)).all())
         regions = region_ids(conn, {(o.province, o.city, o.district) for o in orders
                                     if o.id in c_picked or (o.id, PICKED_STATE) in flow})
+        carriers = carrier_ids(conn, {carrier.get(o.id, UNKNOWN_CARRIER) for o in orders})
         rows = []
         for o in orders:
             picked = c_picked.get(o.id, flow.get((o.id, PICKED_STATE)))
             if picked is None:
                 continue
             rows.append(dict(order_id=o.id, region_id=regions[(o.province, o.city, o.district)],
-                             carrier=carrier.get(o.id, UNKNOWN_CARRIER), paid_at=epoch(o.paid_at), picked_at=picked,
+                             carrier_id=carriers[carrier.get(o.id, UNKNOWN_CARRIER)], paid_at=epoch(o.paid_at),
+                             picked_at=picked,
                              signed_at=c_signed.get(o.id, flow.get((o.id, SIGNED_STATE))),
                              picked_by_carrier=o.id in c_picked, complaints=int(complaints.get(o.id, 0)),
+                             cases=int(cases.get(o.id, 0)),
                              platform_status=o.platform_status or ""))
         gone = set(chunk) - {r["order_id"] for r in rows}
         if gone:
@@ -267,7 +298,7 @@ def _touched(session: Session) -> set[int]:
         if isinstance(obj, TimelineEvent):
             if obj.to_state in (PICKED_STATE, SIGNED_STATE):
                 out.add(obj.order_id)
-        elif isinstance(obj, (Tracking, Complaint)):
+        elif isinstance(obj, (Tracking, Complaint, AfterSalesCase)):
             out.add(obj.order_id)
         elif isinstance(obj, CarrierPush):
             if obj.order_id is not None:

@@ -1,4 +1,4 @@
-"""parcel facts: one narrow row per picked-up parcel for the region report, their regions, the
+"""parcel facts: one narrow row per picked-up parcel for the region report, their regions and carriers, the
 catch-up watermark and the digest's stored region flags; backfilled from the orders already there
 
 Revision ID: 0022_parcel_facts
@@ -28,21 +28,30 @@ def upgrade() -> None:
         sa.UniqueConstraint("province", "city", "district", name="uq_parcel_regions_triple"),
     )
     op.create_table(
+        "parcel_carriers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_parcel_carriers")),
+        sa.UniqueConstraint("name", name=op.f("uq_parcel_carriers_name")),
+    )
+    op.create_table(
         "parcel_facts",
         sa.Column("order_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=False),
-        sa.Column("carrier", sa.String(length=32), nullable=False),
+        sa.Column("carrier_id", sa.Integer(), nullable=False),
         sa.Column("paid_at", sa.BigInteger(), nullable=True),
         sa.Column("picked_at", sa.BigInteger(), nullable=False),
         sa.Column("signed_at", sa.BigInteger(), nullable=True),
         sa.Column("picked_by_carrier", sa.Boolean(), nullable=False),
         sa.Column("complaints", sa.Integer(), nullable=False),
+        sa.Column("cases", sa.Integer(), nullable=False),
         sa.Column("platform_status", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_parcel_facts_order_id_orders"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_parcel_facts")),
     )
-    op.create_index("ix_parcel_facts_picked", "parcel_facts", ["picked_at"])
+    op.create_index("ix_parcel_facts_picked", "parcel_facts", ["picked_at", "signed_at", "region_id", "carrier_id",
+                                                               "complaints", "cases", "platform_status", "order_id"])
     op.create_table(
         "parcel_facts_state",
         sa.Column("name", sa.String(length=16), nullable=False),
@@ -75,4 +84,5 @@ def downgrade() -> None:
     op.drop_table("parcel_facts_state")
     op.drop_index("ix_parcel_facts_picked", table_name="parcel_facts")
     op.drop_table("parcel_facts")
+    op.drop_table("parcel_carriers")
     op.drop_table("parcel_regions")
