@@ -1,9 +1,12 @@
-"""The board's analytics pages: 区域 (the same flags and map as chat's 区域) and 客户池 (segment
-sizes with movement, and one segment's buyers, masked). Same queries and figure code as chat."""
+"""The board's analytics pages: 区域 (the same flags and map as chat's 区域), 客户池 (segment
+sizes with movement, and one segment's buyers, masked) and 协作 (chat's heat maps). Same queries
+and figure code as chat."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -11,10 +14,12 @@ from aiohttp import web
 from bot.board.pages import allowed
 from bot.board.render import page
 from bot.board.state import board_of
+from notifications.collab_chart import render_heatmaps
 from notifications.region_digest import region_map_png
 from orders.labels import channel_name
 from orders.money import fen_to_yuan
 from orders.privacy import mask_name, mask_phone
+from orders.reports.collaboration import build, collab_config
 from orders.reports.customers import HIGH_POTENTIAL, SEGMENT_ORDER
 from orders.reports.pool import buyers, known_segment, movement
 from orders.reports.region_config import RegionConfig
@@ -56,3 +61,19 @@ async def customers(request: web.Request) -> web.StreamResponse:
              if b.row.channel_from else ""} for b in found]
     return page(request, "customers.html", {"title": "客户池", "page_name": "customers", "sizes": sizes,
                                             "built": mv.day, "segment": segment, "rows": rows})
+
+
+async def collab(request: web.Request) -> web.StreamResponse:
+    allowed(request, "collab")
+    app = board_of(request).app
+    days = collab_config(app).map_days
+    now = app.clock.now()
+    c = await build(app, now - timedelta(days=days), now)
+    rows, cols = list(c.by_dept.index), list(c.by_dept.columns)
+    counts = [[int(v) for v in r] for r in c.by_dept.to_numpy()] if rows else []
+    pairs = sorted(((n, a, o) for a, r in zip(rows, counts, strict=True) for o, n in zip(cols, r, strict=True) if n),
+                   reverse=True)
+    png = await asyncio.to_thread(render_heatmaps, rows, cols, counts, c.wait_median, f"近 {days} 日")
+    return page(request, "collab.html", {
+        "title": "跨部门协作", "page_name": "collab", "days": days, "count": c.count, "handoffs": c.handoffs,
+        "pairs": [f"{a} 问 {o}：{n} 次" for n, a, o in pairs[:10]], "map": base64.b64encode(png).decode()})

@@ -92,7 +92,7 @@ async def test_log_in_and_watch_a_card_change_live(board: Harness, bot: ChatBot,
     assert await asyncio.to_thread(d.execute_script, "return window.__noReload;") == 1  # same page, no reload
     await asyncio.to_thread(d.save_screenshot, str(SHOTS / "tasks-after.png"))
 
-    for page in ("overdue", "risk", "order/BG260122-0001"):
+    for page in ("overdue", "risk", "regions", "customers", "collab", "order/BG260122-0001"):
         await asyncio.to_thread(d.get, f"{base}/board/{page}")
         await asyncio.to_thread(d.save_screenshot, str(SHOTS / f"{page.replace('/', '-')}.png"))
     assert "BG260122-0001" in await asyncio.to_thread(lambda: d.page_source)

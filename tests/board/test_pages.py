@@ -143,7 +143,10 @@ async def test_analytics_pages_reuse_the_chat_figures_and_check_roles(board: Har
     html = await (await board.http.get("/board/customers")).text()
     assert "客户池" in html and "重要价值" in html and "高潜留存 TOP 20" in html
     assert (await board.http.get("/board/customers?segment=nope")).status == 400
+    html = await (await board.http.get("/board/collab")).text()
+    assert "跨部门协作中断" in html and "data:image/png;base64," in html
     board.http.session.cookie_jar.clear()
     await login(board, "cs01")
     assert (await board.http.get("/board/regions")).status == 403
     assert (await board.http.get("/board/customers")).status == 403
+    assert (await board.http.get("/board/collab")).status == 403
