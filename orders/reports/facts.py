@@ -33,12 +33,15 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     delete,
     event,
+    exists,
     func,
     inspect,
     select,
     tuple_,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,6 +64,7 @@ CHUNK = 500
 DIRTY = "parcel_facts_dirty"  # Session.info key: order ids to recompute before commit
 ORDER_FIELDS = ("province", "city", "district", "paid_at", "platform_status")
 WATERMARK = "timeline"
+LAG = 5000  # timeline ids below the watermark re-checked for entries committed late
 # made by migrations 0017_*: pushes are read by order, 揽收 / 签收 entries by state and time
 ix_carrier_pushes_order_id = Index("ix_carrier_pushes_order_id", CarrierPush.order_id)
 ix_timeline_state_at_order = Index("ix_timeline_state_at_order", TimelineEvent.to_state, TimelineEvent.at,
@@ -270,24 +274,37 @@ def refresh(conn: Connection, order_ids: Iterable[int]) -> int:
     return written
 
 
+def _missed(conn: Connection, mark: int) -> list[int]:
+    """Orders of the last ``LAG`` entries up to the watermark whose facts do not show them: an
+    entry committed after a higher id was read (concurrent writers on PostgreSQL)."""
+    t, f = TimelineEvent, ParcelFact
+    near = and_(t.id > mark - LAG, t.id <= mark)
+    no_pick = select(t.order_id).where(near, t.to_state == PICKED_STATE, ~exists().where(f.order_id == t.order_id))
+    no_sign = select(t.order_id).where(near, t.to_state == SIGNED_STATE,
+                                       ~exists().where(f.order_id == t.order_id, f.signed_at.is_not(None)))
+    return list(conn.scalars(union(no_pick, no_sign)).all())
+
+
 def catch_up(conn: Connection) -> int:
     """Recompute the orders with 物流揽收 / 签收确认 timeline entries past the watermark (entries
-    written without the ORM, e.g. bulk imports); returns the number of orders looked at."""
+    written without the ORM, e.g. bulk imports), and any such entry of the last ``LAG`` ids the
+    facts do not show yet; returns the number of orders recomputed."""
     mark = conn.scalar(select(FactsState.value).where(FactsState.name == WATERMARK))
     top = conn.scalar(select(func.max(TimelineEvent.id)))
-    if top is None or (mark is not None and top <= mark):
-        return 0
-    ids = list(conn.scalars(select(TimelineEvent.order_id).distinct().where(
-        TimelineEvent.id > (mark or 0), TimelineEvent.id <= top,
-        TimelineEvent.to_state.in_((PICKED_STATE, SIGNED_STATE)))).all())
-    refresh(conn, ids)
-    if mark is None:  # a concurrent first catch-up may have written it: keep either
-        conn.execute(_insert(conn, FactsState).values(name=WATERMARK, value=top).on_conflict_do_nothing())
-    else:
-        conn.execute(update(FactsState).where(FactsState.name == WATERMARK, FactsState.value == mark).values(value=top))
+    ids = _missed(conn, mark) if mark is not None else []
+    if top is not None and (mark is None or top > mark):
+        ids += conn.scalars(select(TimelineEvent.order_id).distinct().where(
+            TimelineEvent.id > (mark or 0), TimelineEvent.id <= top,
+            TimelineEvent.to_state.in_((PICKED_STATE, SIGNED_STATE)))).all()
+        if mark is None:  # a concurrent first catch-up may have written it: keep either
+            conn.execute(_insert(conn, FactsState).values(name=WATERMARK, value=top).on_conflict_do_nothing())
+        else:
+            conn.execute(update(FactsState).where(FactsState.name == WATERMARK, FactsState.value == mark)
+                         .values(value=top))
     if ids:
-        log.info("parcel facts: caught up %d orders (timeline entries up to %d)", len(ids), top)
-    return len(ids)
+        refresh(conn, ids)
+        log.info("parcel facts: caught up %d orders (timeline entries up to %s)", len(set(ids)), top)
+    return len(set(ids))
 
 
 # --- upkeep in the same transaction as the change -------------------------------------------------
@@ -325,11 +342,6 @@ def _before_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(DIRTY, None)
-
-
-def mark_changed(session: Session, order_ids: Iterable[int]) -> None:
-    """For writes the hook cannot see (Core statements): recompute these orders before commit."""
-    session.info.setdefault(DIRTY, set()).update(order_ids)
 
 
 def install_upkeep() -> None:

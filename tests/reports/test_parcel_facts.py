@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bot.testing import ChatBot
 from config import load_settings
@@ -20,7 +20,7 @@ from notifications.region_digest import region_alerts_section
 from orders.app import App, build_app
 from orders.clock import ManualClock
 from orders.intake.models import CarrierPush
-from orders.models import Order
+from orders.models import Order, TimelineEvent
 from orders.reports.facts import FactsState, ParcelCarrier, ParcelFact, ParcelRegion, catch_up
 from orders.reports.parcels import load_facts
 from orders.reports.region_config import RegionConfig
@@ -195,3 +195,24 @@ async def test_digest_reads_yesterdays_flags_as_stored(app: App, clock: ManualCl
 
 def test_epoch_seconds_are_utc() -> None:
     assert ts(datetime(2026, 1, 22, 2, 0, tzinfo=UTC)) == 1769047200
+
+
+async def test_an_entry_committed_after_a_higher_id_is_not_missed(app: App, clock: ManualClock) -> None:
+    """PostgreSQL hands out ids before commit: id 105 may commit after 110 was read."""
+    async with app.db.session() as s:
+        o1, o2 = (await s.scalars(select(Order.id).order_by(Order.id).limit(2))).all()
+        top = int(await s.scalar(select(func.max(TimelineEvent.id))) or 0)
+
+        def entry(i: int, oid: int) -> dict[str, object]:
+            return dict(id=i, order_id=oid, at=clock.now(), actor="system", source="system", kind="state_changed",
+                        from_state="打包完成", to_state="物流揽收", detail={})
+
+        await s.execute(insert(TimelineEvent), [entry(top + 10, o1)])
+        assert await (await s.connection()).run_sync(catch_up) == 1
+        assert await s.scalar(select(FactsState.value)) == top + 10
+    async with app.db.session() as s:
+        await s.execute(insert(TimelineEvent), [entry(top + 5, o2)])  # the slower writer commits now
+    async with app.db.session() as s:
+        assert await (await s.connection()).run_sync(catch_up) == 1
+        assert await s.get(ParcelFact, o2) is not None
+        assert await (await s.connection()).run_sync(catch_up) == 0
