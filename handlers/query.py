@@ -6,6 +6,7 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import MAX_SHEET_LINES, event_line, scan_line, sheet_text, when
+from orders.app import AppKey
 from orders.board_links import link_line, order_path
 from orders.models import Order
 from orders.reports.collaboration import collab_config, record_ask
@@ -17,6 +18,7 @@ READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
 MAX_SHEET_EVENTS = 5
 LOGISTICS = "【物流】"
+REGIONS: AppKey[RegionConfig] = AppKey("query_regions_yaml", RegionConfig)  # read once per process, not per 查
 
 
 @registry.command("查", roles=READERS, summary="查订单：单号/尾号、平台单号、手机号或尾号、买家姓名、运单号都能查",
@@ -25,7 +27,7 @@ async def query(req: Request, args: str) -> list[Reply]:
     sheet = await order_sheet(req.app.orders, args, user_id=req.user.user_id, last=MAX_SHEET_EVENTS)
     tz = req.app.settings.tz
     await _asked(req, sheet.order, "查")
-    hours = RegionConfig.load(req.app.config).sign_hours
+    hours = req.app.cached(REGIONS, lambda: RegionConfig.load(req.app.config)).sign_hours
     link = _board(req, sheet.order)  # the board's order page, on the last of the lines a phone shows
     room = MAX_SHEET_LINES - bool(link)
     picked = await overdue_since(req.app.db, sheet.order, req.app.clock.now(), hours)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.board import analytics, live, login, media, pages
 from bot.board.render import HERE, secure_headers, setup_templates
 from bot.board.session import SESSION_COOKIE, Signer
-from bot.board.state import BOARD, CSRF, USER, Board, CodeResolver
+from bot.board.state import BOARD, CSRF, USER, Board, CodeResolver, PageCache
 from orders import board_links
 from orders.app import App
 from orders.models import User
@@ -63,7 +63,8 @@ def add_board_routes(web_app: web.Application, app: App, wecom: CodeResolver) ->
         log.warning("board disabled: ORDERBOT_SECRET_KEY is not set")
         web_app.router.add_route("*", "/board{tail:.*}", _disabled)
         return
-    web_app[BOARD] = Board(app, wecom, Signer(app.settings.secret_key, app.settings.board_session_hours * 3600))
+    web_app[BOARD] = Board(app, wecom, Signer(app.settings.secret_key, app.settings.board_session_hours * 3600),
+                           cache=PageCache(clock=lambda: app.clock.now().timestamp()))
     web_app.middlewares.append(guard)
     web_app.on_response_prepare.append(_headers)
     setup_templates(web_app)

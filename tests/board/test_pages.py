@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.testing import ChatBot
@@ -150,3 +151,24 @@ async def test_analytics_pages_reuse_the_chat_figures_and_check_roles(board: Har
     assert (await board.http.get("/board/regions")).status == 403
     assert (await board.http.get("/board/customers")).status == 403
     assert (await board.http.get("/board/collab")).status == 403
+
+
+async def test_analytics_pages_are_built_once_per_five_minutes(board: Harness, clock: ManualClock,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.board import analytics
+
+    calls: list[object] = []
+    real = analytics.build_collab
+
+    async def counted(*args: object, **kw: object) -> object:
+        calls.append(args)
+        return await real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analytics, "build_collab", counted)
+    await login(board, "boss")
+    for _ in range(3):
+        assert "数据生成于" in await (await board.http.get("/board/collab")).text()
+    assert len(calls) == 1
+    clock.advance(timedelta(minutes=5))
+    assert (await board.http.get("/board/collab")).status == 200
+    assert len(calls) == 2
