@@ -11,7 +11,7 @@ from orders.board_links import link_line, order_path
 from orders.models import Order
 from orders.reports.collaboration import collab_config, record_ask
 from orders.reports.region_config import RegionConfig
-from orders.reports.unsigned import overdue_unsigned
+from orders.reports.unsigned import overdue_since
 from orders.sheet import order_sheet, order_track
 
 READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
@@ -30,8 +30,9 @@ async def query(req: Request, args: str) -> list[Reply]:
     hours = req.app.cached(REGIONS, lambda: RegionConfig.load(req.app.config)).sign_hours
     link = _board(req, sheet.order)  # the board's order page, on the last of the lines a phone shows
     room = MAX_SHEET_LINES - bool(link)
-    if overdue_unsigned(sheet.order, req.app.clock.now(), hours):
-        warn = f"⚠️ 超{hours}小时未签收（{when(sheet.order.status_since, tz)} 揽收），请跟进。"
+    picked = await overdue_since(req.app.db, sheet.order, req.app.clock.now(), hours)
+    if picked is not None:
+        warn = f"⚠️ 超{hours}小时未签收（{when(picked, tz)} 揽收），请跟进。"
         return [Reply(text=sheet_text(sheet, tz, max_lines=room - 1) + "\n" + warn + link)]
     return [Reply(text=sheet_text(sheet, tz, max_lines=room) + link)]
 
