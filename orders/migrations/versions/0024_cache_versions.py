@@ -1,14 +1,14 @@
 """cache version counters (users, workflow) bumped by triggers on every change to their tables
 
 Revision ID: 0024_cache_versions
-Revises: 0011_search
+Revises: 0022_parcel_facts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_cache_versions"
-down_revision = "0011_search"
+down_revision = "0022_parcel_facts"
 branch_labels = None
 depends_on = None
 
