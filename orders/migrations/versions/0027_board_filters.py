@@ -1,13 +1,13 @@
 """board: 超时订单 filtered by channel or shop, and today's task wall, by index
 
 Revision ID: 0027_board_filters
-Revises: 0011_search
+Revises: 0022_parcel_facts
 """
 
 from alembic import op
 
 revision = "0027_board_filters"
-down_revision = "0011_search"
+down_revision = "0022_parcel_facts"
 branch_labels = None
 depends_on = None
 
