@@ -1,14 +1,14 @@
 """cache version counters (users, workflow) bumped by triggers on every change to their tables
 
 Revision ID: 0024_cache_versions
-Revises: 0022_parcel_facts
+Revises: 0027_board_filters
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_cache_versions"
-down_revision = "0022_parcel_facts"
+down_revision = "0027_board_filters"
 branch_labels = None
 depends_on = None
 
