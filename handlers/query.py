@@ -17,6 +17,9 @@ READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
 MAX_SHEET_EVENTS = 5
 LOGISTICS = "【物流】"
+# 帮助 shows these under 查 (each finds an order in the demo data; tests/test_tour.py asks them)
+KEY_EXAMPLES = ("查 3968421047724458", "查 尾号4458", "查 13812345678", "查 138****5678", "查 张三丰",
+                "查 73123456789012", "查 789012")
 
 
 @registry.command("查", roles=READERS, summary="查订单：单号/尾号、平台单号、手机号或尾号、买家姓名、运单号都能查",
