@@ -31,6 +31,8 @@ class Order(Base):
         Index("ix_orders_channel_order_id_rev_created", "channel_order_id_rev", "created_at"),
         Index("ix_orders_phone_last4_created_mask", "phone_last4", "created_at", "phone_masked"),
         Index("ix_orders_phone_hash_created", "phone_hash", "created_at"),
+        Index("ix_orders_status_channel_since", "status", "channel", "status_since"),  # 0027: the board's
+        Index("ix_orders_status_shop_since", "status", "shop", "status_since"),  # 超时订单 filters
         Index("ix_orders_name_hash_created", "name_hash", "created_at"),
         Index("ix_orders_nick_hash_created", "nick_hash", "created_at"),
         Index("ix_orders_created_at", "created_at"),  # 0018: the digest's per-day totals

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders import timeline
+from orders import deferred, timeline
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.intake.carriers.scans import scans_of
 from orders.intake.models import CarrierScan
@@ -48,9 +49,14 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
         notes = [ev for ev in events if ev.kind == NOTE]
         top = rows[0]
         case = OpenCase(top.case_no, top.kind, top.waiting or "") if top.case_no is not None else None
-        if user_id:
-            await set_focus(s, user_id, order.id, service.clock.now())
-        return Sheet(order, events[-last:] if last > 0 else [], notes[-1] if notes else None, case, top.CarrierScan)
+    if user_id:  # with the reply's transaction when there is one (the read above stays read-only)
+        oid, now = order.id, service.clock.now()
+
+        async def focus(ws: AsyncSession) -> None:
+            await set_focus(ws, user_id, oid, now)
+
+        await deferred.write(service.db, focus)
+    return Sheet(order, events[-last:] if last > 0 else [], notes[-1] if notes else None, case, top.CarrierScan)
 
 
 @functools.cache

@@ -4,14 +4,14 @@ the phone hash with time, tracking suffix with its order; an order's open cases.
 the reversed keys are indexed in byte order (COLLATE "C"), as orders.lookup compares them.
 
 Revision ID: 0021_search_cover
-Revises: 0011_search
+Revises: 0027_board_filters
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_search_cover"
-down_revision = "0011_search"
+down_revision = "0027_board_filters"
 branch_labels = None
 depends_on = None
 
