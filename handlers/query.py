@@ -6,6 +6,7 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import MAX_SHEET_LINES, event_line, scan_line, sheet_text, when
+from orders.board_links import link_line, order_path
 from orders.models import Order
 from orders.reports.collaboration import collab_config, record_ask
 from orders.reports.region_config import RegionConfig
@@ -25,10 +26,12 @@ async def query(req: Request, args: str) -> list[Reply]:
     tz = req.app.settings.tz
     await _asked(req, sheet.order, "查")
     hours = RegionConfig.load(req.app.config).sign_hours
+    link = _board(req, sheet.order)  # the board's order page, on the last of the lines a phone shows
+    room = MAX_SHEET_LINES - bool(link)
     if overdue_unsigned(sheet.order, req.app.clock.now(), hours):
         warn = f"⚠️ 超{hours}小时未签收（{when(sheet.order.status_since, tz)} 揽收），请跟进。"
-        return [Reply(text=sheet_text(sheet, tz, max_lines=MAX_SHEET_LINES - 1) + "\n" + warn)]
-    return [Reply(text=sheet_text(sheet, tz))]
+        return [Reply(text=sheet_text(sheet, tz, max_lines=room - 1) + "\n" + warn + link)]
+    return [Reply(text=sheet_text(sheet, tz, max_lines=room) + link)]
 
 
 @registry.command("轨迹", roles=READERS, summary="订单的完整时间线", example="轨迹 BG260122-8812")
@@ -49,6 +52,11 @@ async def history(req: Request, args: str) -> list[Reply]:
     if not merged:
         lines.append("（暂无记录）")
     return [Reply(text="\n".join(lines))]
+
+
+def _board(req: Request, order: Order) -> str:
+    """The order's board page as a signed link ('' when the board has no public URL)."""
+    return link_line(req.app.settings, order_path(order.order_no), req.app.clock.now())
 
 
 async def _asked(req: Request, order: Order, command: str) -> None:

@@ -12,6 +12,7 @@ from handlers.task_cards import warehouse_config
 from handlers.tasks import VOICE
 from handlers.voice import kind_table, report_card
 from orders import conversations
+from orders.board_links import TASKS, link_line
 from orders.models import Order
 from orders.warehouse.exception_reports import Heard, record_report
 
@@ -38,7 +39,8 @@ async def typed_report(req: Request) -> list[Reply] | None:
             return None
         heard = Heard(kind=kind_table(app).match(text), transcript=text, status=TYPED, problem="", media_id="",
                       audio_path="", audio_sha256="", seconds=None)
-        r, _ = await record_report(s, reporter=req.user, order=order, heard=heard, now=now, leads_role=cfg.leads_role)
+        r, _ = await record_report(s, reporter=req.user, order=order, heard=heard, now=now, leads_role=cfg.leads_role,
+                                   link=link_line(app.settings, TASKS, now))
         r.description = text
         await conversations.end(s, req.user.user_id)
     log.info("typed exception report #%d by %s on %s: %s", r.id, req.user.user_id, order.order_no, r.kind)

@@ -17,6 +17,7 @@ from handlers.task_cards import update_card, warehouse_config
 from handlers.tasks import VOICE
 from orders import conversations
 from orders.app import App, AppKey
+from orders.board_links import TASKS, link_line
 from orders.errors import InvalidInput
 from orders.models import Order
 from orders.users import has_any_role
@@ -89,7 +90,7 @@ async def voice(req: Request) -> list[Reply]:
             ids = resolve(spoken_digits(tr.text), [(o.id, o.order_no, o.channel_order_id) for _, o in tasks])
             order = next((o for _, o in tasks if o.id == ids[0]), None) if len(ids) == 1 else None
         r, _leads = await record_report(s, reporter=req.user, order=order, heard=heard, now=now,
-                                       leads_role=cfg.leads_role)
+                                       leads_role=cfg.leads_role, link=link_line(app.settings, TASKS, now))
         if order is None and tasks:
             await conversations.begin(s, req.user.user_id, PICK, now, cfg.voice_minutes,
                                       data={"report": r.id, "orders": [o.id for _, o in tasks]})
@@ -140,7 +141,7 @@ async def pick_order(req: Request) -> list[Reply] | None:
         if r is None:
             await conversations.end(s, req.user.user_id)
             return [Reply(text="这条异常上报已不存在。")]
-        await attach(s, r, picked, req.user, now, cfg.leads_role)
+        await attach(s, r, picked, req.user, now, cfg.leads_role, link_line(req.app.settings, TASKS, now))
         await conversations.end(s, req.user.user_id)
     return [Reply(text=f"✅ 异常上报 #{r.id} 已记到订单 {picked.order_no}（{r.kind}）。")]
 

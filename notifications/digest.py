@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import ConfigDir
 from notifications import digest_day as day
 from notifications.chart import cjk_font, render_chart
+from notifications.digest_links import board_section
 from notifications.region_digest import region_alerts_section
 from orders.app import App
 from orders.due import DueItem
@@ -191,6 +192,8 @@ async def build_digest(app: App, reps: tuple[str, ...] = SECTIONS, *, cfg: Diges
         dg.sections.append(await region_alerts_section(app, now))
     if "collab" in reps:
         dg.sections.append(await day.collab_line(app, p))
+    if links := board_section(app, reps, now):
+        dg.sections.append(links)
     label = day.period_label(p, local)
     if label != "昨日":  # a past day or a week: the sections name it, not "yesterday"
         dg.sections = [sec.replace("昨日", label) for sec in dg.sections]

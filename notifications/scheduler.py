@@ -1,8 +1,9 @@
 """Scheduler wiring. APScheduler 3.11 (AsyncIOScheduler, in-memory job store) is only a clock:
 every job sweeps what the database says is due, so a restart or a second instance changes
-nothing. ``orderbot serve`` calls ``start_scheduler(app)`` after building the app, inside its
-event loop, and ``await stop_scheduler(scheduler)`` on exit (before ``app.close()``). Other
-parts pass their jobs in (``start_scheduler(app, [JobSpec(...)])``); there is no global list.
+nothing (on PostgreSQL one replica at a time runs a job: orders/job_lock.py). ``orderbot serve``
+calls ``start_scheduler(app)`` after building the app, inside its event loop, and
+``await stop_scheduler(scheduler)`` on exit (before ``app.close()``). Other parts pass their
+jobs in (``start_scheduler(app, [JobSpec(...)])``); there is no global list.
 
 Default job: ``sweep`` at the start of every minute (so 09:00 is on the dot), and once right at
 start: escalation deadlines, then digests (config re-read each time, so a changed digest time
@@ -27,6 +28,7 @@ from notifications.digest import sweep_digests
 from notifications.region_digest import sweep_unsigned_orders
 from notifications.sweeper import WORKER, sweep_deadlines
 from orders.app import App
+from orders.job_lock import exclusive
 from orders.reports.pool import sweep_pool
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,11 @@ async def _run(app: App, spec: JobSpec) -> None:
     if task is not None:
         _RUNNING.add(task)
     try:
-        await spec.func(app)
+        async with exclusive(app.db, spec.id) as mine:
+            if mine:
+                await spec.func(app)
+            else:
+                log.debug("job %s is running in another process; this tick is skipped", spec.id)
     except Exception:  # a failed sweep is retried by the next run; never kill the scheduler
         log.exception("scheduled job %s failed", spec.id)
     finally:

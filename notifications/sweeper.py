@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
@@ -33,11 +33,14 @@ ESCALATIONS = (ESCALATE_LEAD, ESCALATE_MANAGER)
 
 async def claim_due(s: AsyncSession, kinds: tuple[str, ...], now: datetime, worker: str) -> list[DueItem]:
     """Mark every due row of ``kinds`` done and return the ones THIS call changed. On SQLite the
-    UPDATE takes the write lock; on PostgreSQL a concurrent claimer re-checks ``state`` after the
-    row lock and skips it. Either way a row comes back from exactly one claimer."""
+    UPDATE takes the write lock; on PostgreSQL rows are taken with ``FOR UPDATE SKIP LOCKED`` (a
+    row another sweep is claiming is left to it, and a committed claim is re-checked: ``state``).
+    Either way a row comes back from exactly one claimer."""
+    free = (select(DueItem.id).where(DueItem.state == "due", DueItem.due_at <= now, DueItem.kind.in_(kinds))
+            .with_for_update(skip_locked=True))
     rows = await s.execute(
         update(DueItem)
-        .where(DueItem.state == "due", DueItem.due_at <= now, DueItem.kind.in_(kinds))
+        .where(DueItem.id.in_(free.scalar_subquery()))
         .values(state="done", done_at=now, done_by=worker)
         .returning(DueItem.id, DueItem.kind, DueItem.ref, DueItem.data, DueItem.due_at)
         .execution_options(synchronize_session=False)

@@ -189,9 +189,13 @@ class OutboxWorker:
         now = self.app.clock.now()
         try:
             async with self.app.db.session() as s:
+                free = (select(OutboxMessage.id)  # SKIP LOCKED: a row a peer is claiming is its (PostgreSQL)
+                        .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
+                               OutboxMessage.next_attempt_at <= now)
+                        .with_for_update(skip_locked=True))
                 got = await s.scalar(update(OutboxMessage)
-                                     .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
-                                            OutboxMessage.next_attempt_at <= now)
+                                     .where(OutboxMessage.id.in_(free.scalar_subquery()))
+                                     .execution_options(synchronize_session=False)
                                      .values(status="sending", claimed_by=self.me,
                                              next_attempt_at=now + self.policy.lease)
                                      .returning(OutboxMessage.id))

@@ -80,37 +80,58 @@ async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease
                      by: str | None = None, gone: Collection[str] = ()) -> list[InboxMessage]:
     """Claim several rows at once for process ``by``; the rows this call got, in id order.
 
-    A user's rows are only claimed in order: rows of a user whose earlier message is still held by
-    a live claim (another process) are left alone, and that user's earlier free rows are claimed
-    with them, so one user's messages are handled in arrival order across restarts and processes."""
+    A user's rows are only claimed in order: that user's earlier free rows are claimed with them,
+    and rows of a user whose earlier message is held elsewhere (a live claim of another process,
+    or a row another transaction is claiming right now) are left alone, so one user's messages are
+    handled in arrival order across restarts and processes. On PostgreSQL the rows are taken with
+    ``FOR UPDATE SKIP LOCKED``: concurrent claimers never wait for each other (SQLite has one writer)."""
     if not ids:
         return []
     users = set((await session.scalars(select(InboxMessage.user_id).where(InboxMessage.id.in_(ids)))).all())
-    held = dict((await session.execute(
-        select(InboxMessage.user_id, func.min(InboxMessage.id))
-        .where(InboxMessage.user_id.in_(users), InboxMessage.status.in_(("pending", "processing")),
-               InboxMessage.claimed_by.is_distinct_from(by), ~_claimable(now, lease, gone))
-        .group_by(InboxMessage.user_id))).all())
     top = max(ids)
-    cond = [InboxMessage.user_id.in_(users), InboxMessage.id <= top, _claimable(now, lease, gone)]
+    free = (select(InboxMessage.id)
+            .where(InboxMessage.user_id.in_(users), InboxMessage.id <= top, _claimable(now, lease, gone))
+            .with_for_update(skip_locked=True))
     res = (await session.execute(
         update(InboxMessage)
-        .where(*cond)
+        .where(InboxMessage.id.in_(free.scalar_subquery()))
         .values(status="processing", claimed_at=now, claimed_by=by, attempts=InboxMessage.attempts + 1)
-        .returning(InboxMessage.id, InboxMessage.user_id))).all()
+        .returning(InboxMessage.id, InboxMessage.user_id)
+        .execution_options(synchronize_session=False))).all()
     got: list[tuple[int, str]] = [(i, u) for i, u in res]
-    if held:  # a live claim holds an earlier message of this user: give these back for later
-        back = [i for i, u in got if u in held and i > held[u]]
-        if back:
-            await session.execute(update(InboxMessage).where(InboxMessage.id.in_(back))
-                                  .values(status="pending", claimed_at=None, claimed_by=None,
-                                          attempts=InboxMessage.attempts - 1))
-        got = [(i, u) for i, u in got if not (u in held and i > held[u])]
+    if not got:
+        return []
+    # An earlier unfinished row of the user that this call did not get (a peer's live claim, or
+    # skipped because another transaction holds it): this user's later rows go back for later.
+    mine = [i for i, _ in got]
+    held = dict((await session.execute(
+        select(InboxMessage.user_id, func.min(InboxMessage.id))
+        .where(InboxMessage.user_id.in_({u for _, u in got}), InboxMessage.id <= top,
+               InboxMessage.id.not_in(mine), InboxMessage.status.in_(("pending", "processing")),
+               or_(InboxMessage.status == "pending", InboxMessage.claimed_by.is_distinct_from(by)))
+        .group_by(InboxMessage.user_id))).all())
+    back = [i for i, u in got if u in held and i > held[u]]
+    if back:
+        await session.execute(update(InboxMessage).where(InboxMessage.id.in_(back))
+                              .values(status="pending", claimed_at=None, claimed_by=None,
+                                      attempts=InboxMessage.attempts - 1)
+                              .execution_options(synchronize_session=False))
+        got = [(i, u) for i, u in got if i not in set(back)]
     if not got:
         return []
     rows = (await session.scalars(select(InboxMessage).where(InboxMessage.id.in_([i for i, _ in got]))
                                   .order_by(InboxMessage.id).execution_options(populate_existing=True))).all()
     return list(rows)
+
+
+async def waiting(session: AsyncSession, users: Collection[str]) -> list[int]:
+    """Pending rows of ``users`` (e.g. given back while a peer held an earlier message of theirs),
+    in arrival order: the process that finished that earlier message takes them next."""
+    if not users:
+        return []
+    return list((await session.scalars(
+        select(InboxMessage.id).where(InboxMessage.user_id.in_(list(users)), InboxMessage.status == "pending")
+        .order_by(InboxMessage.id))).all())
 
 
 async def finish_many(session: AsyncSession, ids: list[int], now: datetime) -> set[int]:

@@ -30,8 +30,11 @@ class RateSlot(Base):
 
 
 async def _oldest(s: AsyncSession, family: str) -> tuple[int, datetime] | None:
+    """The slot used longest ago, locked for this transaction; on PostgreSQL slots other
+    transactions are taking are skipped (SKIP LOCKED), so concurrent senders take different slots."""
     row = (await s.execute(select(RateSlot.slot, RateSlot.used_at).where(RateSlot.family == family)
-                           .order_by(RateSlot.used_at, RateSlot.slot).limit(1))).first()
+                           .order_by(RateSlot.used_at, RateSlot.slot).limit(1)
+                           .with_for_update(skip_locked=True))).first()
     return None if row is None else (int(row[0]), row[1])
 
 
@@ -43,10 +46,13 @@ async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: da
             family = f"{int(span.total_seconds())}:{key}"[:96]
             oldest = await _oldest(s, family)
             if oldest is None:
+                if await s.scalar(select(RateSlot.slot).where(RateSlot.family == family).limit(1)) is not None:
+                    return now + RETRY  # every slot is being taken by other transactions right now
                 await s.execute(dialect_insert(s, RateSlot).values(
                     [{"family": family, "slot": i, "used_at": NEVER} for i in range(cap)]).on_conflict_do_nothing())
                 oldest = await _oldest(s, family)
-                assert oldest is not None
+                if oldest is None:
+                    return now + RETRY
             slot, used = oldest
             if used > now - span:
                 return used + span

@@ -12,6 +12,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "risk": ("风控", ("ops", "manager", "finance")),
     "regions": ("区域健康", ("manager", "ops", "cs_lead")),
     "customers": ("客户池", ("ops", "manager")),
+    "collab": ("协作", ("manager",)),
     "order": ("订单", ("cs", "cs_lead", "warehouse", "warehouse_lead", "warehouse_temp", "finance", "ops", "manager")),
 }
 RISK_ACTORS = ("ops",)  # who may press 确认刷单 / 正常 (admin always)

@@ -1,9 +1,13 @@
-"""The board's analytics pages: 区域 (the same flags and map as chat's 区域) and 客户池 (segment
-sizes with movement, and one segment's buyers, masked). Same queries and figure code as chat."""
+"""The board's analytics pages: 区域 (the same flags and map as chat's 区域), 客户池 (segment
+sizes with movement, and one segment's buyers, masked) and 协作 (chat's heat maps). Same queries
+and figure code as chat."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -11,10 +15,14 @@ from aiohttp import web
 from bot.board.pages import allowed
 from bot.board.render import page
 from bot.board.state import board_of
+from notifications.collab_chart import render_heatmaps
 from notifications.region_digest import region_map_png
+from orders.app import App
 from orders.labels import channel_name
 from orders.money import fen_to_yuan
 from orders.privacy import mask_name, mask_phone
+from orders.reports.collaboration import build as build_collab
+from orders.reports.collaboration import collab_config
 from orders.reports.customers import HIGH_POTENTIAL, SEGMENT_ORDER
 from orders.reports.pool import buyers, known_segment, movement
 from orders.reports.region_config import RegionConfig
@@ -25,16 +33,21 @@ async def regions(request: web.Request) -> web.StreamResponse:
     allowed(request, "regions")
     app = board_of(request).app
     metric = request.query.get("metric", "")
-    cfg = RegionConfig.load(app.config)
-    async with app.db.session() as s:
-        rep = await region_report(s, cfg, app.clock.now(), app.settings.tz)
-    metric = metric if metric in METRICS else (rep.flags[0].metric if rep.flags else "sign48")
-    png = await region_map_png(rep, metric, "province", None, f"全国 {LABELS[metric]}（近{cfg.window_days}天）")
-    return page(request, "regions.html", {
-        "title": "区域健康", "page_name": "regions", "flags": [f.line() for f in rep.flags[:cfg.top_flags]],
-        "national": [(LABELS[m], fmt_rate(m, rep.national[m])) for m in METRICS], "metric": metric,
-        "metrics": [(m, LABELS[m]) for m in METRICS], "denominator": DENOMINATORS[metric],
-        "min_parcels": cfg.min_parcels, "map": base64.b64encode(png).decode()})
+    metric = metric if metric in METRICS else ""
+
+    async def build() -> dict[str, Any]:
+        cfg = RegionConfig.load(app.config)
+        async with app.db.session() as s:
+            rep = await region_report(s, cfg, app.clock.now(), app.settings.tz)
+        shown = metric or (rep.flags[0].metric if rep.flags else "sign48")
+        png = await region_map_png(rep, shown, "province", None, f"全国 {LABELS[shown]}（近{cfg.window_days}天）")
+        return {"flags": [f.line() for f in rep.flags[:cfg.top_flags]], "metric": shown,
+                "national": [(LABELS[m], fmt_rate(m, rep.national[m])) for m in METRICS],
+                "metrics": [(m, LABELS[m]) for m in METRICS], "denominator": DENOMINATORS[shown],
+                "min_parcels": cfg.min_parcels, "map": base64.b64encode(png).decode(), "built": _built(app)}
+
+    ctx = await board_of(request).cache.get(("regions", metric), build)
+    return page(request, "regions.html", {"title": "区域健康", "page_name": "regions", **ctx})
 
 
 async def customers(request: web.Request) -> web.StreamResponse:
@@ -56,3 +69,27 @@ async def customers(request: web.Request) -> web.StreamResponse:
              if b.row.channel_from else ""} for b in found]
     return page(request, "customers.html", {"title": "客户池", "page_name": "customers", "sizes": sizes,
                                             "built": mv.day, "segment": segment, "rows": rows})
+
+
+async def collab(request: web.Request) -> web.StreamResponse:
+    allowed(request, "collab")
+    app = board_of(request).app
+
+    async def build() -> dict[str, Any]:
+        days = collab_config(app).map_days
+        now = app.clock.now()
+        c = await build_collab(app, now - timedelta(days=days), now)
+        rows, cols = list(c.by_dept.index), list(c.by_dept.columns)
+        counts = [[int(v) for v in r] for r in c.by_dept.to_numpy()] if rows else []
+        pairs = sorted(((n, a, o) for a, r in zip(rows, counts, strict=True) for o, n in zip(cols, r, strict=True)
+                        if n), reverse=True)
+        png = await asyncio.to_thread(render_heatmaps, rows, cols, counts, c.wait_median, f"近 {days} 日")
+        return {"days": days, "count": c.count, "handoffs": c.handoffs, "built": _built(app),
+                "pairs": [f"{a} 问 {o}：{n} 次" for n, a, o in pairs[:10]], "map": base64.b64encode(png).decode()}
+
+    ctx = await board_of(request).cache.get(("collab",), build)
+    return page(request, "collab.html", {"title": "跨部门协作", "page_name": "collab", **ctx})
+
+
+def _built(app: App) -> str:
+    return app.clock.now().astimezone(ZoneInfo(app.settings.tz)).strftime("%H:%M")

@@ -12,18 +12,19 @@ from bot.board.access import PAGES, may_act_on_risk, may_open, nav, only_own_tas
 from bot.board.render import page
 from bot.board.state import board_of, user_of
 from handlers.render import address_masked, event_line
-from orders import timeline
+from orders import board_links, timeline
 from orders.errors import DomainError
 from orders.labels import CHANNELS
 from orders.lookup import find_order
 from orders.models import Order, User
 from orders.privacy import mask_name
-from orders.reports.board import review_risk, risk_orders, task_wall
+from orders.reports.board import RISK_PAGE, review_risk, risk_orders, task_wall
 from orders.reports.digest import stuck_orders
 from orders.warehouse.models import ExceptionReport, WarehouseTask
 from orders.warehouse.tasks import local_day
 
 log = logging.getLogger(__name__)
+COUNT_CAP = 9999  # the 超时订单 counts stop there ("9999+")
 
 
 def allowed(request: web.Request, name: str) -> None:
@@ -55,20 +56,24 @@ async def overdue(request: web.Request) -> web.StreamResponse:
     f = {k: request.query.get(k, "")[:64] for k in ("state", "channel", "shop")}
     async with app.db.session() as s:
         wf = await app.workflows.current(s)
-        rows, counts = await stuck_orders(s, wf.definition, app.clock.now(), 20, **f)
+        rows, counts = await stuck_orders(s, wf.definition, app.clock.now(), 20, count_cap=COUNT_CAP, **f)
     states = [st.name for st in wf.definition.states if st.limit_hours]
     template = "overdue_rows.html" if request.query.get("part") == "rows" else "overdue.html"
     return page(request, template, {"title": "超时订单", "rows": rows, "counts": counts, "filters": f,
-                                    "states": states, "channels": CHANNELS, "live": True})
+                                    "states": states, "channels": CHANNELS, "live": True,
+                                    "cap": COUNT_CAP})
 
 
 async def risk(request: web.Request) -> web.StreamResponse:
     allowed(request, "risk")
     app = board_of(request).app
+    n = request.query.get("page", "1")
+    n_page = min(int(n), 1000) if n.isdigit() and int(n) > 0 else 1
     async with app.db.session() as s:
-        items = await risk_orders(s)
-    return page(request, "risk.html", {"title": "风控", "items": items, "may_act": may_act_on_risk(user_of(request)),
-                                       "mask_name": mask_name, "done": request.query.get("done", "")})
+        found = await risk_orders(s, RISK_PAGE, (n_page - 1) * RISK_PAGE)
+    return page(request, "risk.html", {"title": "风控", "items": found.items, "more": found.more, "page_no": n_page,
+                                       "may_act": may_act_on_risk(user_of(request)),
+                                       "done": request.query.get("done", "")})
 
 
 async def review(request: web.Request) -> web.StreamResponse:
@@ -117,7 +122,8 @@ async def order(request: web.Request) -> web.StreamResponse:
 
 async def deep_link(request: web.Request) -> web.StreamResponse:
     """``/board/go?t=…``: a signed, expiring link from chat or the digest (login still required)."""
-    path = board_of(request).signer.link_path(request.query.get("t", ""))
+    app = board_of(request).app
+    path = board_links.path_of(app.settings.secret_key, request.query.get("t", ""), app.clock.now())
     if path is None:
         raise web.HTTPBadRequest(text="链接无效或已过期。")
     raise web.HTTPFound(path)

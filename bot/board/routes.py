@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot.board import analytics, live, login, media, pages
 from bot.board.render import HERE, secure_headers, setup_templates
 from bot.board.session import SESSION_COOKIE, Signer
-from bot.board.state import BOARD, CSRF, USER, Board, CodeResolver
+from bot.board.state import BOARD, CSRF, USER, Board, CodeResolver, PageCache
+from orders import board_links
 from orders.app import App
 from orders.models import User
 
@@ -62,7 +63,8 @@ def add_board_routes(web_app: web.Application, app: App, wecom: CodeResolver) ->
         log.warning("board disabled: ORDERBOT_SECRET_KEY is not set")
         web_app.router.add_route("*", "/board{tail:.*}", _disabled)
         return
-    web_app[BOARD] = Board(app, wecom, Signer(app.settings.secret_key, app.settings.board_session_hours * 3600))
+    web_app[BOARD] = Board(app, wecom, Signer(app.settings.secret_key, app.settings.board_session_hours * 3600),
+                           cache=PageCache(clock=lambda: app.clock.now().timestamp()))
     web_app.middlewares.append(guard)
     web_app.on_response_prepare.append(_headers)
     setup_templates(web_app)
@@ -80,6 +82,7 @@ def add_board_routes(web_app: web.Application, app: App, wecom: CodeResolver) ->
     r.add_get("/board/order/{order_no}", pages.order)
     r.add_get("/board/regions", analytics.regions)
     r.add_get("/board/customers", analytics.customers)
+    r.add_get("/board/collab", analytics.collab)
     r.add_get("/board/go", pages.deep_link)
     r.add_get("/board/photo/{event_id:\\d+}", media.photo)
     r.add_get("/board/audio/{report_id:\\d+}.wav", media.audio)
@@ -89,8 +92,4 @@ def add_board_routes(web_app: web.Application, app: App, wecom: CodeResolver) ->
 
 def deep_link(app: App, path: str) -> str:
     """A signed link to a board page for chat and the digest ('' when the board is off or has no URL)."""
-    s = app.settings
-    if not (s.secret_key and s.board_url):
-        return ""
-    token = Signer(s.secret_key, s.board_session_hours * 3600).link_token(path)
-    return f"{s.board_url.rstrip('/')}/board/go?t={token}"
+    return board_links.deep_link(app.settings, path, app.clock.now())

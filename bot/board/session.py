@@ -1,5 +1,6 @@
-"""Signed tokens of the board: the session cookie, the login ``state`` bound to the browser, and
-expiring deep links. Signed with ``ORDERBOT_SECRET_KEY`` (itsdangerous); nothing is stored server-side."""
+"""Signed tokens of the board: the session cookie and the login ``state`` bound to the browser
+(deep links: ``orders.board_links``). Signed with ``ORDERBOT_SECRET_KEY`` (itsdangerous); nothing
+is stored server-side."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 SESSION_COOKIE = "ob_session"
 STATE_COOKIE = "ob_state"
 STATE_SECONDS = 300  # a WeCom login code lives 5 minutes
-LINK_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class Signer:
             raise ValueError("the board needs ORDERBOT_SECRET_KEY")
         self._session = URLSafeTimedSerializer(secret, salt="board-session")
         self._state = URLSafeTimedSerializer(secret, salt="board-state")
-        self._link = URLSafeTimedSerializer(secret, salt="board-link")
         self.session_seconds = session_seconds
 
     @staticmethod
@@ -62,15 +61,6 @@ class Signer:
         if not isinstance(data, dict) or not hmac.compare_digest(str(data.get("s", "")), state or ""):
             return None
         return str(data.get("n") or "/board/")
-
-    # -- deep links ------------------------------------------------------------------------------
-
-    def link_token(self, path: str) -> str:
-        return str(self._link.dumps(path))
-
-    def link_path(self, token: str) -> str | None:
-        data = self._load(self._link, token, LINK_SECONDS)
-        return data if isinstance(data, str) and data.startswith("/board/") else None
 
 
 def safe_next(path: str | None) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -38,12 +40,30 @@ class RateLimiter:
         return True
 
 
+class PageCache:
+    """Built page contexts kept ``seconds`` per key (analytics built over days of data: the first
+    request of a period builds, the others and concurrent ones reuse it)."""
+
+    def __init__(self, seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.clock = seconds, clock
+        self._kept: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+        self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
+
+    async def get(self, key: tuple[str, ...], build: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            hit = self._kept.get(key)
+            if hit is None or not 0 <= self.clock() - hit[0] < self.seconds:
+                hit = self._kept[key] = (self.clock(), await build())
+            return hit[1]
+
+
 @dataclass
 class Board:
     app: App
     wecom: CodeResolver
     signer: Signer
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    cache: PageCache = field(default_factory=PageCache)
 
 
 BOARD: web.AppKey[Board] = web.AppKey("board", Board)

@@ -135,6 +135,8 @@ class InboxProcessor:
             for r, _, err in batch:
                 if err and await inbox.finish(s, r.id, now, error=err):
                     done.add(r.id)
+            # a peer may have given back these users' later messages while this process held an earlier one
+            later = [i for i in await inbox.waiting(s, {r.user_id for r, _, _ in batch}) if i not in self._inflight]
             n = 0
             for r, replies, _ in batch:
                 if r.id in done:
@@ -142,6 +144,8 @@ class InboxProcessor:
                 else:
                     log.warning("inbox row %d was finished by another worker; its replies are dropped", r.id)
         log.info("inbox: %d messages processed, %d outgoing", len(done), n)
+        for row_id in later:
+            self.submit(row_id)
         if n and self.on_outbox is not None:
             self.on_outbox()
 

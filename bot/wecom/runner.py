@@ -23,6 +23,7 @@ from orders.app import App
 from orders.retention import purge_raw
 
 log = logging.getLogger(__name__)
+REPLAY_EVERY = 5  # seconds: a dead replica's claimed messages are picked up by a peer this soon
 
 
 async def _purge(app: App) -> None:
@@ -56,8 +57,8 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
                 extra_routes: Sequence[RouteAdder] | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM arrives). ``extra_routes`` default to the
     carrier/platform pushes (bot.intake_http). Beside the server: the outbox worker, and the
-    scheduler and speech pool of bot.background (with a minute job picking up inbox rows whose
-    claim expired, e.g. a peer process died mid-message)."""
+    scheduler and speech pool of bot.background (with a job every few seconds picking up inbox rows
+    whose claim is free again, e.g. a peer process died mid-message)."""
     from bot.background import start_background
     from bot.board import add_board_routes
     from bot.intake_http import add_intake_routes
@@ -90,7 +91,7 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
     replay = JobSpec("inbox-replay", lambda _app: processor.replay(),
-                     lambda tz: IntervalTrigger(minutes=1, timezone=tz))
+                     lambda tz: IntervalTrigger(seconds=REPLAY_EVERY, timezone=tz))
     purge = JobSpec("privacy-purge", _purge, lambda tz: IntervalTrigger(hours=1, timezone=tz), run_on_start=True)
     jobs = await start_background(app, [replay, purge])
     try:

@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from orders import timeline
 from orders.errors import InvalidInput
 from orders.finance.tracing import MISMATCH_FLAG
 from orders.intake.brushing import FLAG as BRUSHING_FLAG
-from orders.models import Order, OrderLine, TimelineEvent, User
+from orders.models import Discount, Order, OrderLine, TimelineEvent, User
+from orders.privacy import mask_name
 from orders.warehouse.models import WarehouseTask
 
 RISK_FLAGS = (BRUSHING_FLAG, MISMATCH_FLAG)
@@ -80,35 +80,93 @@ async def task_wall(s: AsyncSession, day: str, only_user: str | None = None) -> 
 
 @dataclass(frozen=True)
 class RiskItem:
-    order: Order
+    order_id: int
+    order_no: str
+    channel: str
     flags: tuple[str, ...]
     group: tuple[str, ...]  # brushing: the other orders of the same phone and SKU
     diff_fen: int  # amount mismatch: paid minus what the lines and ledger add up to
     flagged_at: datetime
+    buyer: str  # masked name and phone, as in chat
+    paid_fen: int
+    shipping_fen: int
+    lines: tuple[tuple[str, int, int], ...] = ()  # (name, qty, price) when the amounts do not add up
+    discounts: tuple[tuple[str, int], ...] = ()  # (label, fen)
 
 
-async def risk_orders(s: AsyncSession, limit: int = 100) -> list[RiskItem]:
-    """Orders still carrying 疑似刷单 or 金额不一致, newest flag first, with their evidence."""
-    evs = (await s.scalars(select(TimelineEvent).where(TimelineEvent.kind == "flagged")
-                           .order_by(TimelineEvent.at.desc()).limit(limit * 4))).all()
-    first: dict[int, TimelineEvent] = {}
+@dataclass(frozen=True)
+class RiskPage:
+    items: list[RiskItem]
+    more: bool  # a next page exists
+
+
+RISK_PAGE = 50
+EVENT_BATCH = 500
+MAX_EVENTS = 20_000  # how far back the flag history is read for still-open flags
+
+
+async def risk_orders(s: AsyncSession, limit: int = RISK_PAGE, offset: int = 0) -> RiskPage:
+    """Orders still carrying 疑似刷单 or 金额不一致, newest flag first, with their evidence; one page.
+    Reads columns only, and decrypts just the buyer names of the page (masked at once)."""
+    want = offset + limit + 1
+    order_ids: list[int] = []  # still flagged, newest flag first
+    first: dict[int, datetime] = {}
     groups: dict[int, list[str]] = {}  # the evidence of brushing: the group recorded when it was flagged
-    for ev in evs:
-        first.setdefault(ev.order_id, ev)
-        groups.setdefault(ev.order_id, []).extend(ev.detail.get("group", []))
-    if not first:
+    flags: dict[int, tuple[str, ...]] = {}
+    cursor: tuple[datetime, int] | None = None
+    for _ in range(MAX_EVENTS // EVENT_BATCH):
+        q = (select(TimelineEvent.id, TimelineEvent.order_id, TimelineEvent.at, TimelineEvent.detail)
+             .where(TimelineEvent.kind == "flagged")
+             .order_by(TimelineEvent.at.desc(), TimelineEvent.id.desc()).limit(EVENT_BATCH))
+        if cursor is not None:
+            q = q.where(tuple_(TimelineEvent.at, TimelineEvent.id) < cursor)
+        evs = (await s.execute(q)).all()
+        fresh = []
+        for _id, oid, at, detail in evs:
+            if oid not in first:
+                first[oid] = at
+                fresh.append(oid)
+            groups.setdefault(oid, []).extend((detail or {}).get("group", []))
+        if fresh:
+            for oid, fl in (await s.execute(select(Order.id, Order.flags).where(Order.id.in_(fresh)))).all():
+                flags[oid] = tuple(f for f in (fl or []) if f in RISK_FLAGS)
+            order_ids += [oid for oid in fresh if flags.get(oid)]
+        if len(evs) < EVENT_BATCH or len(order_ids) >= want:
+            break
+        cursor = (evs[-1].at, evs[-1].id)
+    shown = order_ids[offset:offset + limit]
+    return RiskPage(await _risk_items(s, shown, first, groups, flags), len(order_ids) > offset + limit)
+
+
+async def _risk_items(s: AsyncSession, ids: list[int], first: dict[int, datetime], groups: dict[int, list[str]],
+                      flags: dict[int, tuple[str, ...]]) -> list[RiskItem]:
+    if not ids:
         return []
-    orders = (await s.scalars(select(Order).where(Order.id.in_(list(first)))
-                              .options(selectinload(Order.lines), selectinload(Order.discounts)))).all()
+    rows = {r.id: r for r in (await s.execute(
+        select(Order.id, Order.order_no, Order.channel, Order.buyer_name, Order.phone_masked, Order.paid_fen,
+               Order.shipping_fen, Order.amount_diff_fen).where(Order.id.in_(ids)))).all()}
+    odd = [i for i in ids if i in rows and rows[i].amount_diff_fen]
+    lines: dict[int, list[tuple[str, int, int]]] = {}
+    discounts: dict[int, list[tuple[str, int]]] = {}
+    if odd:
+        for oid, name, qty, price in (await s.execute(
+                select(OrderLine.order_id, OrderLine.name, OrderLine.qty, OrderLine.price_fen)
+                .where(OrderLine.order_id.in_(odd)).order_by(OrderLine.id))).all():
+            lines.setdefault(oid, []).append((name, qty, price))
+        for oid, label, kind, fen in (await s.execute(
+                select(Discount.order_id, Discount.label, Discount.kind, Discount.amount_fen)
+                .where(Discount.order_id.in_(odd)).order_by(Discount.id))).all():
+            discounts.setdefault(oid, []).append((label or kind, fen))
     items = []
-    for o in orders:
-        flags = tuple(f for f in (o.flags or []) if f in RISK_FLAGS)
-        if not flags:
+    for oid in ids:
+        r = rows.get(oid)
+        if r is None:
             continue
-        group = tuple(dict.fromkeys(n for n in groups[o.id] if n != o.order_no))
-        items.append(RiskItem(o, flags, group, o.amount_diff_fen, first[o.id].at))
-    items.sort(key=lambda i: i.flagged_at, reverse=True)
-    return items[:limit]
+        group = tuple(dict.fromkeys(n for n in groups[oid] if n != r.order_no))
+        items.append(RiskItem(oid, r.order_no, r.channel, flags[oid], group, r.amount_diff_fen, first[oid],
+                              f"{mask_name(r.buyer_name)} {r.phone_masked}".strip(), r.paid_fen, r.shipping_fen,
+                              tuple(lines.get(oid, ())), tuple(discounts.get(oid, ()))))
+    return items
 
 
 async def review_risk(s: AsyncSession, order_no: str, verdict: str, *, actor: str, actor_name: str,

@@ -55,9 +55,11 @@ class StuckOrder:
 
 
 async def stuck_orders(s: AsyncSession, wf: WorkflowDef, now: datetime, top: int = 20, *, state: str = "",
-                       channel: str = "", shop: str = "") -> tuple[list[StuckOrder], dict[str, int]]:
+                       channel: str = "", shop: str = "", count_cap: int = 0,
+                       ) -> tuple[list[StuckOrder], dict[str, int]]:
     """The ``top`` orders longest past their state's limit, and the count stuck per state;
-    optionally only one state, channel or shop (the board's filters)."""
+    optionally only one state, channel or shop (the board's filters). With ``count_cap`` a count
+    stops at ``count_cap + 1`` (the board shows "more than"; counting a million rows is slow)."""
     found: list[StuckOrder] = []
     counts: dict[str, int] = {}
     for st in (*wf.states, *wf.branches):  # side branches (拦截中 …) have limits too
@@ -67,7 +69,9 @@ async def stuck_orders(s: AsyncSession, wf: WorkflowDef, now: datetime, top: int
         cutoff = now - limit
         where = (Order.status == st.name, Order.status_since < cutoff,
                  *((Order.channel == channel,) if channel else ()), *((Order.shop == shop,) if shop else ()))
-        counts[st.name] = int(await s.scalar(select(func.count()).select_from(Order).where(*where)) or 0)
+        q = select(Order.id).where(*where)
+        capped = q.limit(count_cap + 1).subquery() if count_cap else q.subquery()
+        counts[st.name] = int(await s.scalar(select(func.count()).select_from(capped)) or 0)
         if not counts[st.name]:
             continue
         rows = (await s.execute(select(Order.order_no, Order.channel, Order.status_since).where(*where)

@@ -92,7 +92,12 @@ async def test_log_in_and_watch_a_card_change_live(board: Harness, bot: ChatBot,
     assert await asyncio.to_thread(d.execute_script, "return window.__noReload;") == 1  # same page, no reload
     await asyncio.to_thread(d.save_screenshot, str(SHOTS / "tasks-after.png"))
 
-    for page in ("overdue", "risk", "order/BG260122-0001"):
+    board.fake.login_as = "boss"  # a manager opens every page
+    await asyncio.to_thread(d.delete_all_cookies)
+    await asyncio.to_thread(d.get, f"{base}/board/login?next=/board/overdue")
+    await asyncio.to_thread(_wait, lambda: d.current_url.endswith("/board/overdue"))
+    for page, title in (("overdue", "超时订单"), ("risk", "风控"), ("regions", "区域健康"), ("customers", "客户池"),
+                        ("collab", "跨部门协作"), ("order/BG260122-0001", "订单 BG260122-0001")):
         await asyncio.to_thread(d.get, f"{base}/board/{page}")
+        assert (await asyncio.to_thread(d.find_element, By.TAG_NAME, "h1")).text == title, page
         await asyncio.to_thread(d.save_screenshot, str(SHOTS / f"{page.replace('/', '-')}.png"))
-    assert "BG260122-0001" in await asyncio.to_thread(lambda: d.page_source)

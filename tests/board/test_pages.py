@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.testing import ChatBot
@@ -143,7 +144,31 @@ async def test_analytics_pages_reuse_the_chat_figures_and_check_roles(board: Har
     html = await (await board.http.get("/board/customers")).text()
     assert "客户池" in html and "重要价值" in html and "高潜留存 TOP 20" in html
     assert (await board.http.get("/board/customers?segment=nope")).status == 400
+    html = await (await board.http.get("/board/collab")).text()
+    assert "跨部门协作中断" in html and "data:image/png;base64," in html
     board.http.session.cookie_jar.clear()
     await login(board, "cs01")
     assert (await board.http.get("/board/regions")).status == 403
     assert (await board.http.get("/board/customers")).status == 403
+    assert (await board.http.get("/board/collab")).status == 403
+
+
+async def test_analytics_pages_are_built_once_per_five_minutes(board: Harness, clock: ManualClock,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.board import analytics
+
+    calls: list[object] = []
+    real = analytics.build_collab
+
+    async def counted(*args: object, **kw: object) -> object:
+        calls.append(args)
+        return await real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analytics, "build_collab", counted)
+    await login(board, "boss")
+    for _ in range(3):
+        assert "数据生成于" in await (await board.http.get("/board/collab")).text()
+    assert len(calls) == 1
+    clock.advance(timedelta(minutes=5))
+    assert (await board.http.get("/board/collab")).status == 200
+    assert len(calls) == 2
