@@ -157,8 +157,8 @@ def interruptions(at_us: np.ndarray, keys: np.ndarray, names: list[str], cfg: Co
                   end: datetime) -> pd.DataFrame:
     """The look-ups in [start, end) that are interruptions: columns asker, owner, at."""
     oid, at, key = _by_order(at_us, keys, 2 * BITS + 1)
-    hit = np.r_[False, (oid[1:] == oid[:-1]) & (at[1:] - at[:-1] <= round(cfg.repeat_minutes * 60e6))]
-    hit |= ((key >> 2 * BITS) & 1).astype(bool)  # overdue
+    hit = ((key >> 2 * BITS) & 1).astype(bool)  # overdue
+    hit[1:] |= (oid[1:] == oid[:-1]) & (at[1:] - at[:-1] <= round(cfg.repeat_minutes * 60e6))  # a repeat
     asker, own = (key >> BITS) & MASK, key & MASK
     hit &= (asker > 0) & (own > 0) & (asker != own) & (at >= _us(start)) & (at < _us(end))
     label = np.array(["", *names], dtype=object)
@@ -186,8 +186,8 @@ def handoff_waits(at_us: np.ndarray, keys: np.ndarray, start: datetime, end: dat
     """Handoffs in [start, end) that ended: columns weekday (0 = Monday), hour (local), minutes."""
     oid, at, key = _by_order(at_us, keys, 2 * BITS)
     frm, to = (key >> BITS) & MASK, key & MASK
-    has_next = np.r_[oid[1:] == oid[:-1], False]
-    nxt = np.r_[at[1:], 0]
+    has_next, nxt = np.zeros(len(at), dtype=bool), np.zeros(len(at), dtype=np.int64)
+    has_next[:-1], nxt[:-1] = oid[1:] == oid[:-1], at[1:]
     sel = (frm > 0) & (to > 0) & (frm != to) & (at >= _us(start)) & (at < _us(end)) & has_next
     local = pd.to_datetime(at[sel], unit="us", utc=True).tz_convert(ZoneInfo(tz))
     return pd.DataFrame({"weekday": np.asarray(local.day_of_week), "hour": np.asarray(local.hour),

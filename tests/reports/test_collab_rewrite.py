@@ -84,3 +84,12 @@ async def test_without_repeat_or_overdue_rules(app: App) -> None:
     for overdue, repeat in [(False, 60.0), (True, 0.0), (False, 0.0), (True, 90.0)]:
         app._services[COLLAB_CONFIG] = CollabConfig(count_overdue=overdue, repeat_minutes=repeat)  # the YAML's rule
         _same(await build(app, start, end), await reference_build(app, start, end))
+
+
+async def test_empty_windows(app: App) -> None:
+    await _events(app, 4)
+    later, earlier = THU + timedelta(days=5), THU - timedelta(days=60)  # nothing read; only later changes read
+    for start, end in [(later, later + timedelta(days=1)), (earlier, earlier + timedelta(days=1))]:
+        new = await build(app, start, end)
+        assert (new.count, new.handoffs) == (0, 0)
+        _same(new, await reference_build(app, start, end))
