@@ -14,7 +14,6 @@ read; a value written before encryption (no Fernet token) reads back as it is.""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -90,7 +89,7 @@ def keyed_hash(kind: str, value: str, secret: bytes | None = None) -> str:
     """HMAC-SHA256 of ``kind:value`` under the secret (hex): equal inputs match, and without the
     key the database alone cannot test guesses."""
     key = secret if secret is not None else keyring().secret
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}:{value}".encode(), "sha256").hex()
 
 
 def is_token(value: str) -> bool:

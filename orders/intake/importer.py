@@ -129,26 +129,60 @@ class Importer:
 
     async def import_parsed(self, parsed: Iterable[Parsed], progress: Callable[[int], None] | None = None,
                             report: ImportReport | None = None) -> ImportReport:
+        """Import batches of ``parsed`` one after the other. While a batch is being written, the
+        next one is read (adapted and validated by the caller's iterator) in slices between the
+        writer's database waits, so parsing overlaps the database's own work (SQLite's C code
+        runs without the GIL; PostgreSQL is another process). Rows, report and log come out as
+        if read and written strictly in turn."""
         report = report or ImportReport()
+        items = iter(parsed)
+        writing: asyncio.Task[None] | None = None
+        written = 0
+        try:
+            while True:
+                batch, rejects, skipped, more = await self._next_batch(items, overlap=writing is not None)
+                if writing is not None:
+                    await writing
+                    writing = None
+                    if progress:
+                        progress(written)
+                for r in rejects:
+                    report.rejects.append(r)
+                    log.warning("import row %d rejected: %s: %s", r.row, r.field, r.reason)
+                report.skipped += skipped
+                if batch:
+                    writing = asyncio.ensure_future(self._write(batch, report))
+                    written = len(batch)
+                if not more:
+                    break
+        finally:
+            if writing is not None:  # let the batch in flight finish (committed, as in turn) before leaving
+                await writing
+                if progress:
+                    progress(written)
+        return report
+
+    @staticmethod
+    async def _next_batch(items: Iterator[Parsed], overlap: bool) -> tuple[list[tuple[int, CanonOrder]],
+                                                                          list[Reject], int, bool]:
+        """Up to BATCH orders from ``items`` with the rejects and skips met on the way; the last
+        value says whether ``items`` may hold more. With ``overlap``, yields to the event loop
+        every few rows so a batch being written moves on."""
         batch: list[tuple[int, CanonOrder]] = []
-        for no, item in parsed:
+        rejects: list[Reject] = []
+        skipped = 0
+        for n, (no, item) in enumerate(items, 1):
             if isinstance(item, Reject):
-                report.rejects.append(item)
-                log.warning("import row %d rejected: %s: %s", item.row, item.field, item.reason)
+                rejects.append(item)
             elif item is None:
-                report.skipped += 1
+                skipped += 1
             else:
                 batch.append((no, item))
-            if len(batch) >= BATCH:
-                await self._write(batch, report)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            await self._write(batch, report)
-            if progress:
-                progress(len(batch))
-        return report
+                if len(batch) >= BATCH:
+                    return batch, rejects, skipped, True
+            if overlap and n % 32 == 0:
+                await asyncio.sleep(0)
+        return batch, rejects, skipped, False
 
     async def import_orders(self, orders: Iterable[CanonOrder]) -> ImportReport:
         return await self.import_parsed((i, o) for i, o in enumerate(orders, 1))

@@ -1,5 +1,6 @@
-"""The set-based intake writes: Fernet tokens made in bulk are the library's tokens, and the rows a
-batch writes (PostgreSQL: COPY) are the rows the same batch writes on SQLite."""
+"""The fast intake paths: Fernet tokens made in bulk are the library's tokens, the rows a batch
+writes (PostgreSQL: COPY) are the rows the same batch writes on SQLite, reading the next batch
+while one is written changes nothing, and the adapters' quick time path reads as the full one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
@@ -110,3 +112,66 @@ async def test_rows_match_between_engines(app: App, template_db: Path, tmp_path:
     assert any(d[1] is not None for d in got["discounts"])  # the line-bound coupon kept its line
     assert by_id["PD-R-1"]["phone_hash"] == "" and by_id["PD-R-1"]["phone_last4"]
     assert all(o["buyer_name"] and o["address_detail"] for o in got["orders"])
+
+
+async def test_next_batch_read_while_writing_keeps_order(app: App, monkeypatch: Any) -> None:
+    """Batches of 3: rejects, skips and a repeated order spread over batches come out in the
+    report as read in turn; each batch is written before the next starts; every order lands."""
+    from orders.intake import importer as imp_mod
+    from orders.intake.importer import Reject
+
+    monkeypatch.setattr(imp_mod, "BATCH", 3)
+    seen_rows: list[int] = []
+
+    def items() -> Any:
+        for i in range(1, 12):
+            seen_rows.append(i)
+            if i in (2, 7):
+                yield i, Reject(i, "paid", f"bad row {i}")
+            elif i == 5:
+                yield i, None
+            else:
+                yield i, CanonOrder.model_validate(canon(f"OV-{i if i != 9 else 3}", phone=f"1360000{i:04d}"))
+
+    progress: list[int] = []
+    rep = await importer(app).import_parsed(items(), progress=progress.append)
+    assert [r.row for r in rep.rejects] == [2, 7] and rep.skipped == 1
+    assert rep.added == 7 and rep.unchanged == 1  # row 9 repeats row 3 (already written: unchanged)
+    assert progress == [3, 3, 2] and seen_rows == list(range(1, 12))
+    async with app.db.session() as s:
+        nos = (await s.scalars(select(Order.order_no).where(Order.channel_order_id.like("OV-%"))
+                               .order_by(Order.id))).all()
+    assert len(nos) == 7 and nos == sorted(nos)  # numbered in reading order
+
+
+async def test_reader_failing_mid_way_leaves_written_batches(app: App, monkeypatch: Any) -> None:
+    from orders.intake import importer as imp_mod
+
+    monkeypatch.setattr(imp_mod, "BATCH", 2)
+
+    def items() -> Any:
+        for i in range(1, 6):
+            yield i, CanonOrder.model_validate(canon(f"FAIL-{i}", phone=f"1350000{i:04d}"))
+        raise OSError("file vanished")
+
+    with pytest.raises(OSError, match="vanished"):
+        await importer(app).import_parsed(items())
+    async with app.db.session() as s:
+        ids = (await s.scalars(select(Order.channel_order_id).where(Order.channel_order_id.like("FAIL-%")))).all()
+    assert sorted(ids) == ["FAIL-1", "FAIL-2", "FAIL-3", "FAIL-4"]  # the last, unfinished batch is not written
+
+
+def test_plain_api_times_read_as_the_full_parser() -> None:
+    from zoneinfo import ZoneInfo
+
+    from orders.intake.channels.base import AdapterError, local_time
+
+    tz = ZoneInfo("Asia/Shanghai")
+    for quick, full in [("2026-01-22 10:42:00", "2026/1/22 10:42:00"),
+                        ("2026-12-31 23:59:59", "２０２６-12-31 23:59:59"),
+                        ("2000-02-29 00:00:00", "2000年2月29日 00:00:00")]:
+        assert local_time(quick, "created", tz) == local_time(full, "created", tz)
+        assert local_time(quick, "created", tz).tzinfo is tz
+    for bad in ("2026-13-01 00:00:00", "2026-02-30 10:00:00", "2026-01-22 24:00:00"):
+        with pytest.raises(AdapterError, match="created: not a time"):
+            local_time(bad, "created", tz)
