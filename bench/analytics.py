@@ -1,7 +1,7 @@
 """Analytics build times: the customer value pool over 1,000,000 orders (~290,000 buyers, 90 days,
-five channels; goal < 5 s for the whole rebuild: load + compute + store) and the collaboration report over a month of order
-look-ups and state changes (80,000 orders walking the workflow: 400,000 state changes, 160,000
-look-ups; goal < 2 s). ``--quick``: 100,000 orders and a tenth of the month.
+five channels; goal < 5 s for the whole rebuild: load + compute + store) and the collaboration
+report over a month of order look-ups and state changes (80,000 orders walking the workflow:
+400,000 state changes, 160,000 look-ups; goal < 2 s). ``--quick``: 100,000 orders and a tenth of the month.
 Region fulfilment health (``bench/region_health.py``): the report over 1,000,000 orders including
 the read of the stored parcel facts from SQLite (goal < 3 s), and the map render (goal < 0.5 s).
 Data is bulk-loaded into a migrated temporary SQLite file (``bench.common``); each build runs several times

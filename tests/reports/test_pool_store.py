@@ -42,7 +42,7 @@ async def test_migration_keeps_the_pool_both_ways(app: App) -> None:
     await rebuild(app)
     before = await _rows(app)
     async with app.db.engine.begin() as conn:
-        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0011_search"))
+        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
     async with app.db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "heads"))
     assert await _rows(app) == before

@@ -2,14 +2,14 @@
 customer pool keyed by a row id (one B-tree less to fill at each rebuild)
 
 Revision ID: 0023_collab_cover
-Revises: 0011_search
+Revises: 0022_parcel_facts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_collab_cover"
-down_revision = "0011_search"
+down_revision = "0022_parcel_facts"
 branch_labels = None
 depends_on = None
 
