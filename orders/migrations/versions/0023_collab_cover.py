@@ -2,14 +2,14 @@
 customer pool keyed by a row id (one B-tree less to fill at each rebuild)
 
 Revision ID: 0023_collab_cover
-Revises: 0022_parcel_facts
+Revises: 0027_board_filters
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_collab_cover"
-down_revision = "0022_parcel_facts"
+down_revision = "0027_board_filters"
 branch_labels = None
 depends_on = None
 
