@@ -2,14 +2,14 @@
 customer pool keyed by a row id (one B-tree less to fill at each rebuild)
 
 Revision ID: 0023_collab_cover
-Revises: 0027_board_filters
+Revises: 0024_cache_versions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_collab_cover"
-down_revision = "0027_board_filters"
+down_revision = "0024_cache_versions"
 branch_labels = None
 depends_on = None
 
