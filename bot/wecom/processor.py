@@ -178,11 +178,11 @@ class InboxProcessor:
                     done.add(f.row.id)
             # a peer may have given back these users' later messages while this process held an earlier one
             later = [i for i in await inbox.waiting(s, {f.row.user_id for f in batch}) if i not in self._inflight]
+            # the batch's bookkeeping together: one executemany per statement (orders.deferred.Rows)
+            await deferred.run(s, [w for f in batch if f.row.id in done and not f.error for w in f.writes])
             n = 0
             for f in batch:
                 if f.row.id in done:
-                    if not f.error:
-                        await deferred.run(s, f.writes)
                     n += await enqueue_replies(s, f.replies, f.row.user_id, now=now, data_dir=app.settings.data_dir)
                 else:
                     log.warning("inbox row %d was finished by another worker; its replies are dropped", f.row.id)
