@@ -35,7 +35,7 @@ class SentMarks:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                async with self.app.db.session() as s:  # ORM bulk UPDATE by primary key: one executemany
+                async with self.app.db.write_session() as s:  # ORM bulk UPDATE by primary key: one executemany
                     await s.execute(update(OutboxMessage), [v for v, _ in batch])
             except Exception as e:
                 log.warning("marking %d outbox rows sent failed: %s", len(batch), e)

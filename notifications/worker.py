@@ -190,7 +190,7 @@ class OutboxWorker:
         row; a time: the limits hold it back until then (nothing claimed)."""
         now = self.app.clock.now()
         try:
-            async with self.app.db.session() as s:
+            async with self.app.db.write_session() as s:
                 free = (select(OutboxMessage.id)  # SKIP LOCKED: a row a peer is claiming is its (PostgreSQL)
                         .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
                                OutboxMessage.next_attempt_at <= now)

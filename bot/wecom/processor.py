@@ -99,7 +99,7 @@ class InboxProcessor:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             mark = self._seq  # messages handled up to here are in the counters read below
             try:
-                async with self.app.db.session() as s:
+                async with self.app.db.write_session() as s:
                     now = self.app.clock.now()
                     rows = await inbox.claim_many(s, sorted(set(batch)), now, LEASE, by=self.me,
                                                   gone=await processes.gone(s, now))
@@ -170,7 +170,7 @@ class InboxProcessor:
     async def _write(self, batch: list[Finished]) -> None:
         """Mark rows done, run their deferred writes and queue their replies in one transaction."""
         app = self.app
-        async with app.db.session() as s:
+        async with app.db.write_session() as s:
             now = app.clock.now()
             done = await inbox.finish_many(s, [f.row.id for f in batch if not f.error], now)
             for f in batch:
