@@ -152,6 +152,16 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="2 rounds (under a minute)")
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="postgresql: N `serve` replicas on one PostgreSQL (bench/callback_replicas.py)")
+    ap.add_argument("--replicas", type=int, default=3, help="with --engine postgresql: serve processes")
+    ap.add_argument("--db-url", default=None, help="with --engine postgresql: use this database "
+                    "(postgresql+asyncpg://…) instead of a throwaway cluster")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds))
+    if args.engine == "postgresql":
+        from bench.callback_replicas import run as run_replicas
+
+        asyncio.run(run_replicas(args.concurrency, 2 if args.quick else args.rounds, args.replicas, args.db_url))
+    else:
+        asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds))

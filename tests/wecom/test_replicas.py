@@ -29,7 +29,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bot.dispatch import Dispatcher
 from bot.testing import ChatBot
@@ -282,3 +282,18 @@ async def test_three_replicas_one_killed_each_message_once(pg_cluster: Cluster, 
         await app.close()
         await fake.close()
         await pg_cluster.drop(name)
+
+
+async def test_replicas_starting_together_on_an_empty_database_migrate_once(pg_cluster: Cluster) -> None:
+    """Three replicas started at once on a new database: one migrates and seeds, the others wait
+    for it (an advisory lock) and find the schema at head, instead of failing on "already exists"."""
+    url = await pg_cluster.create("fresh_replicas")
+    try:
+        apps = await asyncio.wait_for(asyncio.gather(*(build_app(load_settings(database_url=url)) for _ in range(3))),
+                                      120)
+        async with apps[0].db.session() as s:
+            assert (await s.execute(text("SELECT count(*) FROM alembic_version"))).scalar_one() == 1
+        for a in apps:
+            await a.close()
+    finally:
+        await pg_cluster.drop("fresh_replicas")
