@@ -4,10 +4,12 @@ then the export-file path: a 抖店 XLSX as the back end gives it (one row per �
 orders with two, discount and bearer columns) detected, read, grouped and imported.
 
     python bench/intake.py            # 200,000 orders; a 28,000-order Douyin XLSX
-    python bench/intake.py --quick    # 20,000 orders; a 2,800-order XLSX (median of 3 runs)
+    python bench/intake.py --quick    # 20,000 orders, median of 3 runs; a 2,800-order XLSX (median of 3)
+    python bench/intake.py --quick --engine postgresql   # the same on a throwaway PostgreSQL cluster
 
-Prints `figure: value unit` lines: orders/s for adapt+import, the adapt-only and import-only
-rates, the export file's orders/s (read + map, and end to end with the import), and peak RSS."""
+Prints `figure: value unit` lines: orders/s end to end (payloads adapted while the importer writes
+the previous batch), the adapt-only and import-only rates, the export file's orders/s (read + map,
+and end to end with the import), and peak RSS."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -54,34 +57,117 @@ def payloads(n: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-async def run(n: int) -> None:
-    data = payloads(n)
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite+aiosqlite:///{tmp}/bench.db")
+class Engine:
+    """Fresh databases for the runs: SQLite files, or PostgreSQL databases (a throwaway cluster
+    like tests/pg.py, or a server given by URL), each cloned from one migrated template."""
+
+    def __init__(self, spec: str, folder: Path) -> None:
+        self.spec, self.folder, self.n = spec, folder, 0
+        self.cluster: Any = None
+        self.admin = ""
+
+    @property
+    def name(self) -> str:
+        return "sqlite" if self.spec == "sqlite" else "postgresql"
+
+    async def start(self) -> None:
+        if self.spec == "sqlite":
+            await self._migrate(f"sqlite+aiosqlite:///{self.folder}/template.db")
+            return
+        if self.spec == "postgresql":
+            from tests.pg import Cluster
+
+            self.cluster = Cluster(Path(tempfile.mkdtemp(prefix="orderbot-bench-pg-"))).start()
+            self.admin = self.cluster.dsn()
+        else:
+            self.admin = self.spec.replace("postgresql+asyncpg://", "postgresql://")
+        await self._pg("DROP DATABASE IF EXISTS bench_template WITH (FORCE)", "CREATE DATABASE bench_template")
+        await self._migrate(self._url("bench_template"))
+
+    async def fresh(self) -> str:
+        self.n += 1
+        if self.spec == "sqlite":
+            path = self.folder / f"run{self.n}.db"
+            shutil.copyfile(self.folder / "template.db", path)
+            return f"sqlite+aiosqlite:///{path}"
+        name = f"bench_run{self.n}"
+        await self._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                       f"CREATE DATABASE {name} TEMPLATE bench_template")
+        return self._url(name)
+
+    async def stop(self) -> None:
+        if self.spec not in ("sqlite", "postgresql"):
+            await self._pg(*[f"DROP DATABASE IF EXISTS bench_run{i} WITH (FORCE)" for i in range(1, self.n + 1)],
+                           "DROP DATABASE IF EXISTS bench_template WITH (FORCE)")
+        if self.cluster is not None:
+            self.cluster.stop()
+
+    def _url(self, db: str) -> str:
+        return self.admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + db
+
+    async def _pg(self, *sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.admin)
+        try:
+            for q in sql:
+                await conn.execute(q)
+        finally:
+            await conn.close()
+
+    @staticmethod
+    async def _migrate(url: str) -> None:
+        db = Database(url)
         await db.migrate()
-        cfg = ConfigDir()
-        channels = Channels.load(cfg, "Asia/Shanghai")
-        imp = Importer(db, ManualClock(datetime(2026, 1, 22, 4, tzinfo=UTC)),
-                       WorkflowRegistry(WorkflowDef.from_dict(cfg.load("workflow"))), "Asia/Shanghai",
-                       brushing_rule=BrushingRule.from_config(channels.raw.get("brushing")))
+        await db.dispose()
+
+
+def importer(db: Database, channels: Channels) -> Importer:
+    cfg = ConfigDir()
+    return Importer(db, ManualClock(datetime(2026, 1, 22, 4, tzinfo=UTC)),
+                    WorkflowRegistry(WorkflowDef.from_dict(cfg.load("workflow"))), "Asia/Shanghai",
+                    brushing_rule=BrushingRule.from_config(channels.raw.get("brushing")))
+
+
+async def run(engine: Engine, n: int, runs: int) -> None:
+    data = payloads(n)
+    channels = Channels.load(ConfigDir(), "Asia/Shanghai")
+    adapt, write, total, row_rates = [], [], [], []
+    rows = 0
+    for _ in range(runs):
+        # adapt alone, then the import alone of what it made, then both streamed (the importer
+        # reads the next batch while the last is written), each into a fresh database
         t0 = time.perf_counter()
         parsed = [(i, channels.adapt(ch, p, "bench")) for i, (ch, p) in enumerate(data, 1)]
+        adapt.append(n / (time.perf_counter() - t0))
+        db = Database(await engine.fresh())
+        t0 = time.perf_counter()
+        rep = await importer(db, channels).import_parsed(parsed)
         t1 = time.perf_counter()
-        rep = await imp.import_parsed(parsed)
-        t2 = time.perf_counter()
+        assert rep.added == n and not rep.rejects, rep.summary()
+        write.append(n / (t1 - t0))
         async with db.session() as s:
             rows = 0
             for model in (Order, OrderLine, Discount, TimelineEvent):
                 rows += int(await s.scalar(select(func.count()).select_from(model)) or 0)
+        row_rates.append(rows / (t1 - t0))
         await db.dispose()
-    assert rep.added == n and not rep.rejects, rep.summary()
-    print(f"orders: {n} orders")
-    print(f"intake_rate: {n / (t2 - t0):.0f} orders/s")
-    print(f"adapt_rate: {n / (t1 - t0):.0f} orders/s")
-    print(f"import_rate: {n / (t2 - t1):.0f} orders/s")
-    print(f"total_time: {t2 - t0:.2f} s")
+        del parsed
+        db = Database(await engine.fresh())
+        t0 = time.perf_counter()
+        rep = await importer(db, channels).import_parsed(
+            (i, channels.adapt(ch, p, "bench")) for i, (ch, p) in enumerate(data, 1))
+        total.append(n / (time.perf_counter() - t0))
+        assert rep.added == n and not rep.rejects, rep.summary()
+        await db.dispose()
+    med = statistics.median
+    print(f"engine: {engine.name}")
+    print(f"orders: {n} orders (median of {runs} runs)")
+    print(f"intake_rate: {med(total):.0f} orders/s (payloads adapted and imported in one stream)")
+    print(f"adapt_rate: {med(adapt):.0f} orders/s (channel adapters + validation alone)")
+    print(f"import_rate: {med(write):.0f} orders/s (import alone of adapted orders)")
     print(f"rows_written: {rows} rows (orders, lines, discount ledger, timeline)")
-    print(f"row_rate: {rows / (t2 - t1):.0f} rows/s")
+    print(f"row_rate: {med(row_rates):.0f} rows/s")
     print(f"peak_rss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
@@ -117,7 +203,7 @@ def douyin_xlsx(path: Path, n: int) -> int:
     return rows
 
 
-async def run_export(n: int, runs: int) -> None:
+async def run_export(engine: Engine, n: int, runs: int) -> None:
     parse_rates, rates = [], []
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "抖店订单.xlsx"
@@ -125,14 +211,10 @@ async def run_export(n: int, runs: int) -> None:
         rows = douyin_xlsx(f, n)
         made = time.perf_counter() - t
         size_kb = f.stat().st_size // 1024
-        cfg = ConfigDir()
-        channels = Channels.load(cfg, "Asia/Shanghai")
-        for r in range(runs):
-            db = Database(f"sqlite+aiosqlite:///{tmp}/export{r}.db")
-            await db.migrate()
-            imp = Importer(db, ManualClock(datetime(2026, 1, 22, 4, tzinfo=UTC)),
-                           WorkflowRegistry(WorkflowDef.from_dict(cfg.load("workflow"))), "Asia/Shanghai",
-                           brushing_rule=BrushingRule.from_config(channels.raw.get("brushing")))
+        channels = Channels.load(ConfigDir(), "Asia/Shanghai")
+        for _ in range(runs):
+            db = Database(await engine.fresh())
+            imp = importer(db, channels)
             t0 = time.perf_counter()
             opened = channels.open_export([f])
             parsed = list(channels.parse(opened, "bench"))
@@ -149,14 +231,32 @@ async def run_export(n: int, runs: int) -> None:
     print(f"export_import_rate: {statistics.median(rates):.0f} orders/s (file to database; median of {runs})")
 
 
+async def bench(spec: str, n: int, runs: int, export_n: int, export_runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(spec, Path(tmp))
+        await engine.start()
+        try:
+            await run(engine, n, runs)
+            if export_n:
+                await run_export(engine, export_n, export_runs)
+        finally:
+            await engine.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="20,000 orders instead of 200,000; a 2,800-order XLSX")
     ap.add_argument("--orders", type=int, default=None)
-    ap.add_argument("--export-orders", type=int, default=None)
+    ap.add_argument("--runs", type=int, default=None, help="runs of the API-payload intake (median printed)")
+    ap.add_argument("--export-orders", type=int, default=None, help="orders in the export file (0: skip it)")
+    ap.add_argument("--engine", default="sqlite",
+                    help="sqlite (default), postgresql (a throwaway cluster, as the tests start), or a "
+                         "postgresql+asyncpg:// URL of a server where the bench may create databases")
     a = ap.parse_args()
-    asyncio.run(run(a.orders or (20_000 if a.quick else 200_000)))
-    asyncio.run(run_export(a.export_orders or (2_800 if a.quick else 28_000), 3 if a.quick else 1))
+    n = a.orders or (20_000 if a.quick else 200_000)
+    runs = a.runs or (3 if a.quick else 1)
+    export_n = a.export_orders if a.export_orders is not None else (2_800 if a.quick else 28_000)
+    asyncio.run(bench(a.engine, n, runs, export_n, 3 if a.quick else 1))
 
 
 if __name__ == "__main__":

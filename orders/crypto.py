@@ -14,17 +14,19 @@ read; a value written before encryption (no Fernet token) reads back as it is.""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import logging
 import os
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
@@ -48,6 +50,7 @@ class Keyring:
     old_secret: bytes | None
     fernet: MultiFernet
     demo: bool
+    data_key: bytes = b""  # the first (encrypting) Fernet key, urlsafe base64
 
 
 def derive_data_key(secret: bytes) -> bytes:
@@ -73,7 +76,8 @@ def keyring() -> Keyring:
     data = [k.strip().encode() for k in os.environ.get(ENV_DATA, "").split(",") if k.strip()]
     if not data:
         data = [derive_data_key(secret.encode())] + ([derive_data_key(old.encode())] if old else [])
-    return Keyring(secret.encode(), old.encode() if old else None, MultiFernet([Fernet(k) for k in data]), demo)
+    return Keyring(secret.encode(), old.encode() if old else None, MultiFernet([Fernet(k) for k in data]), demo,
+                   data[0])
 
 
 def reload() -> Keyring:
@@ -85,7 +89,7 @@ def keyed_hash(kind: str, value: str, secret: bytes | None = None) -> str:
     """HMAC-SHA256 of ``kind:value`` under the secret (hex): equal inputs match, and without the
     key the database alone cannot test guesses."""
     key = secret if secret is not None else keyring().secret
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}:{value}".encode(), "sha256").hex()
 
 
 def is_token(value: str) -> bool:
@@ -94,6 +98,40 @@ def is_token(value: str) -> bool:
 
 def encrypt(text: str) -> str:
     return keyring().fernet.encrypt(text.encode()).decode() if text else ""
+
+
+def encrypt_many(texts: Sequence[str]) -> list[str]:
+    """``[encrypt(t) for t in texts]``, faster for bulk writes: the same Fernet tokens (first data
+    key, a fresh random IV each, version byte, timestamp, AES-128-CBC with PKCS7, HMAC-SHA256)."""
+    return fernet_tokens(texts, os.urandom(16 * len(texts)), int(time.time()))
+
+
+def fernet_tokens(texts: Sequence[str], ivs: bytes, at: int) -> list[str]:
+    """Fernet tokens of ``texts`` ("" stays "") with IV ``ivs[16*i:16*i+16]`` for text i: CBC runs
+    through one reused AES block context (C_j = E(P_j xor C_j-1)) and the standard library's
+    one-shot HMAC, instead of building cipher and HMAC objects for every value."""
+    key = base64.urlsafe_b64decode(keyring().data_key)
+    sign, block = key[:16], Cipher(algorithms.AES(key[16:]), modes.ECB()).encryptor().update
+    head = b"\x80" + at.to_bytes(8, "big")
+    out = []
+    for i, text in enumerate(texts):
+        if not text:
+            out.append("")
+            continue
+        data = text.encode()
+        pad = 16 - len(data) % 16
+        data += bytes((pad,)) * pad
+        iv = ivs[16 * i:16 * i + 16]
+        prev = int.from_bytes(iv, "big")
+        parts = bytearray(head)
+        parts += iv
+        for j in range(0, len(data), 16):
+            c = block((int.from_bytes(data[j:j + 16], "big") ^ prev).to_bytes(16, "big"))
+            parts += c
+            prev = int.from_bytes(c, "big")
+        parts += hmac.digest(sign, parts, "sha256")
+        out.append(base64.urlsafe_b64encode(parts).decode())
+    return out
 
 
 def decrypt(value: str) -> str:

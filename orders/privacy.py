@@ -94,9 +94,9 @@ def buyer_columns(phone: str, name: str, nick: str = "") -> dict[str, Any]:
     """The order columns derived from a buyer's contact: masked phone, its keyed hash, sealed
     digest and last 4 (visible in the mask anyway), keyed name and nickname hashes (search keys;
     the nickname itself is not stored). A masked phone (Pinduoduo) keeps only mask and last 4."""
-    real = "*" not in (phone or "")
-    return {"phone_masked": mask_phone(phone), "phone_hash": hash_phone(phone) if real else "",
-            "phone_sealed": phone_seal(phone) if real else "", "phone_last4": phone_last4(phone),
+    digest = phone_digest(phone) if "*" not in (phone or "") else ""  # a masked phone has no hash
+    return {"phone_masked": mask_phone(phone), "phone_hash": keyed_hash("phone", digest) if digest else "",
+            "phone_sealed": "sha256:" + digest if digest else "", "phone_last4": phone_last4(phone),
             "name_hash": hash_text("name", name), "nick_hash": hash_text("nick", nick)}
 
 

@@ -1,6 +1,7 @@
-"""Fast bulk inserts for SQLite: one driver-level ``executemany`` per table with the values
-already run through each column type's bind processor (what Core would do, minus its per-row
-bookkeeping). Other databases use Core ``insert()``."""
+"""Fast bulk inserts. ``insert_many`` (dict rows): on SQLite one driver-level ``executemany`` per
+table with the values already run through each column type's bind processor (what Core would do,
+minus its per-row bookkeeping); other databases use Core ``insert()``. ``write_tuples`` (rows
+already as the database takes them): SQLite ``executemany``, PostgreSQL ``COPY``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import CallableColumnDefault
@@ -85,3 +86,61 @@ async def insert_many(s: AsyncSession, table: Table, rows: list[dict[str, Any]])
         params.append(tuple(vals))
     conn = await s.connection()
     await conn.exec_driver_sql(sql, params)
+
+
+def sqlite_ts(v: datetime) -> str:
+    """An aware datetime as a UTCDateTime column holds it on SQLite."""
+    return _sqlite_utc(v)
+
+
+def pg_ts(v: datetime) -> datetime:
+    """An aware datetime as a UTCDateTime column holds it on PostgreSQL (naive UTC)."""
+    if v.tzinfo is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    return v.astimezone(UTC).replace(tzinfo=None)
+
+
+def _filled(table: Table, cols: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The columns of ``table`` missing from ``cols`` that have a constant Python default, with
+    those defaults (the rest take their server default or NULL)."""
+    names, values = [], []
+    for c in table.columns:
+        if c.name in cols or c.primary_key or c.default is None:
+            continue
+        if not c.default.is_scalar:
+            raise ValueError(f"{table.name}.{c.name} has a computed default: give it in the rows")
+        names.append(c.name)
+        values.append(c.default.arg)  # type: ignore[attr-defined]
+    return tuple(names), tuple(values)
+
+
+async def reserve_ids(s: AsyncSession, table: Table, n: int) -> list[int]:
+    """``n`` new primary keys of ``table`` in increasing order. SQLite: after the highest (the
+    transaction must already hold the write lock); PostgreSQL: from the id sequence."""
+    if n == 0:
+        return []
+    if s.get_bind().dialect.name == "sqlite":
+        start = int(await s.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+        return list(range(start + 1, start + 1 + n))
+    res = await s.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                               "FROM generate_series(1, :n)"), {"n": n})
+    return sorted(int(r[0]) for r in res)
+
+
+async def write_tuples(s: AsyncSession, table: Table, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (tuples in ``cols`` order, values already as the database takes them: see
+    :func:`sqlite_ts` / :func:`pg_ts`, JSON as text) in one statement: SQLite ``executemany``,
+    PostgreSQL ``COPY`` (asyncpg ``copy_records_to_table``) inside the session's transaction."""
+    if not rows:
+        return
+    extra_names, extra = _filled(table, cols)
+    names = cols + extra_names
+    if extra:
+        rows = [r + extra for r in rows]
+    conn = await s.connection()
+    if s.get_bind().dialect.name == "sqlite":
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+        await conn.exec_driver_sql(sql, rows)
+        return
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(table.name, records=rows, columns=names)  # type: ignore[union-attr]

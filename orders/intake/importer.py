@@ -1,6 +1,7 @@
 """Bulk intake of canonical orders: validate, upsert by (channel, order id), timeline rows.
 
-New orders go in with Core bulk inserts (orders, lines, discount ledger, timeline). A re-import of
+New orders go in with one bulk write per table (orders, lines, discount ledger, timeline; COPY on
+PostgreSQL). A re-import of
 the same order changes nothing; a new platform status moves the order through the workflow (source
 ``import``); holds and the refunding overlay are flags beside the state. Orders whose amounts don't
 add up are flagged 金额不一致; brushing is checked for every batch of new orders."""
@@ -14,24 +15,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
 from orders.clock import Clock
 from orders.db import Database
-from orders.finance.tracing import MISMATCH_FLAG, amount_diff
-from orders.intake import brushing
-from orders.intake.bulk import insert_many
+from orders.finance.tracing import MISMATCH_FLAG
+from orders.intake import brushing, rows
+from orders.intake.bulk import pg_ts, reserve_ids, sqlite_ts, write_tuples
 from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
 from orders.intake.files import UnusableFile, decode
 from orders.models import Discount, Order, OrderCounter, OrderLine, TimelineEvent
 from orders.money import fen_to_yuan
-from orders.privacy import buyer_columns, buyer_id_seal, hash_buyer_id
 from orders.progression import move_along
 from orders.service import Actor, OrderService
 from orders.users import RoleBook
@@ -40,9 +40,12 @@ from orders.workflow import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 BATCH = 2000
+SQLITE_CACHE_KB = 65536
 DEFAULT_STATUS = "支付成功"
 ORDER_PREFIX = "BG"
 IMPORT_ACTOR = Actor.system(source="import", name="导入")
+ORDERS: Table = Order.__table__  # type: ignore[assignment]
+LINES: Table = OrderLine.__table__  # type: ignore[assignment]
 
 
 class Reject(NamedTuple):
@@ -126,41 +129,72 @@ class Importer:
 
     async def import_parsed(self, parsed: Iterable[Parsed], progress: Callable[[int], None] | None = None,
                             report: ImportReport | None = None) -> ImportReport:
+        """Import batches of ``parsed`` one after the other. While a batch is being written, the
+        next one is read (adapted and validated by the caller's iterator) in slices between the
+        writer's database waits, so parsing overlaps the database's own work (SQLite's C code
+        runs without the GIL; PostgreSQL is another process). Rows, report and log come out as
+        if read and written strictly in turn."""
         report = report or ImportReport()
+        items = iter(parsed)
+        writing: asyncio.Task[None] | None = None
+        written = 0
+        try:
+            while True:
+                batch, rejects, skipped, more = await self._next_batch(items, overlap=writing is not None)
+                if writing is not None:
+                    await writing
+                    writing = None
+                    if progress:
+                        progress(written)
+                for r in rejects:
+                    report.rejects.append(r)
+                    log.warning("import row %d rejected: %s: %s", r.row, r.field, r.reason)
+                report.skipped += skipped
+                if batch:
+                    writing = asyncio.ensure_future(self._write(batch, report))
+                    written = len(batch)
+                if not more:
+                    break
+        finally:
+            if writing is not None:  # let the batch in flight finish (committed, as in turn) before leaving
+                await writing
+                if progress:
+                    progress(written)
+        return report
+
+    @staticmethod
+    async def _next_batch(items: Iterator[Parsed], overlap: bool) -> tuple[list[tuple[int, CanonOrder]],
+                                                                          list[Reject], int, bool]:
+        """Up to BATCH orders from ``items`` with the rejects and skips met on the way; the last
+        value says whether ``items`` may hold more. With ``overlap``, yields to the event loop
+        every few rows so a batch being written moves on."""
         batch: list[tuple[int, CanonOrder]] = []
-        for no, item in parsed:
+        rejects: list[Reject] = []
+        skipped = 0
+        for n, (no, item) in enumerate(items, 1):
             if isinstance(item, Reject):
-                report.rejects.append(item)
-                log.warning("import row %d rejected: %s: %s", item.row, item.field, item.reason)
+                rejects.append(item)
             elif item is None:
-                report.skipped += 1
+                skipped += 1
             else:
                 batch.append((no, item))
-            if len(batch) >= BATCH:
-                await self._write(batch, report)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            await self._write(batch, report)
-            if progress:
-                progress(len(batch))
-        return report
+                if len(batch) >= BATCH:
+                    return batch, rejects, skipped, True
+            if overlap and n % 32 == 0:
+                await asyncio.sleep(0)
+        return batch, rejects, skipped, False
 
     async def import_orders(self, orders: Iterable[CanonOrder]) -> ImportReport:
         return await self.import_parsed((i, o) for i, o in enumerate(orders, 1))
 
     async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport) -> None:
         async with self.db.session() as s:
+            if self.db.is_sqlite:  # the orders table's dozen indexes stay in memory while a batch goes in
+                await s.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}"))
             wf = await self.workflows.current(s)
             names = set(wf.definition.all_names)
             default = DEFAULT_STATUS if DEFAULT_STATUS in names else wf.definition.initial
-            keys = list({(o.channel, o.order_id) for _, o in batch})
-            existing: dict[tuple[str, str], Order] = {}
-            for i in range(0, len(keys), 400):
-                rows = await s.scalars(select(Order).where(tuple_(Order.channel, Order.channel_order_id)
-                                                           .in_(keys[i:i + 400])))
-                existing.update({(o.channel, o.channel_order_id): o for o in rows})
+            existing = await self._existing(s, {(o.channel, o.order_id) for _, o in batch})
             new: list[tuple[int, CanonOrder]] = []
             seen: dict[tuple[str, str], tuple[int, CanonOrder]] = {}
             for no, o in batch:
@@ -187,6 +221,22 @@ class Importer:
                     await self._update(s, wf, old, o, report)
             if new:
                 await self._insert(s, new, default, report)
+
+    @staticmethod
+    async def _existing(s: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:
+        """The batch's orders already stored: one indexed id lookup per 2,000 platform order ids,
+        then the full rows of only those found."""
+        ids = sorted({oid for _, oid in keys})
+        found: list[int] = []
+        for i in range(0, len(ids), 2000):
+            rows = await s.execute(select(Order.id, Order.channel, Order.channel_order_id)
+                                   .where(Order.channel_order_id.in_(ids[i:i + 2000])))
+            found += [r.id for r in rows if (r.channel, r.channel_order_id) in keys]
+        existing: dict[tuple[str, str], Order] = {}
+        for i in range(0, len(found), 2000):
+            for o in await s.scalars(select(Order).where(Order.id.in_(found[i:i + 2000]))):
+                existing[(o.channel, o.channel_order_id)] = o
+        return existing
 
     async def _update(self, s: AsyncSession, wf: Workflow, old: Order, o: CanonOrder, report: ImportReport) -> None:
         """A known order again: nothing when the platform says the same; else flags and state."""
@@ -228,79 +278,25 @@ class Importer:
 
     async def _insert(self, s: AsyncSession, new: list[tuple[int, CanonOrder]], default: str,
                       report: ImportReport) -> None:
+        """New orders, set-based: order numbers and ids reserved for the batch, then one bulk write
+        per table (SQLite ``executemany``, PostgreSQL ``COPY``) and one brushing check."""
         now = self.clock.now()
-        numbers = await self._allocate(s, [o.created_at for _, o in new])
-        rows: list[dict[str, Any]] = []
-        diffs: list[int] = []
-        for (_, o), order_no in zip(new, numbers, strict=True):
-            disc = sum(d.amount for d in o.discounts)
-            lines_total = sum(it.price * it.qty for it in o.items)
-            diff = amount_diff(lines_total, (d.amount for d in o.discounts), o.shipping, o.paid)
-            if not diff and o.goods_total != lines_total:  # lines agree with paid, goods total does not
-                diff = lines_total - o.goods_total
-            diffs.append(diff)
-            flags = list(dict.fromkeys(o.flags + ([MISMATCH_FLAG] if diff else [])))
-            rows.append(dict(
-                order_no=order_no, order_no_rev=order_no[::-1], channel=o.channel, channel_order_id=o.order_id,
-                channel_order_id_rev=o.order_id.upper()[::-1], **buyer_columns(o.phone, o.buyer_name, o.buyer_nick),
-                shop=o.shop, status=o.status or default, status_since=o.paid_at or o.created_at, flags=flags,
-                created_at=o.created_at, paid_at=o.paid_at, updated_at=now, buyer_name=o.buyer_name,
-                buyer_id_hash=hash_buyer_id(o.channel, o.buyer_id),
-                buyer_id_sealed=buyer_id_seal(o.channel, o.buyer_id),
-                province=o.address.province,
-                city=o.address.city, district=o.address.district, address_detail=o.address.detail,
-                goods_total_fen=o.goods_total, shipping_fen=o.shipping, discount_total_fen=disc, paid_fen=o.paid,
-                owner_id=o.owner, note=o.note, version=1, platform_status=o.platform_status, amount_diff_fen=diff,
-            ))
-        ids = await self._insert_rows(s, Order, rows)
-        line_rows, line_keys = [], []
-        for oid, (_, o) in zip(ids, new, strict=True):
-            for it in o.items:
-                line_rows.append(dict(order_id=oid, sku=it.sku, name=it.name, qty=it.qty, price_fen=it.price))
-                line_keys.append((oid, it.sku))
-        line_ids = await self._insert_rows(s, OrderLine, line_rows)
-        by_sku = dict(zip(line_keys, line_ids, strict=True))
-        disc_rows, events = [], []
-        for oid, (_, o), order_no, diff in zip(ids, new, numbers, diffs, strict=True):
-            for d in o.discounts:
-                disc_rows.append(dict(order_id=oid, line_id=by_sku.get((oid, d.sku)) if d.sku else None,
-                                      kind=d.kind, source=d.source, label=d.label, promotion_id=d.promotion_id,
-                                      offered_by=d.offered_by, borne_by=d.borne_by, amount_fen=d.amount))
-            events.append(dict(order_id=oid, at=o.paid_at or o.created_at, actor="import", source="import",
-                               kind="imported", from_state=None, to_state=o.status or default,
-                               detail={"actor_name": "导入", "channel": o.channel,
-                                       "platform_status": o.platform_status, "flags": o.flags}))
-            if diff:
-                report.flagged_amount += 1
-                events.append(dict(order_id=oid, at=now, actor="system", source="import", kind="flagged",
-                                   from_state=None, to_state=None,
-                                   detail={"actor_name": "系统", "flag": MISMATCH_FLAG, "diff_fen": diff,
-                                           "diff": fen_to_yuan(diff)}))
-                log.warning("order %s (%s %s): amounts do not add up, difference %s yuan",
-                            order_no, o.channel, o.order_id, fen_to_yuan(diff))
-        await insert_many(s, Discount.__table__, disc_rows)  # type: ignore[arg-type]
-        await insert_many(s, TimelineEvent.__table__, events)  # type: ignore[arg-type]
+        orders = [o for _, o in new]
+        numbers = await self._allocate(s, [o.created_at for o in orders])  # takes SQLite's write lock
+        ids = await reserve_ids(s, ORDERS, len(orders))
+        line_ids = await reserve_ids(s, LINES, sum(len(o.items) for o in orders))
+        sqlite = s.get_bind().dialect.name == "sqlite"
+        built = rows.build(orders, ids, line_ids, numbers, now, default, sqlite_ts if sqlite else pg_ts)
+        await write_tuples(s, ORDERS, rows.ORDER_COLS, built.orders)
+        await write_tuples(s, LINES, rows.LINE_COLS, built.lines)
+        await write_tuples(s, Discount.__table__, rows.DISCOUNT_COLS, built.discounts)  # type: ignore[arg-type]
+        await write_tuples(s, TimelineEvent.__table__, rows.EVENT_COLS, built.events)  # type: ignore[arg-type]
+        for order_no, o, diff in built.mismatched:
+            log.warning("order %s (%s %s): amounts do not add up, difference %s yuan",
+                        order_no, o.channel, o.order_id, fen_to_yuan(diff))
+        report.flagged_amount += len(built.mismatched)
         report.added += len(new)
-        report.flagged_brushing += await brushing.detect(
-            s, self.brushing, [(oid, r["phone_hash"], o.created_at) for oid, r, (_, o) in zip(ids, rows, new,
-                                                                                             strict=True)], now)
-
-    async def _insert_rows(self, s: AsyncSession, model: type[Order] | type[OrderLine],
-                           rows: list[dict[str, Any]]) -> list[int]:
-        """Insert ``rows`` and return their ids in order. On SQLite the ids are assigned here (the
-        transaction already holds the write lock, taken by the order-number counter), so one
-        executemany does it; elsewhere INSERT … RETURNING."""
-        if not rows:
-            return []
-        if s.get_bind().dialect.name == "sqlite":
-            start = int(await s.scalar(select(func.coalesce(func.max(model.id), 0))) or 0)
-            ids = list(range(start + 1, start + 1 + len(rows)))
-            for i, r in zip(ids, rows, strict=True):
-                r["id"] = i
-            await insert_many(s, model.__table__, rows)  # type: ignore[arg-type]
-            return ids
-        res = await s.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
-        return list(res.all())
+        report.flagged_brushing += await brushing.detect(s, self.brushing, built.phones, now)
 
     async def _allocate(self, s: AsyncSession, created: list[datetime]) -> list[str]:
         days = [f"{d.year % 100:02d}{d.month:02d}{d.day:02d}" for d in (c.astimezone(self.tz) for c in created)]
@@ -318,5 +314,5 @@ class Importer:
                 s.add(OrderCounter(day=day, last=last))
             else:
                 row.last = last
-        await s.flush()  # takes SQLite's write lock before ids are read in _insert_rows
+        await s.flush()  # takes SQLite's write lock before ids are reserved
         return out

@@ -194,6 +194,8 @@ def whole(value: Any, fld: str) -> int:
 EXCEL_EPOCH = datetime(1899, 12, 30)
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{1,2})"
                    r"(?:[:：](\d{1,2})(?:\.(\d{1,6}))?)?)?$")
+_PLAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")  # what platform APIs send: fromisoformat reads it
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 
 
 def local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
@@ -209,6 +211,8 @@ def local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
 
 
 def _local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
+    if type(value) is str and len(value) == 19 and value.isascii() and _PLAIN.fullmatch(value):
+        return datetime.fromisoformat(value).replace(tzinfo=tz)
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     if isinstance(value, bool):
@@ -218,7 +222,7 @@ def _local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not text:
         raise AdapterError(fld, "missing time")
-    if re.fullmatch(r"\d+(\.\d+)?", text):
+    if _NUMBER.fullmatch(text):
         return _number_time(float(text), fld, tz)
     m = _DATE.match(text)
     if m:

@@ -1,0 +1,177 @@
+"""The fast intake paths: Fernet tokens made in bulk are the library's tokens, the rows a batch
+writes (PostgreSQL: COPY) are the rows the same batch writes on SQLite, reading the next batch
+while one is written changes nothing, and the adapters' quick time path reads as the full one."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from config import load_settings
+from orders.app import App, build_app
+from orders.crypto import decrypt, encrypt_many, fernet_tokens, keyring
+from orders.intake.canonical import CanonOrder
+from orders.models import Discount, Order, OrderLine, TimelineEvent
+from orders.outbox import OutboxMessage
+from tests.factories import canon
+from tests.fakes import payloads as P
+from tests.intake.helpers import channels, importer
+
+TEXTS = ["", "吴九", "x" * 15, "y" * 16, "z" * 17, "湖北省武汉市洪山区珞喻路1号某某小区3栋2单元", "sha256:" + "a" * 64]
+
+
+def test_bulk_tokens_are_fernet_tokens() -> None:
+    ivs = bytes(range(16)) * len(TEXTS)
+    at = 1_767_000_000
+    fernet = Fernet(keyring().data_key)
+    want = ["" if not t else fernet._encrypt_from_parts(t.encode(), at, ivs[16 * i:16 * i + 16]).decode()
+            for i, t in enumerate(TEXTS)]
+    assert fernet_tokens(TEXTS, ivs, at) == want
+    sealed = encrypt_many(TEXTS)
+    assert [decrypt(t) for t in sealed] == TEXTS
+    assert len({t for t in sealed if t}) == len(TEXTS) - 1  # fresh IVs: equal texts would differ too
+    assert all(base64.urlsafe_b64decode(t)[:1] == b"\x80" for t in sealed if t)
+
+
+def _batch() -> list[Any]:
+    """Every channel, masked (PDD) and real phones, a refund flag, a line-bound discount, a
+    mismatch, two orders of one phone and product within minutes (brushing), a second day."""
+    at = P.T0
+    payloads: list[tuple[str, dict[str, Any]]] = [
+        ("taobao", P.taobao("TB-R-1", at=at, phone="13900001111")),
+        ("taobao", P.taobao("TB-R-2", at=at + timedelta(minutes=3), phone="13900001111")),
+        ("pdd", P.pdd("PD-R-1", at=at)),
+        ("douyin", P.douyin("DY-R-1", at=at + timedelta(days=1), phone="15800002222")),
+        ("douyin", P.douyin("DY-R-2", after_sale=6, at=at, phone="15800003333")),
+        ("jd", P.jd("JD-R-1", at=at, phone="18600004444")),
+        ("youzan", P.youzan("YZ-R-1", at=at, phone="13700005555")),
+    ]
+    return payloads
+
+
+async def _import(app: App) -> tuple[Any, Any]:
+    ch = channels(app)
+    parsed = [(i, ch.adapt(c, p, "测试店")) for i, (c, p) in enumerate(_batch(), 1)]
+    off = canon("MM-1", paid="300.00", phone="13600006666")  # does not add up: 金额不一致
+    bound = canon("SKU-1", discounts=[{"kind": "coupon", "amount": "10.00", "sku": "TQ-WY-110",
+                                       "offered_by": "shop", "borne_by": "shop"}], paid="348.00",
+                  phone="13600007777")
+    parsed += [(90, CanonOrder.model_validate(off)), (91, CanonOrder.model_validate(bound))]
+    rep = await importer(app).import_parsed(parsed)
+    return rep, await _dump(app)
+
+
+async def _dump(app: App) -> dict[str, Any]:
+    """Every order's rows by natural keys (ids differ between databases; stored tokens differ by IV,
+    so encrypted columns are compared decrypted)."""
+    async with app.db.session() as s:
+        orders = (await s.scalars(select(Order).order_by(Order.order_no))).all()
+        no = {o.id: o.order_no for o in orders}
+        skip = {"id", "version"}
+        out: dict[str, Any] = {"orders": [{c: getattr(o, c) for c in Order.__table__.c.keys() if c not in skip}
+                                          for o in orders]}
+        lines = (await s.scalars(select(OrderLine).where(OrderLine.order_id.in_(no)).order_by(OrderLine.id))).all()
+        sku_of = {ln.id: (no[ln.order_id], ln.sku) for ln in lines}
+        out["lines"] = [(no[ln.order_id], ln.sku, ln.name, ln.qty, ln.price_fen) for ln in lines]
+        discs = (await s.scalars(select(Discount).where(Discount.order_id.in_(no)).order_by(Discount.id))).all()
+        out["discounts"] = [(no[d.order_id], sku_of.get(d.line_id or 0), d.kind, d.source, d.label, d.promotion_id,
+                             d.offered_by, d.borne_by, d.amount_fen) for d in discs]
+        evs = (await s.scalars(select(TimelineEvent).where(TimelineEvent.order_id.in_(no))
+                               .order_by(TimelineEvent.id))).all()
+        out["events"] = [(no[e.order_id], e.at, e.actor, e.source, e.kind, e.from_state, e.to_state, e.detail)
+                         for e in evs]
+        out["robot"] = sorted(str(m.payload) for m in (await s.scalars(select(OutboxMessage))).all())
+    return out
+
+
+async def test_rows_match_between_engines(app: App, template_db: Path, tmp_path: Path) -> None:
+    """Run with ORDERBOT_TEST_ENGINE=postgresql: the COPY path against SQLite's executemany."""
+    rep, got = await _import(app)
+    assert rep.added == 9 and not rep.rejects and rep.flagged_amount == 1 and rep.flagged_brushing == 2
+    path = tmp_path / "sqlite-twin.db"
+    shutil.copyfile(template_db, path)
+    twin = await build_app(load_settings(database_url=f"sqlite+aiosqlite:///{path}", data_dir=tmp_path / "twin"),
+                           clock=app.clock, migrate=False)
+    try:
+        rep2, want = await _import(twin)
+    finally:
+        await twin.close()
+    assert rep2 == rep
+    assert got["orders"] == want["orders"]
+    assert got["lines"] == want["lines"] and got["discounts"] == want["discounts"]
+    assert got["events"] == want["events"] and got["robot"] == want["robot"]
+    by_id = {o["channel_order_id"]: o for o in got["orders"]}
+    assert by_id["MM-1"]["amount_diff_fen"] and "金额不一致" in by_id["MM-1"]["flags"]
+    assert any(d[1] is not None for d in got["discounts"])  # the line-bound coupon kept its line
+    assert by_id["PD-R-1"]["phone_hash"] == "" and by_id["PD-R-1"]["phone_last4"]
+    assert all(o["buyer_name"] and o["address_detail"] for o in got["orders"])
+
+
+async def test_next_batch_read_while_writing_keeps_order(app: App, monkeypatch: Any) -> None:
+    """Batches of 3: rejects, skips and a repeated order spread over batches come out in the
+    report as read in turn; each batch is written before the next starts; every order lands."""
+    from orders.intake import importer as imp_mod
+    from orders.intake.importer import Reject
+
+    monkeypatch.setattr(imp_mod, "BATCH", 3)
+    seen_rows: list[int] = []
+
+    def items() -> Any:
+        for i in range(1, 12):
+            seen_rows.append(i)
+            if i in (2, 7):
+                yield i, Reject(i, "paid", f"bad row {i}")
+            elif i == 5:
+                yield i, None
+            else:
+                yield i, CanonOrder.model_validate(canon(f"OV-{i if i != 9 else 3}", phone=f"1360000{i:04d}"))
+
+    progress: list[int] = []
+    rep = await importer(app).import_parsed(items(), progress=progress.append)
+    assert [r.row for r in rep.rejects] == [2, 7] and rep.skipped == 1
+    assert rep.added == 7 and rep.unchanged == 1  # row 9 repeats row 3 (already written: unchanged)
+    assert progress == [3, 3, 2] and seen_rows == list(range(1, 12))
+    async with app.db.session() as s:
+        nos = (await s.scalars(select(Order.order_no).where(Order.channel_order_id.like("OV-%"))
+                               .order_by(Order.id))).all()
+    assert len(nos) == 7 and nos == sorted(nos)  # numbered in reading order
+
+
+async def test_reader_failing_mid_way_leaves_written_batches(app: App, monkeypatch: Any) -> None:
+    from orders.intake import importer as imp_mod
+
+    monkeypatch.setattr(imp_mod, "BATCH", 2)
+
+    def items() -> Any:
+        for i in range(1, 6):
+            yield i, CanonOrder.model_validate(canon(f"FAIL-{i}", phone=f"1350000{i:04d}"))
+        raise OSError("file vanished")
+
+    with pytest.raises(OSError, match="vanished"):
+        await importer(app).import_parsed(items())
+    async with app.db.session() as s:
+        ids = (await s.scalars(select(Order.channel_order_id).where(Order.channel_order_id.like("FAIL-%")))).all()
+    assert sorted(ids) == ["FAIL-1", "FAIL-2", "FAIL-3", "FAIL-4"]  # the last, unfinished batch is not written
+
+
+def test_plain_api_times_read_as_the_full_parser() -> None:
+    from zoneinfo import ZoneInfo
+
+    from orders.intake.channels.base import AdapterError, local_time
+
+    tz = ZoneInfo("Asia/Shanghai")
+    for quick, full in [("2026-01-22 10:42:00", "2026/1/22 10:42:00"),
+                        ("2026-12-31 23:59:59", "２０２６-12-31 23:59:59"),
+                        ("2000-02-29 00:00:00", "2000年2月29日 00:00:00")]:
+        assert local_time(quick, "created", tz) == local_time(full, "created", tz)
+        assert local_time(quick, "created", tz).tzinfo is tz
+    for bad in ("2026-13-01 00:00:00", "2026-02-30 10:00:00", "2026-01-22 24:00:00"):
+        with pytest.raises(AdapterError, match="created: not a time"):
+            local_time(bad, "created", tz)
