@@ -4,14 +4,14 @@ the phone hash with time, tracking suffix with its order; an order's open cases.
 the reversed keys are indexed in byte order (COLLATE "C"), as orders.lookup compares them.
 
 Revision ID: 0021_search_cover
-Revises: 0027_board_filters
+Revises: 0023_collab_cover
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_search_cover"
-down_revision = "0027_board_filters"
+down_revision = "0023_collab_cover"
 branch_labels = None
 depends_on = None
 
