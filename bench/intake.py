@@ -41,7 +41,8 @@ from orders.models import Discount, Order, OrderLine, TimelineEvent
 from orders.workflow import WorkflowDef, WorkflowRegistry
 from tests.fakes import payloads as P
 
-MAKERS: dict[str, Callable[..., dict[str, Any]]] = {"taobao": P.taobao, "pdd": P.pdd, "douyin": P.douyin, "jd": P.jd, "youzan": P.youzan}
+MAKERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "taobao": P.taobao, "pdd": P.pdd, "douyin": P.douyin, "jd": P.jd, "youzan": P.youzan}
 
 
 def payloads(n: int) -> list[tuple[str, dict[str, Any]]]:
