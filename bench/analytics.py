@@ -2,8 +2,8 @@
 five channels; goal < 5 s for load + compute) and the collaboration report over a month of order
 look-ups and state changes (80,000 orders walking the workflow: 400,000 state changes, 160,000
 look-ups; goal < 2 s). ``--quick``: 100,000 orders and a tenth of the month.
-Region fulfilment health (``bench/region_health.py``): metrics build over 1,000,000 parcels' facts
-(goal < 3 s), the facts load from SQLite, and the map render in process (goal < 0.5 s).
+Region fulfilment health (``bench/region_health.py``): the report over 1,000,000 orders including
+the read of the stored parcel facts from SQLite (goal < 3 s), and the map render (goal < 0.5 s).
 Data is bulk-loaded into a migrated temporary SQLite file (``bench.common``); each build runs several times
 and the medians are printed."""
 

@@ -4,9 +4,10 @@ encrypted WeCom callback to the ``change`` event reaching every one of N open SS
 
 Prints each page's first request (the analytics pages build their figures then and keep them
 5 minutes), p50/p99 per page (median over runs) and the SSE delay p50/p99 over clients × callbacks.
-The seed is orders, lines, timeline and tracking (bench/query.py), today's 300 task cards and 200
-risk flags: no parcel facts, customer pool or look-ups, so the analytics pages here measure the
-page path, not their builds (bench/analytics.py and bench/region_health.py time those).
+The seed is orders, lines, timeline and tracking (bench/query.py), today's 300 task cards over
+n/5 earlier days' cards, 200 risk flags: no parcel facts, customer pool or look-ups, so the
+analytics pages here measure the page path, not their builds (bench/analytics.py and
+bench/region_health.py time those).
 ``--db FILE`` keeps the seeded orders for later runs (seeding 1,000,000 takes minutes)."""
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class NoWeCom:
 
 
 async def extras(app, n: int) -> str:  # type: ignore[no-untyped-def]
-    """Today's tasks for 10 temps (300 cards), 200 risk-flagged orders (again on a reused file)."""
+    """Today's tasks for 10 temps (300 cards) over n/5 earlier cards, 200 risk-flagged orders (again on a
+    reused file)."""
     now = datetime.now(UTC)
     day = local_day(now, app.settings.tz)
     async with app.db.session() as s:
@@ -60,6 +62,12 @@ async def extras(app, n: int) -> str:  # type: ignore[no-untyped-def]
             await upsert_user(s, app.roles, user_id=f"t{i}", name=f"临时{i}", roles=["warehouse_temp"],
                               department="仓储部", now=now)
         await upsert_user(s, app.roles, user_id="boss", name="陈总", roles=["manager"], department="", now=now)
+        history = min(n // 5, 200_000)  # earlier days' packed cards (1,000 a day): the wall reads today's only
+        past = [now - timedelta(days=1 + d) for d in range(history // 1000 + 1)]
+        await s.execute(insert(WarehouseTask), [dict(order_id=i + 1, assignee_id=f"t{i % 10}", assigned_by="bench",
+                                                     day=local_day(past[i // 1000], app.settings.tz), state="packed",
+                                                     wrong_scans=0, assigned_at=past[i // 1000])
+                                                for i in range(history)])
         await s.execute(insert(WarehouseTask), [dict(order_id=n - i, assignee_id=f"t{i % 10}", assigned_by="bench",
                                                      day=day, state=random.choice(["assigned", "picking", "packed"]),
                                                      wrong_scans=0, assigned_at=now - timedelta(minutes=i))
@@ -114,7 +122,8 @@ async def main() -> None:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         base = f"http://127.0.0.1:{port}"
         cookie = {SESSION_COOKIE: Signer("bench-secret", 3600).new_session("boss")}
-        pages = {"tasks": "/board/tasks", "overdue": "/board/overdue", "risk": "/board/risk",
+        pages = {"tasks": "/board/tasks", "overdue": "/board/overdue", "overdue_shop": "/board/overdue?shop=另一家店",
+                 "risk": "/board/risk",
                  "order": f"/board/order/{sample}", "regions": "/board/regions", "customers": "/board/customers",
                  "collab": "/board/collab"}
         results: dict[str, list[tuple[float, float]]] = {k: [] for k in pages}

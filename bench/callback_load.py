@@ -3,9 +3,11 @@ through `orderbot serve` (inbox, dispatcher, outbox worker) to the fake WeCom AP
 
 Prints ack latency (callback in -> 200 back) and end-to-end latency (callback in -> the reply
 arrives at the fake API) p50/p99 as medians over rounds, and messages lost or duplicated.
-10 % of the callbacks are sent twice, as WeCom's retries would be. The server is a separate
-`orderbot serve` process (as in production); the load generator and the fake API share this one.
-`--quick`: fewer rounds."""
+10 % of the callbacks are sent twice, as WeCom's retries would be. Then a sustained phase: `查`
+callbacks offered at `--rate` per second for `--seconds` (open loop, spread over the users);
+`messages_per_s` is replies delivered / (last reply - first callback). The server is a separate
+`orderbot serve [--workers N]` process (as in production); the load generator and the fake API
+share this one. `--quick`: 2 rounds and 10 s sustained."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from orders.seed import seed_demo
 from orders.users import upsert_user
 from tests.fakes.wecom_api import CORP_ID, SECRET, FakeWeCom
 
+os.environ.setdefault("ORDERBOT_SECRET_KEY", "orderbot-bench-secret")  # serve refuses the demo key
 TOKEN = "benchToken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
@@ -55,7 +58,7 @@ def xml(user: str, text: str, msg_id: int, ts: int) -> str:
             f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
 
 
-async def main(concurrency: int, rounds: int) -> None:
+async def main(concurrency: int, rounds: int, seconds: float, rate: float, workers: int) -> None:
     from sqlalchemy import select
 
 
@@ -67,8 +70,10 @@ async def main(concurrency: int, rounds: int) -> None:
     app = await build_app(settings)
     await seed_demo(app, n=concurrency)
     users = [f"bench{i:04d}" for i in range(concurrency)]
+    # WeCom allows 30 messages a minute per member (the outbox holds back more): <= 25 each when sustained
+    loaders = [f"load{i:05d}" for i in range(-(-int(seconds * rate) // 25))]
     async with app.db.session() as s:
-        for u in users:
+        for u in users + loaders:
             await upsert_user(s, app.roles, user_id=u, name=f"压测{u[-4:]}", roles=["cs"], department="客服部",
                               now=app.clock.now())
         order_nos = list((await s.scalars(select(Order.order_no).limit(concurrency))).all())
@@ -79,72 +84,148 @@ async def main(concurrency: int, rounds: int) -> None:
            "ORDERBOT_LOG_LEVEL": "WARNING"}
     prof = os.environ.get("BENCH_PROFILE")  # a file: profile the server with cProfile
     pre = ["-m", "cProfile", "-o", prof, "-m", "bot.cli"] if prof else ["-c", "from bot.cli import main; main()"]
-    server = await asyncio.create_subprocess_exec(sys.executable, *pre, "serve", env=env)
+    more = ["--workers", str(workers)] if workers > 1 else []
+    server = await asyncio.create_subprocess_exec(sys.executable, *pre, "serve", *more, env=env)
     crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
     base = f"http://127.0.0.1:{settings.http_port}"
     acks: list[list[float]] = []
     e2es: list[list[float]] = []
     lost = dup = 0
     msg_id = 10**17
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        for _ in range(400):
-            try:
-                async with http.get(base + "/healthz"):
-                    break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)
-        mine = set(users)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            for _ in range(400):
+                try:
+                    async with http.get(base + "/healthz"):
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            mine = set(users)
 
-        def replies(since: int) -> list[Any]:  # only our users' replies (the scheduler may send digests too)
-            return [c for c in fake.sent()[since:] if c.body.get("touser") in mine]
+            def replies(since: int) -> list[Any]:  # only our users' replies (the scheduler may send digests too)
+                return [c for c in fake.sent()[since:] if c.body.get("touser") in mine]
 
-        for rnd in range(rounds):
-            before = len(fake.sent())
-            jobs = []
-            for i, u in enumerate(users):
-                msg_id += 1
-                body, sig = crypto.encrypt(xml(u, f"查 {order_nos[i % len(order_nos)]}", msg_id, 1769047200 + rnd),
-                                           f"n{msg_id}", "1769047200")
-                jobs.append((u, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"}))
-            started: dict[str, float] = {}
-            ack: list[float] = []
+            for rnd in range(rounds):
+                before = len(fake.sent())
+                jobs = []
+                for i, u in enumerate(users):
+                    msg_id += 1
+                    body, sig = crypto.encrypt(xml(u, f"查 {order_nos[i % len(order_nos)]}", msg_id, 1769047200 + rnd),
+                                               f"n{msg_id}", "1769047200")
+                    jobs.append((u, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"}))
+                started: dict[str, float] = {}
+                ack: list[float] = []
 
-            async def post(u: str, body: bytes, params: dict[str, str], first: bool,
-                           started: dict[str, float] = started, ack: list[float] = ack) -> None:
-                t0 = time.perf_counter()
-                if first:
-                    started[u] = t0
-                async with http.post(base + "/wecom/callback", data=body, params=params) as r:
-                    await r.read()
-                    assert r.status == 200, r.status
-                ack.append(time.perf_counter() - t0)
+                async def post(u: str, body: bytes, params: dict[str, str], first: bool,
+                               started: dict[str, float] = started, ack: list[float] = ack) -> None:
+                    t0 = time.perf_counter()
+                    if first:
+                        started[u] = t0
+                    async with http.post(base + "/wecom/callback", data=body, params=params) as r:
+                        await r.read()
+                        assert r.status == 200, r.status
+                    ack.append(time.perf_counter() - t0)
 
-            await asyncio.gather(*(post(u, b, p, True) for u, b, p in jobs),
-                                 *(post(u, b, p, False) for u, b, p in jobs[::10]))  # WeCom-style retries
-            deadline = time.perf_counter() + 60
-            while len(replies(before)) < len(users) and time.perf_counter() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.3)  # late duplicates would show up here
-            calls = replies(before)
-            per_user: dict[str, list[float]] = {}
-            for c in calls:
-                per_user.setdefault(c.body["touser"], []).append(c.at)
-            e2e = [min(ts) - started[u] for u, ts in per_user.items() if u in started]
-            lost += len(users) - len(per_user)
-            dup += sum(len(ts) - 1 for ts in per_user.values())
-            acks.append(ack)
-            e2es.append(e2e)
-    server.send_signal(signal.SIGTERM)
-    await server.wait()
-    await fake.close()
+                await asyncio.gather(*(post(u, b, p, True) for u, b, p in jobs),
+                                     *(post(u, b, p, False) for u, b, p in jobs[::10]))  # WeCom-style retries
+                deadline = time.perf_counter() + 60
+                while len(replies(before)) < len(users) and time.perf_counter() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.3)  # late duplicates would show up here
+                calls = replies(before)
+                per_user: dict[str, list[float]] = {}
+                for c in calls:
+                    per_user.setdefault(c.body["touser"], []).append(c.at)
+                e2e = [min(ts) - started[u] for u, ts in per_user.items() if u in started]
+                lost += len(users) - len(per_user)
+                dup += sum(len(ts) - 1 for ts in per_user.values())
+                acks.append(ack)
+                e2es.append(e2e)
+            sustained = await _sustained(http, fake, crypto, base, loaders, order_nos, msg_id, seconds, rate)
+    finally:  # never leave the server behind
+        server.send_signal(signal.SIGTERM)
+        await server.wait()
+        await fake.close()
     ms = 1000.0
-    print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried)")
+    print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried), workers {workers}; "
+          f"then {seconds:g} s at {rate:g}/s")
     print(f"ack_p50: {statistics.median(pct(a, 50) for a in acks) * ms:.1f} ms")
     print(f"ack_p99: {statistics.median(pct(a, 99) for a in acks) * ms:.1f} ms")
     print(f"end_to_end_p50: {statistics.median(pct(e, 50) for e in e2es) * ms:.1f} ms")
     print(f"end_to_end_p99: {statistics.median(pct(e, 99) for e in e2es) * ms:.1f} ms")
     print(f"lost: {lost} messages")
     print(f"duplicated: {dup} messages")
+    n, per_s, s_ack, s_e2e, s_lost, s_dup = sustained
+    print(f"sustained_sent: {n} messages")
+    print(f"messages_per_s: {per_s:.1f} messages/s")
+    print(f"sustained_ack_p99: {s_ack * ms:.1f} ms")
+    print(f"sustained_end_to_end_p99: {s_e2e * ms:.1f} ms")
+    print(f"sustained_lost: {s_lost} messages")
+    print(f"sustained_duplicated: {s_dup} messages")
+
+
+async def _sustained(http: aiohttp.ClientSession, fake: FakeWeCom, crypto: CallbackCrypto, base: str,
+                     users: list[str], order_nos: list[str], msg_id: int, seconds: float,
+                     rate: float) -> tuple[int, float, float, float, int, int]:
+    """Offer `rate` callbacks a second for `seconds`; (sent, delivered/s, ack p99, e2e p99, lost, doubled)."""
+    total = int(seconds * rate)
+    if total <= 0:
+        return 0, 0.0, 0.0, 0.0, 0, 0
+    before = len(fake.sent())
+    acks: list[float] = []
+    jobs = []
+    for i in range(total):
+        msg_id += 1
+        u = users[i % len(users)]
+        body, sig = crypto.encrypt(xml(u, f"查 {order_nos[i % len(order_nos)]}", msg_id, 1769050000 + i),
+                                   f"s{msg_id}", "1769047200")
+        jobs.append((u, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"s{msg_id}"}))
+    mine = set(users)
+    errors = 0
+
+    async def post(u: str, body: bytes, params: dict[str, str]) -> None:
+        nonlocal errors
+        t = time.perf_counter()
+        try:
+            async with http.post(base + "/wecom/callback", data=body, params=params) as r:
+                await r.read()
+                errors += r.status != 200
+        except aiohttp.ClientError:
+            errors += 1
+        acks.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    tasks = []
+    sends: dict[str, list[float]] = {}
+    for i, (u, body, params) in enumerate(jobs):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sends.setdefault(u, []).append(time.perf_counter())
+        tasks.append(asyncio.create_task(post(u, body, params)))
+    await asyncio.gather(*tasks)
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline:
+        got = [c for c in fake.sent()[before:] if c.body.get("touser") in mine]
+        if len(got) >= total:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    got = [c for c in fake.sent()[before:] if c.body.get("touser") in mine]
+    per_user: dict[str, list[float]] = {}
+    for c in got:
+        per_user.setdefault(c.body["touser"], []).append(c.at)
+    e2e: list[float] = []
+    lost = dup = 0
+    for u, ts in sends.items():  # a user's replies come in order: the k-th reply answers the k-th send
+        arrived = sorted(per_user.get(u, []))
+        lost += max(0, len(ts) - len(arrived))
+        dup += max(0, len(arrived) - len(ts))
+        e2e += [a - t for a, t in zip(arrived, ts, strict=False)]
+    last = max((c.at for c in got), default=t0)
+    if errors:
+        print(f"sustained_errors: {errors} callbacks")
+    return total, len(got) / max(last - t0, 1e-9), pct(acks, 99), pct(e2e, 99) if e2e else 0.0, lost, dup
 
 
 if __name__ == "__main__":
@@ -152,6 +233,10 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="2 rounds (under a minute)")
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=30.0, help="sustained phase length (0: none)")
+    ap.add_argument("--rate", type=float, default=450.0, help="callbacks offered per second when sustained")
+    ap.add_argument("--workers", type=int, default=1, help="orderbot serve --workers N")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds))
+    asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds, 10.0 if args.quick else args.seconds,
+                     args.rate, args.workers))

@@ -1,16 +1,18 @@
-"""Region fulfilment health figures (#17), run by ``bench/analytics.py``: the metrics build (pandas, all levels ×
-carriers, Wilson flags) over 1,000,000 parcels' facts, the facts load from SQLite (orders,
-timeline, tracking, cases) and the map render (in process, warm). ``--quick``: 100,000 parcels
-for the build, 10,000 orders for the load. Prints medians as ``figure: value unit`` lines."""
+"""Region fulfilment health figures (#17), run by ``bench/analytics.py`` or alone
+(``python bench/region_health.py [--quick]``): the metrics build (pandas, all levels × carriers,
+Wilson flags) over 1,000,000 parcels' facts; the whole report as ``区域`` runs it over 1,000,000
+orders in SQLite — the stored ``parcel_facts`` read with one query, then the build (goal < 3 s);
+and the map render (in process, warm; goal < 0.5 s). ``--quick``: 100,000 parcels / orders.
+Prints medians as ``figure: value unit`` lines."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench.common import figure, median
+from orders.reports.facts import adcode
 from orders.reports.parcels import adcodes
 from orders.reports.region_config import RegionConfig
 from orders.reports.regions import build
@@ -86,54 +89,98 @@ def region_map_figures(runs: int) -> None:
            _time(lambda: render_region_map({411600: (0.2, 300)}, level="city", parent=410000, **kw), runs), "s")
 
 
-async def _facts_load(n: int, runs: int) -> None:
-    from sqlalchemy import insert
+def _load_db(path: Path, facts: pd.DataFrame) -> None:
+    """Orders (the columns a row needs, nothing more), ``parcel_regions`` / ``_carriers`` and ``parcel_facts``
+    written straight with sqlite3 ``executemany`` in one transaction, then ANALYZE."""
+    import sqlite3
 
+    from orders.reports.facts import split_code
+
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA foreign_keys=ON")
+        cols = [(name, typ.upper()) for _, name, typ, notnull, dflt, pk in con.execute("PRAGMA table_info(orders)")
+                if notnull and dflt is None and not pk]
+        fill = {c: ("2026-01-01 00:00:00.000000" if "DATE" in t else 0 if "INT" in t or "BOOL" in t else
+                    "[]" if c == "flags" else "") for c, t in cols}
+        n = len(facts)
+        keys = [c for c in fill if c not in ("order_no", "order_no_rev", "channel_order_id")]
+        sql = (f"INSERT INTO orders (id, order_no, order_no_rev, channel_order_id, {', '.join(keys)}) "
+               f"VALUES (?, ?, ?, ?, {', '.join('?' * len(keys))})")
+        rest = tuple(fill[k] for k in keys)
+        con.executemany(sql, ((i + 1, f"BN{i:08d}", f"BN{i:08d}"[::-1], f"B{i}", *rest) for i in range(n)))
+        regs = facts[["province", "city", "district"]].drop_duplicates().reset_index(drop=True)
+        con.executemany("INSERT INTO parcel_regions (id, province, city, district, prov_code, city_code, dist_code) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(i + 1, p, c, d, *split_code(adcode(p, c, d))) for i, (p, c, d) in
+                         enumerate(regs.itertuples(index=False))])
+        rid = facts.merge(regs.reset_index(names="rid"), on=["province", "city", "district"], how="left")["rid"] + 1
+
+        def secs(col: pd.Series) -> list[int | None]:
+            v = (col.astype("int64") // 10**9).astype(object) if col.dt.unit == "ns" else col.astype("int64")
+            return [None if pd.isna(t) else int(x) for t, x in zip(col, v, strict=True)]
+
+        paid, picked, signed = secs(facts["paid_at"]), secs(facts["picked_at"]), secs(facts["signed_at"])
+        names = sorted(set(facts["carrier"]))
+        con.executemany("INSERT INTO parcel_carriers (id, name) VALUES (?, ?)", list(enumerate(names, 1)))
+        cid = {c: i for i, c in enumerate(names, 1)}
+        comp, carrier = facts["complaints"].tolist(), [cid[c] for c in facts["carrier"]]
+        ret = facts["returned"].to_numpy()
+        con.executemany("INSERT INTO parcel_facts (order_id, region_id, carrier_id, paid_at, picked_at, signed_at, "
+                        "picked_by_carrier, complaints, cases, platform_status) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                        ((i + 1, int(rid[i]), carrier[i], paid[i], picked[i], signed[i], comp[i], 0,
+                          "退款成功" if ret[i] and signed[i] is not None else "") for i in range(n)))
+        con.commit()
+        con.execute("ANALYZE")
+    finally:
+        con.close()
+
+
+async def _report_from_db(n: int, runs: int) -> None:
+    """The whole report as ``区域`` runs it: the stored facts read with one query, then the build."""
+    from dataclasses import replace
+
+    from bench.common import temp_db
     from config import load_settings
     from orders.app import build_app
     from orders.clock import ManualClock
-    from orders.models import Order, TimelineEvent, Tracking
     from orders.reports.parcels import load_facts
-    from orders.reports.regions import Windows
+    from orders.reports.regions import Windows, region_report
 
-    folder = Path(tempfile.mkdtemp(prefix="orderbot-bench-regions-"))
-    settings = load_settings(database_url=f"sqlite+aiosqlite:///{folder / 'bench.db'}", data_dir=folder / "var")
-    app = await build_app(settings, clock=ManualClock(NOW))
-    facts = synthetic_facts(n)
-    picked = facts["picked_at"].dt.to_pydatetime()
-    signed = facts["signed_at"]
-    async with app.db.session() as s:
-        for lo in range(0, n, 20_000):
-            hi = min(n, lo + 20_000)
-            rows = [dict(order_no=f"BN{i:08d}", order_no_rev=f"BN{i:08d}"[::-1], channel="taobao",
-                         channel_order_id=f"B{i}", status="物流揽收", status_since=picked[i], flags=[],
-                         created_at=picked[i], paid_at=picked[i], updated_at=picked[i],
-                         province=facts.at[i, "province"], city=facts.at[i, "city"], district=facts.at[i, "district"])
-                    for i in range(lo, hi)]
-            ids = list((await s.scalars(insert(Order).returning(Order.id, sort_by_parameter_order=True), rows)).all())
-            ev = [dict(order_id=oid, at=picked[i], actor="wh01", source="button", kind="state_changed",
-                       to_state="物流揽收", detail={}) for oid, i in zip(ids, range(lo, hi), strict=True)]
-            ev += [dict(order_id=oid, at=signed[i].to_pydatetime(), actor="system", source="system",
-                        kind="state_changed", to_state="签收确认", detail={})
-                   for oid, i in zip(ids, range(lo, hi), strict=True) if not pd.isna(signed[i])]
-            await s.execute(insert(TimelineEvent), ev)
-            await s.execute(insert(Tracking), [dict(order_id=oid, carrier=facts.at[i, "carrier"], number=f"N{oid}",
-                                                     created_at=picked[i])
-                                                for oid, i in zip(ids, range(lo, hi), strict=True)])
-    cfg = RegionConfig()
-    times = []
-    for _ in range(runs):
+    cfg = replace(RegionConfig(), return_platform_statuses=("退款成功",))
+    async with temp_db() as (path, url):
         t = time.perf_counter()
-        async with app.db.session() as s:
-            got = await load_facts(s, cfg, Windows.of(cfg, NOW - timedelta(days=1)).base_start, NOW, settings.tz)
-        times.append(time.perf_counter() - t)
-    await app.close()
-    figure(f"region_facts_load_{n}_orders", median(times), "s")
+        _load_db(path, synthetic_facts(n))
+        figure(f"region_db_load_{n}_orders", time.perf_counter() - t, "s")
+        app = await build_app(load_settings(database_url=url, data_dir=path.parent / "var"), clock=ManualClock(NOW),
+                              migrate=False)
+        try:
+            reads, totals = [], []
+            for _ in range(runs):
+                t = time.perf_counter()
+                async with app.db.session() as s:
+                    got = await load_facts(s, cfg, Windows.of(cfg, NOW).base_start, NOW)
+                reads.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                async with app.db.session() as s:
+                    rep = await region_report(s, cfg, NOW)
+                totals.append(time.perf_counter() - t)
+        finally:
+            await app.close()
+    figure(f"region_facts_read_{n}_orders", median(reads), "s")
+    figure(f"region_report_with_read_{n}_orders", median(totals), "s")
     figure("region_facts_rows", len(got), "rows")
+    figure("region_flags", len(rep.flags), "flags")
 
 
 def region_figures(quick: bool) -> None:
     """#17's figures (kept in one function so other analytics benches can sit beside them)."""
     region_build_figures(100_000 if quick else 1_000_000, 3 if quick else 5)
     region_map_figures(3 if quick else 7)
-    asyncio.run(_facts_load(10_000 if quick else 200_000, 1 if quick else 3))
+    asyncio.run(_report_from_db(100_000 if quick else 1_000_000, 3 if quick else 5))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="100,000 parcels / orders")
+    region_figures(ap.parse_args().quick)

@@ -10,6 +10,7 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.task_cards import warehouse_config
+from orders.board_links import TASKS, link_line
 from orders.errors import InvalidInput
 from orders.lookup import find_order
 from orders.outbox import enqueue
@@ -47,7 +48,7 @@ async def board_cmd(req: Request, args: str) -> list[Reply]:
     if b.unassigned:
         lines.append(f"⚠️ {cfg.assign_state} 中还有 {b.unassigned} 单没有分配（无人在岗时进入的订单），"
                      "用「分配 <单号…> <姓名>」分配。")
-    return [Reply(text="\n".join(lines))]
+    return [Reply(text="\n".join(lines) + link_line(app.settings, TASKS, now, "任务墙（电脑看板）"))]
 
 
 @registry.command("异常", roles=LEADS, summary="待处理的异常上报（语音原声一并发给您）", example="异常")

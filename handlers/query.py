@@ -6,17 +6,19 @@ from bot.dispatch import Request
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import MAX_SHEET_LINES, event_line, scan_line, sheet_text, when
+from orders.app import AppKey
 from orders.board_links import link_line, order_path
 from orders.models import Order
 from orders.reports.collaboration import collab_config, record_ask
 from orders.reports.region_config import RegionConfig
-from orders.reports.unsigned import overdue_unsigned
+from orders.reports.unsigned import overdue_since
 from orders.sheet import order_sheet, order_track
 
 READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
 MAX_SHEET_EVENTS = 5
 LOGISTICS = "【物流】"
+REGIONS: AppKey[RegionConfig] = AppKey("query_regions_yaml", RegionConfig)  # read once per process, not per 查
 
 
 @registry.command("查", roles=READERS, summary="查订单：单号/尾号、平台单号、手机号或尾号、买家姓名、运单号都能查",
@@ -25,11 +27,12 @@ async def query(req: Request, args: str) -> list[Reply]:
     sheet = await order_sheet(req.app.orders, args, user_id=req.user.user_id, last=MAX_SHEET_EVENTS)
     tz = req.app.settings.tz
     await _asked(req, sheet.order, "查")
-    hours = RegionConfig.load(req.app.config).sign_hours
+    hours = req.app.cached(REGIONS, lambda: RegionConfig.load(req.app.config)).sign_hours
     link = _board(req, sheet.order)  # the board's order page, on the last of the lines a phone shows
     room = MAX_SHEET_LINES - bool(link)
-    if overdue_unsigned(sheet.order, req.app.clock.now(), hours):
-        warn = f"⚠️ 超{hours}小时未签收（{when(sheet.order.status_since, tz)} 揽收），请跟进。"
+    picked = await overdue_since(req.app.db, sheet.order, req.app.clock.now(), hours)
+    if picked is not None:
+        warn = f"⚠️ 超{hours}小时未签收（{when(picked, tz)} 揽收），请跟进。"
         return [Reply(text=sheet_text(sheet, tz, max_lines=room - 1) + "\n" + warn + link)]
     return [Reply(text=sheet_text(sheet, tz, max_lines=room) + link)]
 

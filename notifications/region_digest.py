@@ -4,7 +4,9 @@ that was already raised yesterday (same region, carrier and metric) is listed on
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -12,23 +14,20 @@ from notifications.region_map import render_region_map
 from orders.app import App
 from orders.reports.parcels import load_facts
 from orders.reports.region_config import RegionConfig
+from orders.reports.region_flags import flagged_on, store_flags
 from orders.reports.regions import DENOMINATORS, LABELS, METRICS, Flag, RegionReport, Windows, build, fmt_rate
 from orders.reports.unsigned import sweep_unsigned
 
 
-async def reports_today_and_yesterday(app: App, cfg: RegionConfig, now: datetime) -> tuple[RegionReport,
-                                                                                          RegionReport]:
-    """Today's report and yesterday's (as it stood then: later 揽收 and 签收 left out), from one read."""
-    then = now - timedelta(days=1)
-    async with app.db.session() as s:
-        facts = await load_facts(s, cfg, Windows.of(cfg, then).base_start, now, app.settings.tz)
+def yesterday_as_it_stood(facts: pd.DataFrame, cfg: RegionConfig, then: datetime) -> RegionReport:
+    """The report as it would have stood at ``then`` (later 揽收 and 签收 left out)."""
     past = facts[facts["picked_at"] <= pd.Timestamp(then)].copy()
     past["signed_at"] = past["signed_at"].where(past["signed_at"] <= pd.Timestamp(then))
-    return build(facts, cfg, now), build(past, cfg, then)
+    return build(past, cfg, then)
 
 
-def alerts_text(today: list[Flag], yesterday: list[Flag], top: int) -> str:
-    before = {f.key for f in yesterday}
+def alerts_text(today: list[Flag], before: Collection[str], top: int) -> str:
+    """``before``: the keys flagged yesterday."""
     new = [f for f in today if f.key not in before]
     ongoing = [f for f in today if f.key in before]
     if not today:
@@ -44,10 +43,22 @@ def alerts_text(today: list[Flag], yesterday: list[Flag], top: int) -> str:
 
 
 async def region_alerts_section(app: App, now: datetime) -> str:
-    """The 区域预警 digest section (new flags; repeats once, marked 持续)."""
+    """The 区域预警 digest section: today's flags are stored (``region_flags``); a flag stored for
+    yesterday is listed once, marked 持续. When yesterday was not evaluated (first digest), how
+    it stood then is computed from the same read."""
     cfg = RegionConfig.load(app.config)
-    today, yesterday = await reports_today_and_yesterday(app, cfg, now)
-    return alerts_text(today.flags, yesterday.flags, cfg.top_flags)
+    then = now - timedelta(days=1)
+    z = ZoneInfo(app.settings.tz)
+    day, yday = f"{now.astimezone(z):%Y-%m-%d}", f"{then.astimezone(z):%Y-%m-%d}"
+    async with app.db.session() as s:
+        before = await flagged_on(s, yday)
+        facts = await load_facts(s, cfg, Windows.of(cfg, then if before is None else now).base_start, now)
+    today = build(facts, cfg, now)
+    if before is None:
+        before = {f.key for f in yesterday_as_it_stood(facts, cfg, then).flags}
+    async with app.db.session() as s:
+        await store_flags(s, day, today.flags, now)
+    return alerts_text(today.flags, before, cfg.top_flags)
 
 
 async def region_map_png(rep: RegionReport, metric: str, level: str, parent: int | None, title: str) -> bytes:

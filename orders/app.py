@@ -12,6 +12,7 @@ from config import ConfigDir, Settings
 from orders.clock import Clock, SystemClock
 from orders.config_check import check_config
 from orders.db import Database
+from orders.reports.facts import install_upkeep
 from orders.service import OrderService
 from orders.users import RoleBook, sync_users
 from orders.warehouse import duty
@@ -70,6 +71,7 @@ class App:
 async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> App:
     """Open the database (migrating it), load config and sync YAML users."""
     cfg = ConfigDir(settings.config_dir)
+    install_upkeep()  # parcel facts recomputed in the transaction that changes their inputs
     db = Database(settings.database_url)
     if migrate:
         await db.migrate()

@@ -25,6 +25,8 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("channel", "channel_order_id", name="uq_orders_channel_order"),
         Index("ix_orders_status_since", "status", "status_since"),
+        Index("ix_orders_status_channel_since", "status", "channel", "status_since"),  # 0027: the board's
+        Index("ix_orders_status_shop_since", "status", "shop", "status_since"),  # 超时订单 filters
         Index("ix_orders_phone_last4_created", "phone_last4", "created_at"),
         Index("ix_orders_name_hash_created", "name_hash", "created_at"),
         Index("ix_orders_nick_hash_created", "nick_hash", "created_at"),

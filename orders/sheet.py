@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders import timeline
+from orders import deferred, timeline
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.intake.carriers.scans import scans_of
 from orders.intake.models import CarrierScan
@@ -52,9 +53,14 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
                                   .order_by(ApprovalStep.idx).limit(1))
             case = OpenCase(row.case_no, row.kind, step or "")
         scans = await scans_of(s, [t.number for t in order.tracking], last=1)
-        if user_id:
-            await set_focus(s, user_id, order.id, service.clock.now())
-        return Sheet(order, recent, note, case, scans[-1] if scans else None)
+    if user_id:  # with the reply's transaction when there is one (the read above stays read-only)
+        oid, now = order.id, service.clock.now()
+
+        async def focus(ws: AsyncSession) -> None:
+            await set_focus(ws, user_id, oid, now)
+
+        await deferred.write(service.db, focus)
+    return Sheet(order, recent, note, case, scans[-1] if scans else None)
 
 
 async def order_track(service: OrderService, query: str) -> tuple[Order, list[TimelineEvent], list[CarrierScan]]:

@@ -5,8 +5,10 @@ transaction per batch); one user's messages are handled one after another, in ar
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from bot.dispatch import Dispatcher
 from bot.types import Reply
 from bot.wecom.messages import parse
 from bot.wecom.replies import enqueue_replies
-from orders import inbox, processes
+from orders import deferred, inbox, processes
 from orders.app import App
 from orders.inbox import InboxMessage
 
@@ -23,6 +25,17 @@ LEASE = timedelta(minutes=5)  # for claimers not in the processes table; a regis
 MAX_BATCH = 200
 FAILED = "抱歉，处理您的消息时出错了，请稍后再试；如果一直出错请联系管理员。"
 UNSUPPORTED = "暂不支持{label}消息。可以发送文字命令、语音或图片，发送「帮助」查看可用命令。"
+
+
+@dataclass
+class Finished:
+    """A handled row waiting for its closing transaction."""
+
+    row: InboxMessage
+    replies: list[Reply]
+    error: str
+    writes: list[deferred.Write]
+    done: asyncio.Future[None]  # set once written (or given up)
 
 
 class InboxProcessor:
@@ -41,7 +54,7 @@ class InboxProcessor:
         self._sem = asyncio.Semaphore(concurrency)
         self._pending: list[int] = []
         self._inflight: set[int] = set()  # submitted and not yet written: a replay never takes them twice
-        self._finished: list[tuple[InboxMessage, list[Reply], str]] = []
+        self._finished: list[Finished] = []
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,10 +118,13 @@ class InboxProcessor:
             async with lock:
                 for r in rows:
                     async with self._sem:
-                        replies, error = await self._handle(r)
-                    self._finished.append((r, replies, error))
+                        with deferred.collect() as writes:
+                            replies, error = await self._handle(r)
+                    done = asyncio.get_running_loop().create_future()
+                    self._finished.append(Finished(r, replies, error, writes, done))
                     if self._flusher is None or self._flusher.done():
                         self._flusher = self._spawn(self._flush_loop(), "inbox-flush")
+                    await done  # the user's next message sees this one's writes (focus, usage)
         finally:
             self._waiting[user_id] -= 1
             if not self._waiting[user_id]:
@@ -121,28 +137,45 @@ class InboxProcessor:
             try:
                 await self._write(batch)
             except Exception:
-                log.exception("writing %d processed inbox rows failed; the inbox sweep retries them after "
-                              "their lease", len(batch))
+                log.exception("writing %d processed inbox rows failed; writing them one by one", len(batch))
+                for f in batch:
+                    await self._write_alone(f)
             finally:
-                self._inflight.difference_update(r.id for r, _, _ in batch)
+                self._inflight.difference_update(f.row.id for f in batch)
+                for f in batch:
+                    if not f.done.done():
+                        f.done.set_result(None)
 
-    async def _write(self, batch: list[tuple[InboxMessage, list[Reply], str]]) -> None:
-        """Mark rows done and queue their replies in one transaction."""
+    async def _write_alone(self, f: Finished) -> None:
+        try:
+            await self._write([f])
+            return
+        except Exception:
+            log.exception("inbox row %d: its bookkeeping writes failed; writing its replies without them", f.row.id)
+        try:
+            await self._write([dataclasses.replace(f, writes=[])])
+        except Exception:
+            log.exception("writing inbox row %d failed; the inbox sweep retries it after its lease", f.row.id)
+
+    async def _write(self, batch: list[Finished]) -> None:
+        """Mark rows done, run their deferred writes and queue their replies in one transaction."""
         app = self.app
         async with app.db.session() as s:
             now = app.clock.now()
-            done = await inbox.finish_many(s, [r.id for r, _, err in batch if not err], now)
-            for r, _, err in batch:
-                if err and await inbox.finish(s, r.id, now, error=err):
-                    done.add(r.id)
+            done = await inbox.finish_many(s, [f.row.id for f in batch if not f.error], now)
+            for f in batch:
+                if f.error and await inbox.finish(s, f.row.id, now, error=f.error):
+                    done.add(f.row.id)
             # a peer may have given back these users' later messages while this process held an earlier one
-            later = [i for i in await inbox.waiting(s, {r.user_id for r, _, _ in batch}) if i not in self._inflight]
+            later = [i for i in await inbox.waiting(s, {f.row.user_id for f in batch}) if i not in self._inflight]
             n = 0
-            for r, replies, _ in batch:
-                if r.id in done:
-                    n += await enqueue_replies(s, replies, r.user_id, now=now, data_dir=app.settings.data_dir)
+            for f in batch:
+                if f.row.id in done:
+                    if not f.error:
+                        await deferred.run(s, f.writes)
+                    n += await enqueue_replies(s, f.replies, f.row.user_id, now=now, data_dir=app.settings.data_dir)
                 else:
-                    log.warning("inbox row %d was finished by another worker; its replies are dropped", r.id)
+                    log.warning("inbox row %d was finished by another worker; its replies are dropped", f.row.id)
         log.info("inbox: %d messages processed, %d outgoing", len(done), n)
         for row_id in later:
             self.submit(row_id)

@@ -53,23 +53,24 @@ def holds_of(flags: list[str] | None) -> tuple[str, ...]:
 
 async def task_wall(s: AsyncSession, day: str, only_user: str | None = None) -> list[WallColumn]:
     """Every temp with tasks on ``day`` (or just ``only_user``), open cards first, oldest waiting first."""
-    # columns only: loading whole orders would decrypt every buyer's name and address for nothing
-    q = (select(WarehouseTask, Order.order_no, Order.status, Order.flags)
+    # columns only: whole orders would decrypt every buyer's name and address, whole tasks cost ORM objects
+    q = (select(WarehouseTask.id, WarehouseTask.order_id, WarehouseTask.assignee_id, WarehouseTask.state,
+                WarehouseTask.wrong_scans, WarehouseTask.assigned_at, Order.order_no, Order.status, Order.flags)
          .join(Order, Order.id == WarehouseTask.order_id).where(WarehouseTask.day == day))
     if only_user is not None:
         q = q.where(WarehouseTask.assignee_id == only_user)
     rows = (await s.execute(q)).all()
-    ids = [task.order_id for task, *_ in rows]
+    ids = [r.order_id for r in rows]
     units = {oid: (int(n), int(q or 0)) for oid, n, q in (await s.execute(
         select(OrderLine.order_id, func.count(), func.sum(OrderLine.qty)).where(OrderLine.order_id.in_(ids))
         .group_by(OrderLine.order_id))).all()} if ids else {}
     by_user: dict[str, list[WallCard]] = {}
-    for task, order_no, status, flags in rows:
-        n_lines, n_units = units.get(task.order_id, (0, 0))
-        by_user.setdefault(task.assignee_id, []).append(WallCard(
-            task.id, order_no, task.state, status, n_units, n_lines, task.wrong_scans, holds_of(flags),
-            task.assigned_at))
-    names = {u.user_id: u.name for u in (await s.scalars(select(User).where(User.user_id.in_(list(by_user))))).all()}
+    for r in rows:
+        n_lines, n_units = units.get(r.order_id, (0, 0))
+        by_user.setdefault(r.assignee_id, []).append(WallCard(
+            r.id, r.order_no, r.state, r.status, n_units, n_lines, r.wrong_scans, holds_of(r.flags), r.assigned_at))
+    names = {uid: name for uid, name in (await s.execute(
+        select(User.user_id, User.name).where(User.user_id.in_(list(by_user))))).all()}
     cols = []
     for uid, cards in by_user.items():
         cards.sort(key=lambda c: (c.state == "packed", c.assigned_at))

@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Connection, Executable, case, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orders import deferred
 from orders.app import App, AppKey
 from orders.db import Database
 from orders.models import TimelineEvent, User
@@ -79,9 +80,13 @@ async def record_ask(db: Database, *, order_id: int, state: str, state_since: da
     """Note that ``user`` looked the order up (one small insert)."""
     if command not in cfg.commands:
         return
-    async with db.session() as s:
-        s.add(OrderAsk(order_id=order_id, user_id=user.user_id, department=cfg.department(user)[:64],
-                       command=command, state=state, state_since=state_since, at=at, msg_id=msg_id[:64]))
+    ask = OrderAsk(order_id=order_id, user_id=user.user_id, department=cfg.department(user)[:64],
+                   command=command, state=state, state_since=state_since, at=at, msg_id=msg_id[:64])
+
+    async def add(s: AsyncSession) -> None:  # with the reply's transaction when there is one
+        s.add(ask)
+
+    await deferred.write(db, add)
 
 
 def _fetch(sc: Connection, stmt: Executable) -> list[Any]:

@@ -160,7 +160,8 @@ def _within(codes: pd.Series, parent: int) -> pd.Series:
 
 
 def _names(facts: pd.DataFrame) -> dict[tuple[str, int], str]:
-    keys = facts[["province", "city", "district", "prov_code", "city_code", "dist_code"]].drop_duplicates()
+    cols = ["province", "city", "district", "prov_code", "city_code", "dist_code"]
+    keys = (facts.drop_duplicates("region_id") if "region_id" in facts else facts.drop_duplicates(cols))[cols]
     out: dict[tuple[str, int], str] = {}
     for p, c, d, pc, cc, dc in keys.itertuples(index=False):
         city = "" if c == p else c
@@ -215,11 +216,12 @@ def build(facts: pd.DataFrame, cfg: RegionConfig, now: datetime) -> RegionReport
     return RegionReport(table, national, names, flags, Windows.of(cfg, now), cfg.min_parcels)
 
 
-async def region_report(s: AsyncSession, cfg: RegionConfig, now: datetime, tz: str) -> RegionReport:
-    """Read the facts of the window and its baseline and build the report."""
+async def region_report(s: AsyncSession, cfg: RegionConfig, now: datetime, tz: str = "") -> RegionReport:
+    """Read the facts of the window and its baseline and build the report (``tz`` is not needed:
+    carrier times are read as the carrier writes them, Beijing time)."""
     from orders.reports.parcels import load_facts
 
-    facts = await load_facts(s, cfg, Windows.of(cfg, now).base_start, now, tz)
+    facts = await load_facts(s, cfg, Windows.of(cfg, now).base_start, now)
     return build(facts, cfg, now)
 
 

@@ -20,7 +20,8 @@ class WarehouseTask(Base):
     """One order assigned to one warehouse temp (an order has at most one task)."""
 
     __tablename__ = "warehouse_tasks"
-    __table_args__ = (Index("ix_warehouse_tasks_assignee_day", "assignee_id", "day"),)
+    __table_args__ = (Index("ix_warehouse_tasks_assignee_day", "assignee_id", "day"),
+                      Index("ix_warehouse_tasks_day", "day"))  # 0027: the board's task wall
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)

@@ -71,6 +71,8 @@ async def test_exception_report_tells_the_leads_with_a_task_wall_link(board: Har
     (url,) = LINK.findall(text)
     await login(board, "wh01")
     assert await _follow(board, url) == "/board/tasks"
+    (url,) = LINK.findall(await bot.say("wh01", "看板"))  # the lead's floor in chat links the wall too
+    assert await _follow(board, url) == "/board/tasks"
 
 
 async def test_expired_forged_and_foreign_links_are_refused(board: Harness, clock: ManualClock) -> None:
