@@ -13,7 +13,7 @@ from tests.fakes import payloads as P
 from tests.intake.helpers import pull_in
 
 ROOT = Path(__file__).resolve().parent.parent
-CALL = re.compile(r"(timeline\.record\(|\.move\(|events\.append\(dict\(|TimelineEvent\()")
+CALL = re.compile(r"(timeline\.record\(|\.move\(|events\.append\(dict\(|TimelineEvent\(|event_row\()")
 KIND = re.compile(r'kind="([a-z_]+)"(?:\s+if\s+\w+\s+else\s+"([a-z_]+)")?')
 
 

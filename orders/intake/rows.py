@@ -96,11 +96,15 @@ def build(new: Sequence[CanonOrder], ids: Sequence[int], line_ids: Sequence[int]
         if ij is None:
             ij = imported_json[ikey] = dumps({"actor_name": "导入", "channel": o.channel,
                                               "platform_status": o.platform_status, "flags": o.flags})
-        out.events.append((oid, since, "import", "import", "imported", None, status, ij))
+        out.events.append(event_row(oid, since, "import", kind="imported", to_state=status, detail=ij))
         if diff:
-            out.events.append((oid, now_ts, "system", "import", "flagged", None, None,
-                               dumps({"actor_name": "系统", "flag": MISMATCH_FLAG, "diff_fen": diff,
-                                      "diff": fen_to_yuan(diff)})))
+            out.events.append(event_row(oid, now_ts, "system", kind="flagged", detail=dumps(
+                {"actor_name": "系统", "flag": MISMATCH_FLAG, "diff_fen": diff, "diff": fen_to_yuan(diff)})))
             out.mismatched.append((order_no, o, diff))
         out.phones.append((oid, keys["phone_hash"], o.created_at))
     return out
+
+
+def event_row(order_id: int, at: Any, actor: str, *, kind: str, detail: str, to_state: str | None = None) -> Row:
+    """A timeline row of the intake (source ``import``) in EVENT_COLS order; ``detail`` is JSON text."""
+    return (order_id, at, actor, "import", kind, None, to_state, detail)
