@@ -236,7 +236,17 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=30.0, help="sustained phase length (0: none)")
     ap.add_argument("--rate", type=float, default=450.0, help="callbacks offered per second when sustained")
     ap.add_argument("--workers", type=int, default=1, help="orderbot serve --workers N")
+    ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="postgresql: N `serve` replicas on one PostgreSQL (bench/callback_replicas.py)")
+    ap.add_argument("--replicas", type=int, default=3, help="with --engine postgresql: serve processes")
+    ap.add_argument("--db-url", default=None, help="with --engine postgresql: use this database "
+                    "(postgresql+asyncpg://…) instead of a throwaway cluster")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds, 10.0 if args.quick else args.seconds,
-                     args.rate, args.workers))
+    if args.engine == "postgresql":
+        from bench.callback_replicas import run as run_replicas
+
+        asyncio.run(run_replicas(args.concurrency, 2 if args.quick else args.rounds, args.replicas, args.db_url))
+    else:
+        asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds, 10.0 if args.quick else args.seconds,
+                         args.rate, args.workers))

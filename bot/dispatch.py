@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.intent import is_greeting, order_key
 from bot.types import Incoming, Reply
-from orders.app import App
+from orders.app import App, AppKey
 from orders.choices import offer_choice
 from orders.errors import AmbiguousOrder, DomainError
 from orders.models import User
@@ -24,9 +24,11 @@ from orders.privacy import mask_echo, redact
 from orders.service import Actor
 from orders.textnorm import normalize_text
 from orders.usage import count_command, top_commands
-from orders.users import get_user, users_with_role
+from orders.users import users_with_role
+from orders.versions import UserCache
 
 log = logging.getLogger(__name__)
+USER_CACHE: AppKey[UserCache] = AppKey("user_cache", UserCache)
 MAX_INPUT = 500
 ORDER_TOKEN = re.compile(r"^[A-Za-z0-9#-]+$")
 
@@ -150,6 +152,7 @@ class Dispatcher:
     def __init__(self, app: App, registry: Registry) -> None:
         self.app = app
         self.registry = registry
+        self.users = app.cached(USER_CACHE, UserCache)  # checked against orders.versions
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process one message; never raises: a user mistake is a reply, anything else is logged
@@ -172,7 +175,7 @@ class Dispatcher:
         elif incoming.scan_result:
             incoming = dataclasses.replace(incoming, scan_result=normalize_text(incoming.scan_result))
         async with self.app.db.session() as s:
-            user = await get_user(s, incoming.user_id)
+            user = await self.users.get(s, incoming.user_id)
         if user is None:
             return await self._unknown_user(incoming.user_id, incoming.kind, incoming.transport)
         req = Request(self.app, user, incoming, self)
@@ -186,7 +189,7 @@ class Dispatcher:
         """The "ask an admin" answer when ``user_id`` is not a user (for messages a transport
         cannot turn into an Incoming, e.g. a video); None for a known user."""
         async with self.app.db.session() as s:
-            if await get_user(s, user_id) is not None:
+            if await self.users.get(s, user_id) is not None:
                 return None
         return await self._unknown_user(user_id, kind, transport)
 

@@ -18,6 +18,9 @@ READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
 MAX_SHEET_EVENTS = 5
 LOGISTICS = "【物流】"
+# 帮助 shows these under 查 (each finds an order in the demo data; tests/test_tour.py asks them)
+KEY_EXAMPLES = ("查 3968421047724458", "查 尾号4458", "查 13812345678", "查 138****5678", "查 张三丰",
+                "查 73123456789012", "查 789012")
 REGIONS: AppKey[RegionConfig] = AppKey("query_regions_yaml", RegionConfig)  # read once per process, not per 查
 
 

@@ -73,25 +73,26 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
     cfg = ConfigDir(settings.config_dir)
     install_upkeep()  # parcel facts recomputed in the transaction that changes their inputs
     db = Database(settings.database_url)
-    if migrate:
-        await db.migrate()
     clock = clock or SystemClock()
     roles = RoleBook.from_dict(cfg.load("roles"))
     workflows = WorkflowRegistry(WorkflowDef.from_dict(cfg.load("workflow")))
-    try:  # config naming a robot, role or state that does not exist: refused here (ConfigError)
-        async with db.session() as s:
-            check_config(cfg, roles, (await workflows.current(s)).definition)
+    try:
+        async with db.startup():  # replicas starting together on a new database: one at a time
+            if migrate:
+                await db.migrate()
+            async with db.session() as s:  # config naming a robot, role or state that does not exist: ConfigError
+                check_config(cfg, roles, (await workflows.current(s)).definition)
+            async with db.session() as s:
+                added = await sync_users(s, roles, cfg.load("users"), clock.now())
+            if added:
+                log.info("added %d users from users.yaml", added)
+            app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
+                      orders=OrderService(db, clock, workflows, roles))
+            wh = app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse")))
+            install_auto_assign(app.orders, wh, settings.tz)
+            async with db.session() as s:
+                await duty.seed(s, wh.on_duty, clock.now())
     except BaseException:
         await db.dispose()
         raise
-    async with db.session() as s:
-        added = await sync_users(s, roles, cfg.load("users"), clock.now())
-    if added:
-        log.info("added %d users from users.yaml", added)
-    app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
-              orders=OrderService(db, clock, workflows, roles))
-    wh = app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse")))
-    install_auto_assign(app.orders, wh, settings.tz)
-    async with db.session() as s:
-        await duty.seed(s, wh.on_duty, clock.now())
     return app

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATE_LOCK = 0x6F72646572626F74  # "orderbot": the PostgreSQL advisory lock held while migrating
+STARTUP_LOCK = MIGRATE_LOCK + 1  # held by a starting process through migrations and first-start seeding
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -68,6 +70,26 @@ class Database:
         async with self.sessions() as s, s.begin():
             yield s
 
+    @asynccontextmanager
+    async def startup(self) -> AsyncIterator[None]:
+        """One starting process at a time (PostgreSQL: a session advisory lock) through migrations
+        and first-start seeding, so replicas started together on a new database do not race."""
+        if self.is_sqlite:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql(f"SELECT pg_advisory_lock({STARTUP_LOCK})")
+            await conn.commit()
+            try:
+                yield
+            finally:
+                try:
+                    await conn.exec_driver_sql(f"SELECT pg_advisory_unlock({STARTUP_LOCK})")
+                    await conn.commit()
+                except BaseException:
+                    await conn.invalidate()  # never back to the pool holding the lock
+                    raise
+
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (all heads)."""
 
@@ -75,6 +97,8 @@ class Database:
             command.upgrade(alembic_config(conn), "heads")
 
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:  # replicas starting together: one migrates, the others wait, then see head
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})")
             await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:

@@ -5,15 +5,29 @@ of 6+). Every key is an indexed column; several matches are listed newest first.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, joinedload
 
+from orders.crypto import decrypt
 from orders.errors import AmbiguousOrder, Candidate, InvalidInput, OrderNotFound
 from orders.models import Order, Tracking
 from orders.privacy import hash_phone, hash_text, mask_name, normalize_phone
@@ -25,6 +39,7 @@ MAX_QUERY = 40
 MAX_COUNTED = 10_000
 TAIL = ("尾号", "后四位", "末四位")
 _KEYLIKE = re.compile(r"^[A-Z0-9-]+$")
+_HUBLIKE = re.compile(r"^[A-Z]{1,4}\d{6}-\d{4,}$")  # BG260122-8812
 _PHONE = re.compile(r"^(?:\+?86)?1\d{10}$")
 _MASKED = re.compile(r"^(1\d{2})\*{2,6}(\d{4})$")
 USAGE = "请提供订单号，例如：查 BG260122-8812 或 查 8812（也可用平台单号、手机号或尾号、买家姓名、运单号）"
@@ -60,94 +75,166 @@ def _next_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _starts(col: Any, prefix: str) -> ColumnElement[bool]:
-    """An index range scan: col >= prefix AND col < prefix-with-last-char-bumped."""
-    return (col >= prefix) & (col < _next_prefix(prefix))
+def _starts(col: Any, name: str, pg: bool) -> ColumnElement[bool]:
+    """An index range scan: col >= :name AND col < :name_end (the prefix with its last character
+    bumped). On PostgreSQL in byte order (COLLATE "C", as the 0021 indexes are): a language
+    collation would ignore the '-' of a hub number."""
+    c = col.collate("C") if pg else col
+    return (c >= bindparam(name, type_=String)) & (c < bindparam(name + "_end", type_=String))
 
 
-Cond = tuple[ColumnElement[bool], bool]  # (condition, needs the tracking_numbers join)
+# Every key a query may be matched on: (condition on bound parameters named after the key, needs
+# the tracking_numbers join). Statements are built once per combination of keys and reused.
+def _key(key: str, pg: bool) -> tuple[ColumnElement[bool], bool]:
+    p = bindparam(key, type_=String)
+    return {
+        "order_no": lambda: (Order.order_no == p, False),
+        "channel_id": lambda: (Order.channel_order_id == p, False),
+        "tracking": lambda: (Tracking.number == p, True),
+        "phone": lambda: (Order.phone_hash == p, False),
+        "name": lambda: (Order.name_hash == p, False),
+        "nick": lambda: (Order.nick_hash == p, False),
+        "masked": lambda: ((Order.phone_last4 == p) & Order.phone_masked.like(bindparam("masked_head", type_=String)),
+                           False),
+        "last4": lambda: (Order.phone_last4 == p, False),
+        "order_no_rev": lambda: (_starts(Order.order_no_rev, key, pg), False),
+        "channel_id_rev": lambda: (_starts(Order.channel_order_id_rev, key, pg), False),
+        "tracking_rev": lambda: (_starts(Tracking.number_rev, key, pg), True),
+    }[key]()
 
 
-def _conditions(q: Query) -> tuple[list[Cond], list[Cond]]:
-    """(exact conditions, suffix conditions) for this query."""
+def _conditions(q: Query) -> tuple[list[str], list[str], dict[str, str]]:
+    """(exact keys, suffix keys, their parameters) for this query."""
     t = q.text
-    exact: list[Cond] = []
-    suffix: list[Cond] = []
+    exact: list[str] = []
+    suffix: list[str] = []
+    params: dict[str, str] = {}
     masked = _MASKED.match(t)
     if masked:
-        exact.append(((Order.phone_last4 == masked.group(2)) & Order.phone_masked.startswith(masked.group(1)), False))
-        return exact, suffix
+        params.update(masked=masked.group(2), masked_head=masked.group(1) + "%")
+        return ["masked"], [], params
     keylike = bool(_KEYLIKE.match(t))
     if keylike and not q.tail:
-        exact.append((Order.channel_order_id == t, False))
+        if not _HUBLIKE.match(t):  # a hub number is looked up on its own first (find_order)
+            exact.append("order_no")
+        exact.append("channel_id")
         if len(t) >= MIN_TRACKING_SUFFIX:
-            exact.append((Tracking.number == t, True))
+            exact.append("tracking")
         if _PHONE.match(t):
-            exact.append((Order.phone_hash == hash_phone(t), False))
+            exact.append("phone")
+            params["phone"] = hash_phone(t)
+        params.update(order_no=t, channel_id=t, tracking=t)
     if not q.tail and not t.replace("-", "").isdigit():
         # a name or a nickname (nicknames may look like ids: tb_hu2023, hu2023; never all digits)
         name, nick = hash_text("name", t), hash_text("nick", t)
         if name:
-            exact += [(Order.name_hash == name, False), (Order.nick_hash == nick, False)]
+            exact += ["name", "nick"]
+            params.update(name=name, nick=nick)
     if keylike and len(t) >= MIN_SUFFIX:
         rev = t[::-1]
-        suffix += [(_starts(Order.order_no_rev, rev), False), (_starts(Order.channel_order_id_rev, rev), False)]
+        suffix += ["order_no_rev", "channel_id_rev"]
         if len(t) == 4 and t.isdigit():
-            suffix.append((Order.phone_last4 == t, False))
+            suffix.append("last4")
+            params["last4"] = t
         if len(t) >= MIN_TRACKING_SUFFIX:
-            suffix.append((_starts(Tracking.number_rev, rev), True))
-    return exact, suffix
+            suffix.append("tracking_rev")
+        for k in ("order_no_rev", "channel_id_rev", "tracking_rev"):
+            params.update({k: rev, k + "_end": _next_prefix(rev)})
+    return exact, suffix, params
 
 
-async def _search(s: AsyncSession, conds: list[Cond]) -> tuple[list[tuple[int, datetime]], int]:
-    """Newest matches (at most MAX_LISTED + 1 per key) and the number of matches over all keys."""
-    hits: dict[int, datetime] = {}
-    counts = 0
-    for cond, join in conds:
-        base = select(Order.id, Order.created_at)
-        if join:
-            base = base.join(Tracking, Tracking.order_id == Order.id)
-        rows = (await s.execute(base.where(cond).order_by(Order.created_at.desc()).limit(MAX_LISTED + 1))).all()
-        new = [r for r in rows if r.id not in hits]
-        hits.update((r.id, r.created_at) for r in rows)
-        if len(rows) > MAX_LISTED:
-            counts += await s.scalar(select(func.count()).select_from(
-                base.where(cond).limit(MAX_COUNTED).subquery())) or 0
-            counts -= len(rows) - len(new)
-        else:
-            counts += len(new)
-    ordered = sorted(hits.items(), key=lambda kv: kv[1], reverse=True)
-    return ordered, max(counts, len(ordered))
+def _keyed(key: str, pg: bool, *cols: Any) -> Select[Any]:
+    cond, join = _key(key, pg)
+    q = select(Order.id, *cols)
+    return (q.join(Tracking, Tracking.order_id == Order.id) if join else q).where(cond)
+
+
+# The list's columns; the name stays encrypted until it is one of the ten shown (then masked).
+_LISTED = (Order.order_no, Order.channel, type_coerce(Order.buyer_name, String).label("name_sealed"),
+           Order.phone_masked, Order.paid_fen, Order.status)
+
+
+@functools.cache
+def _search_stmt(keys: tuple[str, ...], pg: bool) -> Select[Any]:
+    """The newest MAX_LISTED + 1 of every key (each from its index) with the list's columns; ``k``
+    is the key's position in ``keys``."""
+    branches = [select(_keyed(key, pg, Order.created_at, literal(k, Integer).label("k"))
+                       .order_by(Order.created_at.desc()).limit(MAX_LISTED + 1).subquery())
+                for k, key in enumerate(keys)]
+    hits = union_all(*branches).subquery()
+    return select(hits.c.k, hits.c.created_at, Order.id, *_LISTED).join(Order, Order.id == hits.c.id)
+
+
+@functools.cache
+def _count_stmt(keys: tuple[str, ...], pg: bool) -> Select[Any]:
+    ids = union(*(select(_keyed(key, pg).limit(MAX_COUNTED).subquery()) for key in keys)).subquery()
+    return select(func.count()).select_from(ids)
+
+
+async def _search(s: AsyncSession, tiers: list[list[str]], params: dict[str, str], pg: bool) -> tuple[list[Any], int]:
+    """One statement over every key of every tier; the first tier with a match wins. Counted
+    (a second statement) only when a key has more than MAX_LISTED matches."""
+    keys = tuple(k for tier in tiers for k in tier)
+    if not keys:
+        return [], 0
+    rows = (await s.execute(_search_stmt(keys, pg), params)).all()
+    start = 0
+    for tier in tiers:
+        mine = [r for r in rows if start <= r.k < start + len(tier)]
+        start += len(tier)
+        if not mine:
+            continue
+        found = sorted({r.id: r for r in mine}.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+        if max(Counter(r.k for r in mine).values()) <= MAX_LISTED:
+            return found, len(found)
+        return found, int(await s.scalar(_count_stmt(tuple(tier), pg), params) or 0)
+    return [], 0
+
+
+def _candidate(r: Any) -> Candidate:
+    buyer = f"{mask_name(decrypt(r.name_sealed or ''))} {r.phone_masked}".strip()
+    return Candidate(r.order_no, r.channel, buyer, r.paid_fen, r.status, r.created_at)
 
 
 async def candidates(s: AsyncSession, ids: list[int]) -> list[Candidate]:
-    rows = (await s.execute(select(Order.id, Order.order_no, Order.channel, Order.buyer_name, Order.phone_masked,
-                                   Order.paid_fen, Order.status, Order.created_at).where(Order.id.in_(ids)))).all()
+    rows = (await s.execute(select(Order.id, Order.created_at, *_LISTED).where(Order.id.in_(ids)))).all()
     by_id = {r.id: r for r in rows}
-    return [Candidate(r.order_no, r.channel, f"{mask_name(r.buyer_name)} {r.phone_masked}".strip(), r.paid_fen,
-                      r.status, r.created_at) for i in ids if (r := by_id.get(i)) is not None]
+    return [_candidate(r) for i in ids if (r := by_id.get(i)) is not None]
 
 
-async def find_order(session: AsyncSession, query: str, *, full: bool = False) -> Order:
+# Encrypted columns no answer shows (the sealed digests behind key rotation): a read-only load
+# (``shown``) leaves them undecrypted, and touching one raises instead of a lazy load.
+_NOT_SHOWN = (defer(Order.phone_sealed, raiseload=True), defer(Order.buyer_id_sealed, raiseload=True))
+
+
+async def load_order(session: AsyncSession, cond: ColumnElement[bool], *, full: bool = False,
+                     shown: bool = False) -> Order | None:
+    """The order matching ``cond``; ``full`` also loads lines, discounts, tracking in the same
+    statement (joined: one round trip, a few rows); ``shown`` only what an answer shows."""
+    opts = [joinedload(Order.lines), joinedload(Order.discounts), joinedload(Order.tracking)] if full else []
+    opts += _NOT_SHOWN if shown else ()
+    found = (await session.scalars(select(Order).where(cond).options(*opts))).unique().all()
+    return found[0] if found else None
+
+
+async def find_order(session: AsyncSession, query: str, *, full: bool = False, shown: bool = False) -> Order:
     """One order, or OrderNotFound / AmbiguousOrder (with the newest 10 as a list to choose from).
-    ``full`` also loads lines, discounts, tracking. Keys are tried exact first, then suffixes."""
+    ``full`` also loads lines, discounts, tracking; ``shown``: for reading only (sealed digests not
+    decrypted). Keys are tried exact first, then suffixes: a hub number in one statement, any other
+    key in two (search, load)."""
     q = parse_query(query)
-    opts = [selectinload(Order.lines), selectinload(Order.discounts), selectinload(Order.tracking)] if full else []
-    if not q.tail:
-        found = await session.scalar(select(Order).where(Order.order_no == q.text).options(*opts))
+    if not q.tail and _HUBLIKE.match(q.text):
+        found = await load_order(session, Order.order_no == q.text, full=full, shown=shown)
         if found is not None:
             return found
-    exact, suffix = _conditions(q)
-    hits, total = await _search(session, exact) if exact else ([], 0)
-    if not hits and suffix:
-        hits, total = await _search(session, suffix)
+    exact, suffix, params = _conditions(q)
+    hits, total = await _search(session, [exact, suffix], params, session.get_bind().dialect.name == "postgresql")
     if not hits:
         if _KEYLIKE.match(q.text) and len(q.text) < MIN_SUFFIX and not _PHONE.match(normalize_phone(q.text)):
             raise OrderNotFound(q.text, short=True)
         raise OrderNotFound(q.text)
     if len(hits) > 1:
-        ids = [i for i, _ in hits[:MAX_LISTED]]
-        raise AmbiguousOrder(q.text, await candidates(session, ids), total)
-    order = await session.scalar(select(Order).where(Order.id == hits[0][0]).options(*opts))
+        raise AmbiguousOrder(q.text, [_candidate(r) for r in hits[:MAX_LISTED]], total)
+    order = await load_order(session, Order.id == hits[0].id, full=full, shown=shown)
     assert order is not None
     return order

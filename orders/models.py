@@ -25,9 +25,14 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("channel", "channel_order_id", name="uq_orders_channel_order"),
         Index("ix_orders_status_since", "status", "status_since"),
+        # search keys (0021_search_cover): the newest matches straight from the index; on PostgreSQL
+        # the reversed keys are indexed COLLATE "C" (orders.lookup compares them in byte order)
+        Index("ix_orders_order_no_rev_created", "order_no_rev", "created_at"),
+        Index("ix_orders_channel_order_id_rev_created", "channel_order_id_rev", "created_at"),
+        Index("ix_orders_phone_last4_created_mask", "phone_last4", "created_at", "phone_masked"),
+        Index("ix_orders_phone_hash_created", "phone_hash", "created_at"),
         Index("ix_orders_status_channel_since", "status", "channel", "status_since"),  # 0027: the board's
         Index("ix_orders_status_shop_since", "status", "shop", "status_since"),  # 超时订单 filters
-        Index("ix_orders_phone_last4_created", "phone_last4", "created_at"),
         Index("ix_orders_name_hash_created", "name_hash", "created_at"),
         Index("ix_orders_nick_hash_created", "nick_hash", "created_at"),
         Index("ix_orders_created_at", "created_at"),  # 0018: the digest's per-day totals
@@ -37,7 +42,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_no: Mapped[str] = mapped_column(String(40), unique=True)
     # order_no reversed: a suffix search becomes an indexed prefix range scan.
-    order_no_rev: Mapped[str] = mapped_column(String(40), index=True)
+    order_no_rev: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
     channel_order_id: Mapped[str] = mapped_column(String(64), index=True)
     shop: Mapped[str] = mapped_column(String(64), default="")
@@ -51,7 +56,7 @@ class Order(Base):
     # as a 3+4 mask, a keyed hash for matching, and its digest sealed for rotating that key
     buyer_name: Mapped[str] = mapped_column(EncryptedText, default="")
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
-    phone_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), default="")
     phone_sealed: Mapped[str] = mapped_column(EncryptedText, default="", server_default="")
     province: Mapped[str] = mapped_column(String(32), default="")
     city: Mapped[str] = mapped_column(String(32), default="")
@@ -72,7 +77,7 @@ class Order(Base):
     # Search keys (0011_search): platform id reversed (suffix search), the mobile's last 4 (already
     # visible in the mask), keyed hashes of the buyer's name and platform nickname (orders.privacy).
     channel_order_id_rev: Mapped[str] = mapped_column(
-        String(64), default=lambda ctx: _rev(ctx, "channel_order_id"), server_default="", index=True)
+        String(64), default=lambda ctx: _rev(ctx, "channel_order_id"), server_default="")
     phone_last4: Mapped[str] = mapped_column(String(4), default="", server_default="")
     name_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     nick_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
@@ -131,14 +136,14 @@ class Discount(Base):
 
 class Tracking(Base):
     __tablename__ = "tracking_numbers"
-    __table_args__ = (UniqueConstraint("carrier", "number", name="uq_tracking_carrier_number"),)
+    __table_args__ = (UniqueConstraint("carrier", "number", name="uq_tracking_carrier_number"),
+                      Index("ix_tracking_numbers_number_rev_order", "number_rev", "order_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     carrier: Mapped[str] = mapped_column(String(32))
     number: Mapped[str] = mapped_column(String(64), index=True)
-    number_rev: Mapped[str] = mapped_column(String(64), default=lambda ctx: _rev(ctx, "number"), server_default="",
-                                            index=True)
+    number_rev: Mapped[str] = mapped_column(String(64), default=lambda ctx: _rev(ctx, "number"), server_default="")
     created_at: Mapped[datetime]
 
     order: Mapped[Order] = relationship(back_populates="tracking")

@@ -1,6 +1,10 @@
 """``orderbot keys rotate``: re-encrypt every encrypted value with the first data key and, when
 ``ORDERBOT_SECRET_KEY_OLD`` is set, re-key every keyed hash with the new ``ORDERBOT_SECRET_KEY``
-(phone hashes from their sealed digest). Runs in chunks; running it again is harmless."""
+(phone hashes from their sealed digest, name hashes from the decrypted name). The platform
+nickname is not kept, so its search hash cannot be re-keyed: a secret rotation clears it (a hash
+under the old secret would never match again) and 查 <昵称> finds the order again once the
+platform sends it again (the importer writes the hash anew). Runs in chunks; running it again is
+harmless."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ CHUNK = 1000
 ORDERS = sa.table("orders", sa.column("id", sa.Integer), sa.column("buyer_name", sa.Text),
                   sa.column("address_detail", sa.Text), sa.column("phone_hash", sa.String),
                   sa.column("phone_sealed", sa.Text), sa.column("buyer_id_hash", sa.String),
-                  sa.column("buyer_id_sealed", sa.Text), sa.column("name_hash", sa.String))
+                  sa.column("buyer_id_sealed", sa.Text), sa.column("name_hash", sa.String),
+                  sa.column("nick_hash", sa.String))
 INBOX = sa.table("wecom_inbox", sa.column("id", sa.Integer), sa.column("xml", sa.Text))
 OUTBOX = sa.table("outbox", sa.column("id", sa.Integer), sa.column("payload", sa.Text))
 
@@ -25,6 +30,7 @@ OUTBOX = sa.table("outbox", sa.column("id", sa.Integer), sa.column("payload", sa
 class Rotated:
     orders: int = 0
     rehashed: int = 0
+    nick_dropped: int = 0  # nickname search keys cleared (not re-keyable: the nickname is not kept)
     inbox: int = 0
     outbox: int = 0
 
@@ -38,16 +44,19 @@ async def rotate_keys(db: Database) -> Rotated:
         async with db.session() as s:
             rows = (await s.execute(sa.select(ORDERS.c.id, ORDERS.c.buyer_name, ORDERS.c.address_detail,
                                               ORDERS.c.phone_hash, ORDERS.c.phone_sealed, ORDERS.c.buyer_id_hash,
-                                              ORDERS.c.buyer_id_sealed, ORDERS.c.name_hash)
+                                              ORDERS.c.buyer_id_sealed, ORDERS.c.name_hash, ORDERS.c.nick_hash)
                                     .where(ORDERS.c.id > last).order_by(ORDERS.c.id).limit(CHUNK))).all()
             if not rows:
                 break
             last = rows[-1][0]
             params = []
-            for i, name, street, phash, sealed, bhash, bsealed, nhash in rows:
+            for i, name, street, phash, sealed, bhash, bsealed, nhash, nick in rows:
                 p = {"i": i, "n": rotate_token(name or ""), "a": rotate_token(street or ""), "h": phash or "",
                      "s": rotate_token(sealed or ""), "bh": bhash or "", "bs": rotate_token(bsealed or ""),
-                     "nh": nhash or ""}
+                     "nh": nhash or "", "nk": nick or ""}
+                if kr.old_secret is not None and nick:
+                    p["nk"] = ""
+                    done.nick_dropped += 1
                 if kr.old_secret is not None and name:  # the name search key, from the decrypted name
                     p["nh"] = hash_text("name", decrypt(name))
                 digest = decrypt(sealed or "").removeprefix("sha256:")
@@ -62,7 +71,7 @@ async def rotate_keys(db: Database) -> Rotated:
                             .values(buyer_name=sa.bindparam("n"), address_detail=sa.bindparam("a"),
                                     phone_hash=sa.bindparam("h"), phone_sealed=sa.bindparam("s"),
                                     buyer_id_hash=sa.bindparam("bh"), buyer_id_sealed=sa.bindparam("bs"),
-                                    name_hash=sa.bindparam("nh")), params)
+                                    name_hash=sa.bindparam("nh"), nick_hash=sa.bindparam("nk")), params)
             done.orders += len(rows)
     for table, col in ((INBOX, "xml"), (OUTBOX, "payload")):
         last = 0

@@ -4,9 +4,11 @@ and the parcel's latest carrier scan."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import deferred, timeline
@@ -37,22 +39,16 @@ class Sheet:
 
 
 async def order_sheet(service: OrderService, query: str, *, user_id: str | None = None, last: int = 2) -> Sheet:
+    """Two statements after the search: the order (lines, discounts, tracking joined), then what
+    is around it (recent events, the latest note, the open case, the latest scan)."""
     async with service.db.session() as s:
-        order = await find_order(s, query, full=True)
-        recent = await timeline.events(s, order.id, last=last)
-        note = await s.scalar(select(TimelineEvent).where(TimelineEvent.order_id == order.id,
-                                                          TimelineEvent.kind == NOTE)
-                              .order_by(TimelineEvent.at.desc(), TimelineEvent.id.desc()).limit(1))
-        case = None
-        row = (await s.execute(select(AfterSalesCase.id, AfterSalesCase.case_no, AfterSalesCase.kind)
-                               .where(AfterSalesCase.order_id == order.id, AfterSalesCase.status == "open")
-                               .order_by(AfterSalesCase.opened_at.desc()).limit(1))).first()
-        if row is not None:
-            step = await s.scalar(select(ApprovalStep.name).where(ApprovalStep.case_id == row.id,
-                                                                  ApprovalStep.state == "pending")
-                                  .order_by(ApprovalStep.idx).limit(1))
-            case = OpenCase(row.case_no, row.kind, step or "")
-        scans = await scans_of(s, [t.number for t in order.tracking], last=1)
+        order = await find_order(s, query, full=True, shown=True)
+        rows = (await s.execute(_around(last), {"order_id": order.id})).all()
+        events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
+                        key=lambda ev: (ev.at, ev.id))
+        notes = [ev for ev in events if ev.kind == NOTE]
+        top = rows[0]
+        case = OpenCase(top.case_no, top.kind, top.waiting or "") if top.case_no is not None else None
     if user_id:  # with the reply's transaction when there is one (the read above stays read-only)
         oid, now = order.id, service.clock.now()
 
@@ -60,7 +56,32 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
             await set_focus(ws, user_id, oid, now)
 
         await deferred.write(service.db, focus)
-    return Sheet(order, recent, note, case, scans[-1] if scans else None)
+    return Sheet(order, events[-last:] if last > 0 else [], notes[-1] if notes else None, case, top.CarrierScan)
+
+
+@functools.cache
+def _around(last: int) -> Select[Any]:
+    """One statement for everything 查 shows around an order (``:order_id``): a row per event (the
+    newest ``last`` and the newest note), each with the newest open after-sales case and its first
+    pending step, and the parcel's newest carrier scan; all outer-joined to a one-row base, so
+    there is a row when any part (or all) is missing."""
+    oid = bindparam("order_id", type_=Integer)
+    newest = (TimelineEvent.at.desc(), TimelineEvent.id.desc())
+    events = union_all(
+        select(select(TimelineEvent.id).where(TimelineEvent.order_id == oid).order_by(*newest).limit(last).subquery()),
+        select(select(TimelineEvent.id).where(TimelineEvent.order_id == oid, TimelineEvent.kind == NOTE)
+               .order_by(*newest).limit(1).subquery()))
+    case_id = (select(AfterSalesCase.id).where(AfterSalesCase.order_id == oid, AfterSalesCase.status == "open")
+               .order_by(AfterSalesCase.opened_at.desc()).limit(1).scalar_subquery())
+    step = (select(ApprovalStep.name).where(ApprovalStep.case_id == AfterSalesCase.id, ApprovalStep.state == "pending")
+            .order_by(ApprovalStep.idx).limit(1).scalar_subquery())
+    scan_id = (select(CarrierScan.id)
+               .where(CarrierScan.number.in_(select(Tracking.number).where(Tracking.order_id == oid)))
+               .order_by(CarrierScan.event_at.desc(), CarrierScan.id.desc()).limit(1).scalar_subquery())
+    one = select(literal(1).label("one")).subquery()
+    return (select(TimelineEvent, AfterSalesCase.case_no, AfterSalesCase.kind, step.label("waiting"), CarrierScan)
+            .select_from(one).outerjoin(TimelineEvent, TimelineEvent.id.in_(events))
+            .outerjoin(AfterSalesCase, AfterSalesCase.id == case_id).outerjoin(CarrierScan, CarrierScan.id == scan_id))
 
 
 async def order_track(service: OrderService, query: str) -> tuple[Order, list[TimelineEvent], list[CarrierScan]]:

@@ -15,6 +15,7 @@ from statemachine import StateChart
 from statemachine.exceptions import TransitionNotAllowed
 from statemachine.io import create_machine_class_from_definition
 
+from orders import versions
 from orders.errors import WorkflowEditError
 from orders.models import Order, WorkflowVersion
 
@@ -332,8 +333,14 @@ class WorkflowRegistry:
     def __init__(self, default: WorkflowDef) -> None:
         self._default = default
         self._current: Workflow | None = None
+        self._stamp: int | None = None  # the "workflow" counter (orders.versions) _current was checked at
 
     async def current(self, session: AsyncSession) -> Workflow:
+        batch = versions.of_batch()  # in a batch of messages: no query while the counter stands
+        stamp = batch.get("workflow") if batch is not None else None
+        if stamp is not None and self._current is not None and stamp == self._stamp:
+            return self._current
+        self._stamp = stamp
         latest = await session.scalar(select(func.max(WorkflowVersion.version)))
         if latest is None:
             if self._current is None or self._current.version != 0:
@@ -353,6 +360,7 @@ class WorkflowRegistry:
         )
         await session.flush()  # a concurrent save of the same version fails on the unique key
         self._current = Workflow(new, version)
+        self._stamp = None  # checked again next time (the save may yet roll back)
         return self._current
 
     async def orders_in(self, session: AsyncSession, state: str) -> int:

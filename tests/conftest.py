@@ -42,13 +42,17 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, run only the tests that use the database through the app (the rest ran on SQLite)."""
-    if ENGINE != "postgresql":
-        return
+    """On PostgreSQL, run only the tests that use the database through the app (the rest ran on SQLite),
+    and those that need the cluster itself (``pg_cluster``: e.g. replicas), which run on PostgreSQL only."""
     keep, drop = [], []
     for item in items:
         names = getattr(item, "fixturenames", ())
-        (keep if "app" in names and "db_path" not in names else drop).append(item)
+        if ENGINE != "postgresql":
+            (drop if "pg_cluster" in names else keep).append(item)
+        else:
+            (keep if ("app" in names and "db_path" not in names) or "pg_cluster" in names else drop).append(item)
+    if not drop:
+        return
     config.hook.pytest_deselected(items=drop)
     items[:] = keep
 

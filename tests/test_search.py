@@ -101,3 +101,32 @@ async def test_bulk_inserted_tracking_gets_its_suffix_key(bot: ChatBot, app: App
         await insert_many(s, Tracking.__table__, [dict(order_id=oid, carrier="中通", number="78000011112222",
                                                        created_at=datetime(2026, 1, 22, tzinfo=UTC))])
     assert "订单 BG260122-0002" in await bot.say("cs01", "查 11112222")
+
+
+async def test_a_secret_rotation_drops_nickname_search_until_the_platform_sends_the_order_again(
+        bot: ChatBot, app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nickname is not kept, so `orderbot keys rotate` cannot re-key its hash: it clears it
+    (an old-key hash would never match again); name and mobile keys are re-keyed and still find
+    the order, and the next import of the order writes the nickname key under the new secret."""
+    from orders import crypto
+    from orders.rotation import rotate_keys
+
+    no = await add_hu(app)
+    try:
+        monkeypatch.setenv(crypto.ENV_DATA, "")  # data key derived from the secret, re-encrypted too
+        monkeypatch.setenv(crypto.ENV_SECRET_OLD, crypto.keyring().secret.decode())
+        monkeypatch.setenv(crypto.ENV_SECRET, "a-brand-new-secret")
+        done = await rotate_keys(app.db)
+        assert done.nick_dropped == 1
+        monkeypatch.delenv(crypto.ENV_SECRET_OLD)
+        crypto.reload()
+        assert "没有找到订单" in await bot.say("cs01", "查 tb_hu2023")
+        for key in ("胡女士", "18512343681", "185****3681"):
+            assert f"订单 {no}" in await bot.say("cs01", f"查 {key}"), key
+        assert await add_hu(app) == no  # the platform sends it again (an update, not a new order)
+        assert f"订单 {no}" in await bot.say("cs01", "查 tb_hu2023")
+        assert (await rotate_keys(app.db)).nick_dropped == 0  # no old secret: nothing to re-key, kept
+        assert f"订单 {no}" in await bot.say("cs01", "查 tb_hu2023")
+    finally:
+        monkeypatch.undo()
+        crypto.reload()

@@ -77,6 +77,27 @@ async def test_cs_finds_the_showcase_order_by_every_key(demo: ChatBot) -> None:
     assert "系统自动分配" in await demo.say("cs01", f"轨迹 {SHOWCASE}")
 
 
+async def test_the_search_examples_of_help_and_readme_find_demo_orders(demo: ChatBot) -> None:
+    """帮助's 查 examples (mobile, masked mobile, name, platform id and 尾号, tracking number and
+    suffix) each find what the README says in the demo data."""
+    from handlers.query import KEY_EXAMPLES
+
+    shown = await demo.say("cs01", "帮助")
+    assert "也可：" + "、".join(KEY_EXAMPLES) in shown
+    readme = README.read_text(encoding="utf-8")
+    for ask in KEY_EXAMPLES:
+        assert f"`{ask}`" in readme, ask
+        out = await demo.say("cs01", ask)
+        if ask in ("查 尾号4458",):
+            assert "匹配到多个订单（共 3 单）" in out and SHOWCASE in out, out
+        elif ask in ("查 73123456789012", "查 789012"):
+            assert "运单：中通 73123456789012" in out, out
+        else:
+            assert f"订单 {SHOWCASE} · 淘宝" in out, (ask, out)
+    assert "匹配到多个订单" in await demo.say("cs01", "查 胡女士")
+    assert f"订单 {SHOWCASE}" in await demo.say("cs01", "查 5678")
+
+
 async def test_a_temp_works_the_three_buttons(demo: ChatBot) -> None:
     out = await chat(demo, "temp01", "任务\n/按 异常上报\n/按 扫码拣货\n/扫 BG260122-8812\n/扫 TQ-YRF-120\n"
                                      "/扫 TQ-WY-110\n/扫 TQ-WY-110\n/按 完成打包\n")

@@ -29,6 +29,9 @@ def rotate() -> None:
         done = await rotate_keys(app.db)
         typer.echo(f"rotated: {done.orders} orders ({done.rehashed} phone hashes re-keyed), "
                    f"{done.inbox} inbox messages, {done.outbox} outbox payloads")
+        if done.nick_dropped:
+            typer.echo(f"{done.nick_dropped} nickname search keys cleared (the nickname is not kept): "
+                       "查 <昵称> finds those orders again when the platform sends them again")
         return 0
 
     raise typer.Exit(run(body))

@@ -18,7 +18,12 @@ MAYBE_DELIVERED = "interrupted while sending: delivery unknown"
 
 
 @cli.command()
-def serve() -> None:
+def serve(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="processes sharing the port (SO_REUSEPORT) and the "
+                                                             "inbox (claims); a parent supervises them")] = 1,
+    reuse_port: Annotated[bool, typer.Option("--reuse-port", help="bind with SO_REUSEPORT (what each of "
+                                                                  "--workers does)")] = False,
+) -> None:
     """Serve the WeCom callback and the carrier/platform pushes (ORDERBOT_HTTP_HOST:ORDERBOT_HTTP_PORT),
     deliver the outbox, run the scheduler (escalations, digests, pulls) and the speech pool.
     Needs WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY and ORDERBOT_SECRET_KEY."""
@@ -41,7 +46,11 @@ def serve() -> None:
         except ValueError as e:
             err.print(str(e), markup=False)
             return 2
-        await serve_forever(app, dispatcher(app))
+        if workers > 1:  # the parent migrated the database (build_app) before any child starts
+            from bot.wecom.workers import supervise
+
+            return await supervise(workers)
+        await serve_forever(app, dispatcher(app), reuse_port=reuse_port)
         return 0
 
     raise typer.Exit(run(body))

@@ -16,7 +16,7 @@ from bot.dispatch import Dispatcher
 from bot.types import Reply
 from bot.wecom.messages import parse
 from bot.wecom.replies import enqueue_replies
-from orders import deferred, inbox, processes
+from orders import deferred, inbox, processes, versions
 from orders.app import App
 from orders.inbox import InboxMessage
 
@@ -56,6 +56,8 @@ class InboxProcessor:
         self._inflight: set[int] = set()  # submitted and not yet written: a replay never takes them twice
         self._finished: list[Finished] = []
         self._locks: dict[str, asyncio.Lock] = {}
+        self._seq = 0  # messages handled so far; _last_done: the user's latest one's number
+        self._last_done: dict[str, int] = {}
         self._waiting: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._claimer: asyncio.Task[None] | None = None
@@ -95,11 +97,13 @@ class InboxProcessor:
     async def _claim_loop(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            mark = self._seq  # messages handled up to here are in the counters read below
             try:
                 async with self.app.db.session() as s:
                     now = self.app.clock.now()
                     rows = await inbox.claim_many(s, sorted(set(batch)), now, LEASE, by=self.me,
                                                   gone=await processes.gone(s, now))
+                    counters = await versions.read(s) if rows else None  # cached users/workflow hold for the batch
             except Exception:
                 log.exception("claiming %d inbox rows failed; the inbox sweep retries them", len(batch))
                 self._inflight.difference_update(batch)
@@ -110,16 +114,22 @@ class InboxProcessor:
                 by_user.setdefault(r.user_id, []).append(r)
             for user_id, user_rows in by_user.items():
                 self._waiting[user_id] = self._waiting.get(user_id, 0) + 1
-                self._spawn(self._user(user_id, user_rows), f"inbox-{user_id}")
+                self._spawn(self._user(user_id, user_rows, counters, mark), f"inbox-{user_id}")
 
-    async def _user(self, user_id: str, rows: list[InboxMessage]) -> None:
+    async def _user(self, user_id: str, rows: list[InboxMessage], counters: versions.Versions | None,
+                    mark: int) -> None:
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         try:
             async with lock:
                 for r in rows:
+                    # a message of this user's handled after the counters were read (an admin changing
+                    # their own role, say) may have moved them: then read them again
+                    fresh = counters if self._last_done.get(user_id, -1) < mark else None
                     async with self._sem:
-                        with deferred.collect() as writes:
+                        with deferred.collect() as writes, versions.batch(fresh):
                             replies, error = await self._handle(r)
+                    self._seq += 1
+                    self._last_done[user_id] = self._seq
                     done = asyncio.get_running_loop().create_future()
                     self._finished.append(Finished(r, replies, error, writes, done))
                     if self._flusher is None or self._flusher.done():

@@ -54,11 +54,12 @@ def client_for(app: App) -> WeComClient:
 
 
 async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None = None,
-                extra_routes: Sequence[RouteAdder] | None = None) -> None:
+                extra_routes: Sequence[RouteAdder] | None = None, reuse_port: bool = False) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM arrives). ``extra_routes`` default to the
     carrier/platform pushes (bot.intake_http). Beside the server: the outbox worker, and the
     scheduler and speech pool of bot.background (with a job every few seconds picking up inbox rows
-    whose claim is free again, e.g. a peer process died mid-message)."""
+    whose claim is free again, e.g. a peer process died mid-message). ``reuse_port``: bind with
+    SO_REUSEPORT so several processes share the port (``serve --workers N``, bot/wecom/workers.py)."""
     from bot.background import start_background
     from bot.board import add_board_routes
     from bot.intake_http import add_intake_routes
@@ -84,7 +85,7 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     web_app = create_web_app(app, dispatcher, extra_routes=extra_routes, processor=processor)
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port)
+    site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port, reuse_port=reuse_port or None)
     await site.start()
     log.info("listening on http://%s:%d (WeCom callback at /wecom/callback)", app.settings.http_host,
              app.settings.http_port)

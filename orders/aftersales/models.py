@@ -20,11 +20,12 @@ class AfterSalesCase(Base):
         Index("ix_aftersales_cases_opened", "opened_at"),
         Index("ix_aftersales_cases_closed", "closed_at"),
         Index("ix_aftersales_cases_status", "status", "opened_at"),
+        Index("ix_aftersales_cases_order_status", "order_id", "status", "opened_at"),  # 0021: an order's open case
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_no: Mapped[str] = mapped_column(String(20), unique=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(20))  # copied from the order for the digest
     kind: Mapped[str] = mapped_column(String(8))  # a type of approvals.yaml: 仅退款 / 退货退款 / 换货 / 补发 / 补偿
     amount_fen: Mapped[int] = mapped_column(Integer, default=0)

@@ -32,6 +32,7 @@ from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
 from orders.intake.files import UnusableFile, decode
 from orders.models import Discount, Order, OrderCounter, OrderLine, TimelineEvent
 from orders.money import fen_to_yuan
+from orders.privacy import hash_text
 from orders.progression import move_along
 from orders.service import Actor, OrderService
 from orders.users import RoleBook
@@ -242,6 +243,9 @@ class Importer:
         """A known order again: nothing when the platform says the same; else flags and state."""
         now = self.clock.now()
         changed = False
+        nick = hash_text("nick", o.buyer_nick)
+        if nick and nick != old.nick_hash:  # cleared by a key rotation (orders.rotation), or a new nickname
+            old.nick_hash = nick
         hub_flags = [f for f in old.flags or [] if not is_platform_flag(f)]
         plat_old = sorted(f for f in old.flags or [] if is_platform_flag(f))
         plat_new = sorted(set(f for f in o.flags if is_platform_flag(f)))

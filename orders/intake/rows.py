@@ -30,6 +30,12 @@ DISCOUNT_COLS = ("order_id", "line_id", "kind", "source", "label", "promotion_id
 EVENT_COLS = ("order_id", "at", "actor", "source", "kind", "from_state", "to_state", "detail")
 
 
+def event_row(order_id: int, at: Any, actor: str, source: str, *, kind: str, from_state: str | None = None,
+              to_state: str | None = None, detail: str | None = None) -> Row:
+    """One timeline row in ``EVENT_COLS`` order (the kind by keyword, so tests/test_labels.py sees it)."""
+    return (order_id, at, actor, source, kind, from_state, to_state, detail)
+
+
 @dataclass
 class NewRows:
     orders: list[Row] = field(default_factory=list)
@@ -96,15 +102,10 @@ def build(new: Sequence[CanonOrder], ids: Sequence[int], line_ids: Sequence[int]
         if ij is None:
             ij = imported_json[ikey] = dumps({"actor_name": "导入", "channel": o.channel,
                                               "platform_status": o.platform_status, "flags": o.flags})
-        out.events.append(event_row(oid, since, "import", kind="imported", to_state=status, detail=ij))
+        out.events.append(event_row(oid, since, "import", "import", kind="imported", to_state=status, detail=ij))
         if diff:
-            out.events.append(event_row(oid, now_ts, "system", kind="flagged", detail=dumps(
-                {"actor_name": "系统", "flag": MISMATCH_FLAG, "diff_fen": diff, "diff": fen_to_yuan(diff)})))
+            flag = dumps({"actor_name": "系统", "flag": MISMATCH_FLAG, "diff_fen": diff, "diff": fen_to_yuan(diff)})
+            out.events.append(event_row(oid, now_ts, "system", "import", kind="flagged", detail=flag))
             out.mismatched.append((order_no, o, diff))
         out.phones.append((oid, keys["phone_hash"], o.created_at))
     return out
-
-
-def event_row(order_id: int, at: Any, actor: str, *, kind: str, detail: str, to_state: str | None = None) -> Row:
-    """A timeline row of the intake (source ``import``) in EVENT_COLS order; ``detail`` is JSON text."""
-    return (order_id, at, actor, "import", kind, None, to_state, detail)

@@ -10,7 +10,8 @@ import orders.due
 import orders.inbox
 import orders.outbox
 import orders.processes
-import orders.rate_slots  # noqa: F401  (register tables)
+import orders.rate_slots
+import orders.versions  # noqa: F401  (register tables)
 from config.settings import load_settings
 from orders.base import Base
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
@@ -17,7 +17,10 @@ class CustomerPoolRow(Base):
     __tablename__ = "customer_pool"
     __table_args__ = (Index("ix_customer_pool_segment", "segment", "amount_fen"),)
 
-    buyer_key: Mapped[str] = mapped_column(String(80), primary_key=True)  # phone hash, else "id:" + buyer id hash
+    # rowid key (SQLite: the table B-tree only, appended in order): the pool is stored whole at each
+    # build, one row per buyer, so no second B-tree is kept for the buyer key
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    buyer_key: Mapped[str] = mapped_column(String(80))  # phone hash, else "id:" + buyer id hash (unique per build)
     last_order_id: Mapped[int] = mapped_column(Integer)  # masked phone and nick are read from it
     orders: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(Integer)

@@ -23,6 +23,7 @@ from orders.aftersales.models import AfterSalesCase
 from orders.app import App, AppKey
 from orders.db import Database
 from orders.due import DueItem
+from orders.intake.bulk import pg_ts, sqlite_ts, write_tuples
 from orders.models import Order
 from orders.reports.customers import (
     CASE_COLUMNS,
@@ -37,9 +38,8 @@ from orders.reports.models import CustomerPoolRow, PoolSize
 
 log = logging.getLogger(__name__)
 POOL_CONFIG: AppKey[PoolConfig] = AppKey("customer_pool_config", PoolConfig)
-INSERT_CHUNK = 5_000
 KEEP_SIZES = timedelta(days=60)
-POOL_TABLE = CustomerPoolRow.metadata.tables["customer_pool"]  # Core insert: one executemany
+POOL_TABLE = CustomerPoolRow.metadata.tables["customer_pool"]
 
 
 def pool_config(app: App) -> PoolConfig:
@@ -114,26 +114,27 @@ async def build(db: Database, cfg: PoolConfig, now: datetime, tz: str, *, marker
     return built
 
 
-def _rows(pool: pd.DataFrame, now: datetime) -> list[dict[str, Any]]:
-    """Plain Python values for the insert (``tolist`` unboxes in C; NaN becomes None)."""
-    p = pool.reset_index()
-    cols: dict[str, list[Any]] = {}
+def _tuples(pool: pd.DataFrame, built_at: Any) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The pool as plain Python tuples (``tolist`` unboxes in C; NaN becomes None), sorted as the
+    segment index is: its B-tree is then filled in order (half the work of random order)."""
+    p = pool.reset_index().sort_values(["segment", "amount_fen"], kind="stable")
+    cols: list[list[Any]] = []
     for name in p.columns:
         values = p[name].tolist()
         if p[name].dtype.kind == "f":
             values = [None if v != v else v for v in values]
-        cols[name] = values
-    cols["built_at"] = [now] * len(p)
-    names = list(cols)
-    return [dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
+        cols.append(values)
+    cols.append([built_at] * len(p))
+    return (*(str(c) for c in p.columns), "built_at"), list(zip(*cols, strict=True))
 
 
 async def store(s: AsyncSession, pool: pd.DataFrame, sizes: dict[str, int], now: datetime, day: str) -> None:
-    """Replace the pool and the day's sizes (one transaction: readers see the old or the new)."""
+    """Replace the pool and the day's sizes (one transaction: readers see the old or the new).
+    The rows go in as one driver-level statement: SQLite ``executemany``, PostgreSQL ``COPY``."""
     await s.execute(delete(CustomerPoolRow))
-    rows = _rows(pool, now)
-    for i in range(0, len(rows), INSERT_CHUNK):
-        await s.execute(insert(POOL_TABLE), rows[i:i + INSERT_CHUNK])
+    pg = s.get_bind().dialect.name == "postgresql"
+    names, rows = _tuples(pool, pg_ts(now) if pg else sqlite_ts(now))
+    await write_tuples(s, POOL_TABLE, names, rows)
     old = (datetime.fromisoformat(day) - KEEP_SIZES).date().isoformat()
     await s.execute(delete(PoolSize).where((PoolSize.day == day) | (PoolSize.day < old)))
     await s.execute(insert(PoolSize), [{"day": day, "segment": k, "n": v} for k, v in sizes.items()])

@@ -1,0 +1,189 @@
+"""Callback load on PostgreSQL with N replicas (``bench/callback_load.py --engine postgresql
+--replicas 3``): N ``orderbot serve`` processes on one database behind one callback URL. Each round
+sends C concurrent encrypted `查` callbacks spread round-robin over the replicas; 10 % are sent
+twice, the retry reaching the next replica (as WeCom's retries may). Replies arrive at the fake
+WeCom API on loopback. Prints ack and end-to-end p50/p99 (median over rounds), messages/s (the
+round's messages over the time from its first callback to its last reply, median), lost and
+doubled. Without ``--db-url`` a throwaway cluster is started (tests/pg.py: Debian's initdb +
+pg_ctl in a temporary folder) and stopped at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.wecom.crypto import CallbackCrypto
+from config import load_settings
+from orders.app import build_app
+from orders.models import Order
+from orders.seed import seed_demo
+from orders.users import upsert_user
+from tests.fakes.wecom_api import CORP_ID, SECRET, FakeWeCom
+
+os.environ.setdefault("ORDERBOT_SECRET_KEY", "orderbot-bench-secret")  # encryption at rest, as in tests
+TOKEN = "benchToken"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@asynccontextmanager
+async def database(url: str | None) -> AsyncIterator[str]:
+    """``url`` as given, or a fresh database on a throwaway cluster (stopped afterwards)."""
+    if url:
+        yield url
+        return
+    from tests.pg import Cluster
+
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="orderbot-bench-pg-"))).start()
+    try:
+        yield await cluster.create("bench")
+    finally:
+        cluster.stop()
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
+
+
+def _xml(user: str, text: str, msg_id: int, ts: int) -> str:
+    return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Round:
+    acks: list[float]
+    e2e: list[float]
+    rate: float
+    lost: int
+    doubled: int
+
+
+async def _start(n: int, url: str, tmp: Path, fake: FakeWeCom) -> tuple[list[asyncio.subprocess.Process], list[int]]:
+    ports = [_free_port() for _ in range(n)]
+    procs = []
+    for i, port in enumerate(ports):
+        env = {**os.environ, "ORDERBOT_DATABASE_URL": url, "ORDERBOT_DATA_DIR": str(tmp / "var"),
+               "WECOM_CORP_ID": CORP_ID, "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN, "WECOM_AES_KEY": AES_KEY,
+               "WECOM_AGENT_ID": "1000002", "WECOM_API_BASE": fake.base_url, "ORDERBOT_HTTP_PORT": str(port),
+               "ORDERBOT_LOG_LEVEL": "WARNING"}
+        log = (tmp / f"serve{i}.log").open("ab")
+        procs.append(await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from bot.cli import main; main()", "serve", env=env, stdout=log, stderr=log))
+    return procs, ports
+
+
+async def _ready(http: aiohttp.ClientSession, port: int, proc: asyncio.subprocess.Process) -> None:
+    for _ in range(2400):
+        if proc.returncode is not None:
+            raise RuntimeError(f"serve on port {port} exited ({proc.returncode}); see serve*.log")
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"serve on port {port} did not come up")
+
+
+async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None) -> None:
+    from sqlalchemy import select
+
+    tmp = Path(tempfile.mkdtemp(prefix="orderbot-bench-"))
+    async with database(db_url) as url:
+        settings = load_settings(database_url=url, data_dir=tmp / "var")
+        app = await build_app(settings)
+        await seed_demo(app, n=concurrency)
+        users = [f"bench{i:04d}" for i in range(concurrency)]
+        async with app.db.session() as s:
+            for u in users:
+                await upsert_user(s, app.roles, user_id=u, name=f"压测{u[-4:]}", roles=["cs"], department="客服部",
+                                  now=app.clock.now())
+            order_nos = list((await s.scalars(select(Order.order_no).limit(concurrency))).all())
+        await app.close()
+        fake = await FakeWeCom().start()
+        procs, ports = await _start(replicas, url, tmp, fake)
+        try:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+                await asyncio.gather(*(_ready(http, port, p) for port, p in zip(ports, procs, strict=True)))
+                results = [await _round(http, fake, ports, users, order_nos, r) for r in range(rounds)]
+        finally:
+            for p in procs:
+                if p.returncode is None:
+                    p.send_signal(signal.SIGTERM)
+            await asyncio.gather(*(p.wait() for p in procs))
+            await fake.close()
+    ms = 1000.0
+    print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried at another replica), "
+          f"{replicas} replicas on PostgreSQL")
+    print(f"ack_p50: {statistics.median(_pct(r.acks, 50) for r in results) * ms:.1f} ms")
+    print(f"ack_p99: {statistics.median(_pct(r.acks, 99) for r in results) * ms:.1f} ms")
+    print(f"end_to_end_p50: {statistics.median(_pct(r.e2e, 50) for r in results) * ms:.1f} ms")
+    print(f"end_to_end_p99: {statistics.median(_pct(r.e2e, 99) for r in results) * ms:.1f} ms")
+    print(f"messages_per_s: {statistics.median(r.rate for r in results):.1f} messages/s")
+    print(f"lost: {sum(r.lost for r in results)} messages")
+    print(f"doubled: {sum(r.doubled for r in results)} messages")
+
+
+async def _round(http: aiohttp.ClientSession, fake: FakeWeCom, ports: list[int], users: list[str],
+                 order_nos: list[str], rnd: int) -> Round:
+    crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
+    mine = set(users)
+
+    def replies(since: int) -> list[Any]:  # only our users' replies (the scheduler may send digests too)
+        return [c for c in fake.sent()[since:] if c.body.get("touser") in mine]
+
+    before = len(fake.sent())
+    jobs = []
+    for i, u in enumerate(users):
+        msg_id = 10**17 + rnd * 100_000 + i
+        body, sig = crypto.encrypt(_xml(u, f"查 {order_nos[i % len(order_nos)]}", msg_id, 1769047200 + rnd),
+                                   f"n{msg_id}", "1769047200")
+        jobs.append((u, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"}, i))
+    started: dict[str, float] = {}
+    acks: list[float] = []
+
+    async def post(u: str, body: bytes, params: dict[str, str], port: int, first: bool) -> None:
+        t0 = time.perf_counter()
+        if first:
+            started[u] = t0
+        async with http.post(f"http://127.0.0.1:{port}/wecom/callback", data=body, params=params) as r:
+            await r.read()
+            assert r.status == 200, r.status
+        acks.append(time.perf_counter() - t0)
+
+    t_first = time.perf_counter()
+    await asyncio.gather(*(post(u, b, p, ports[i % len(ports)], True) for u, b, p, i in jobs),
+                         *(post(u, b, p, ports[(i + 1) % len(ports)], False) for u, b, p, i in jobs[::10]))
+    deadline = time.perf_counter() + 120
+    while len(replies(before)) < len(users) and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    last = max((c.at for c in replies(before)), default=time.perf_counter())
+    await asyncio.sleep(0.5)  # late duplicates would show up here
+    per_user: dict[str, list[float]] = {}
+    for c in replies(before):
+        per_user.setdefault(c.body["touser"], []).append(c.at)
+    return Round(acks=acks, e2e=[min(ts) - started[u] for u, ts in per_user.items() if u in started],
+                 rate=len(per_user) / max(last - t_first, 1e-6), lost=len(users) - len(per_user),
+                 doubled=sum(len(ts) - 1 for ts in per_user.values()))
