@@ -116,28 +116,41 @@ def _rows(n: int) -> Iterator[tuple[str, dict[str, Any]]]:
                                             received_at=scanned)
 
 
+TABLES = ("orders", "order_lines", "timeline_events", "tracking_numbers", "carrier_scans")  # parents first
+
+
 def seed(path: Path, n: int) -> float:
-    """Plain sqlite3 executemany in one transaction (the bench's data, not the importer's path)."""
+    """Plain sqlite3 executemany, a commit per batch, with the tables' indexes dropped during the
+    load and built again after it (sorted builds: several times faster than 5 million random
+    B-tree inserts). The bench's data, not the importer's path."""
     t0 = time.perf_counter()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    pending: dict[str, list[dict[str, Any]]] = {
-        t: [] for t in ("orders", "order_lines", "timeline_events", "tracking_numbers", "carrier_scans")}
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-400000")  # 400 MB
+    marks = ",".join("?" * len(TABLES))
+    indexes = con.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                          f"AND tbl_name IN ({marks})", TABLES).fetchall()
+    for name, _ in indexes:
+        con.execute(f"DROP INDEX {name}")
+    pending: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
 
     def flush() -> None:
-        for table, rows in pending.items():  # orders first (foreign keys)
+        con.execute("BEGIN")
+        for table, rows in pending.items():
             if rows:
                 cols = list(rows[0])
                 con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                                 [tuple(r.values()) for r in rows])
                 rows.clear()
+        con.execute("COMMIT")
 
-    with con:
-        for table, row in _rows(n):
-            pending[table].append(row)
-            if len(pending["orders"]) >= BATCH:
-                flush()
-        flush()
+    for table, row in _rows(n):
+        pending[table].append(row)
+        if len(pending["orders"]) >= BATCH:
+            flush()
+    flush()
+    for _, sql in indexes:
+        con.execute(sql)
     con.execute("ANALYZE")
     con.close()
     return n / (time.perf_counter() - t0)

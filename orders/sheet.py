@@ -42,7 +42,7 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
     """Two statements after the search: the order (lines, discounts, tracking joined), then what
     is around it (recent events, the latest note, the open case, the latest scan)."""
     async with service.db.session() as s:
-        order = await find_order(s, query, full=True)
+        order = await find_order(s, query, full=True, shown=True)
         rows = (await s.execute(_around(last), {"order_id": order.id})).all()
         events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
                         key=lambda ev: (ev.at, ev.id))
