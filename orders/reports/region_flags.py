@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, String, UniqueConstraint, delete, insert, select
+from sqlalchemy import Float, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
+from orders.db import dialect_insert
 from orders.reports.regions import Flag
 
 MARKER = "*"
@@ -34,12 +35,18 @@ class RegionFlagRow(Base):
 
 
 async def store_flags(s: AsyncSession, day: str, flags: Sequence[Flag], now: datetime) -> None:
-    """Replace the day's flags (a second digest the same day keeps the latest)."""
-    await s.execute(delete(RegionFlagRow).where(RegionFlagRow.day == day))
+    """Replace the day's flags (a second digest the same day keeps the latest). Upserts by (day, key),
+    so two processes storing the same day at once both succeed (the later values win)."""
     rows = [dict(day=day, key=MARKER, name="", carrier="", metric="", rate=0.0, base_rate=0.0, n=0, created_at=now)]
     rows += [dict(day=day, key=f.key[:80], name=f.name[:100], carrier=f.carrier[:32], metric=f.metric, rate=f.rate,
                   base_rate=f.base_rate, n=f.n, created_at=now) for f in {f.key: f for f in flags}.values()]
-    await s.execute(insert(RegionFlagRow), rows)
+    await s.execute(delete(RegionFlagRow).where(RegionFlagRow.day == day,
+                                                RegionFlagRow.key.not_in([r["key"] for r in rows])))
+    ins = dialect_insert(s, RegionFlagRow)
+    await s.execute(ins.on_conflict_do_update(
+        index_elements=["day", "key"],
+        set_={c: ins.excluded[c] for c in ("name", "carrier", "metric", "rate", "base_rate", "n", "created_at")}),
+        rows)
 
 
 async def flagged_on(s: AsyncSession, day: str) -> set[str] | None:
