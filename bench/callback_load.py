@@ -94,11 +94,14 @@ async def main(concurrency: int, rounds: int, seconds: float, rate: float, worke
     msg_id = 10**17
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-            for _ in range(400):
+            up = time.perf_counter() + 180  # imports and start-up take long on a busy machine
+            while True:
                 try:
                     async with http.get(base + "/healthz"):
                         break
                 except aiohttp.ClientConnectionError:
+                    if server.returncode is not None or time.perf_counter() > up:
+                        raise SystemExit("the server did not come up") from None
                     await asyncio.sleep(0.05)
             mine = set(users)
 

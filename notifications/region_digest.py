@@ -15,7 +15,17 @@ from orders.app import App
 from orders.reports.parcels import load_facts
 from orders.reports.region_config import RegionConfig
 from orders.reports.region_flags import flagged_on, store_flags
-from orders.reports.regions import DENOMINATORS, LABELS, METRICS, Flag, RegionReport, Windows, build, fmt_rate
+from orders.reports.regions import (
+    DENOMINATORS,
+    LABELS,
+    METRICS,
+    Flag,
+    RegionReport,
+    Windows,
+    build,
+    fmt_rate,
+    region_report,
+)
 from orders.reports.unsigned import sweep_unsigned
 
 
@@ -52,9 +62,12 @@ async def region_alerts_section(app: App, now: datetime) -> str:
     day, yday = f"{now.astimezone(z):%Y-%m-%d}", f"{then.astimezone(z):%Y-%m-%d}"
     async with app.db.session() as s:
         before = await flagged_on(s, yday)
-        facts = await load_facts(s, cfg, Windows.of(cfg, then if before is None else now).base_start, now)
-    today = build(facts, cfg, now)
+        if before is not None:  # the usual day: counted in the database
+            today = await region_report(s, cfg, now)
+        else:  # per parcel, to see how yesterday stood
+            facts = await load_facts(s, cfg, Windows.of(cfg, then).base_start, now)
     if before is None:
+        today = build(facts, cfg, now)
         before = {f.key for f in yesterday_as_it_stood(facts, cfg, then).flags}
     async with app.db.session() as s:
         await store_flags(s, day, today.flags, now)

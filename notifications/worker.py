@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
+from notifications.sent_marks import SentMarks
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
 from orders import processes, rate_slots
 from orders.app import App
@@ -100,6 +101,7 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._loaded = False
         self.me = processes.current().id
+        self.marks = SentMarks(app)
 
     def wake(self) -> None:
         """Something was queued: run a pass now rather than at the next poll."""
@@ -188,7 +190,7 @@ class OutboxWorker:
         row; a time: the limits hold it back until then (nothing claimed)."""
         now = self.app.clock.now()
         try:
-            async with self.app.db.session() as s:
+            async with self.app.db.write_session() as s:
                 free = (select(OutboxMessage.id)  # SKIP LOCKED: a row a peer is claiming is its (PostgreSQL)
                         .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
                                OutboxMessage.next_attempt_at <= now)
@@ -214,10 +216,9 @@ class OutboxWorker:
         keeps the response_code WeCom gave, so a decision typed as text can grey it later)."""
         note = note or (INTERRUPTED if row.last_error == INTERRUPTED else "")  # kept: a possible duplicate
         kept = scrubbed({**(row.payload or {}), **({"response_code": code} if code else {})})
-        async with self.app.db.session() as s:
-            await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                            .values(status="sent", sent_at=self.app.clock.now(), attempts=OutboxMessage.attempts + 1,
-                                    last_error=note, msgid=msgid[:128], claimed_by=None, payload=kept))
+        await self.marks.mark({"id": row.id, "status": "sent", "sent_at": self.app.clock.now(),  # group-committed
+                               "attempts": row.attempts + 1,  # the claim holds the row: nobody else counts
+                               "last_error": note, "msgid": msgid[:128], "claimed_by": None, "payload": kept})
 
     async def _deliver(self, row: OutboxMessage, result: PassResult) -> int:
         async with self._sem:

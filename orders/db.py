@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,11 +64,26 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as s, s.begin():
+            yield s
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """``session()`` for a transaction that writes. On SQLite this process's hot writers (the
+        inbox writer, the inbox processor, the outbox worker) take turns on one asyncio lock instead
+        of all polling SQLite's lock: its busy handler sleeps up to 100 ms between tries, and with a
+        dozen waiters the lock sat free while they slept (seconds per write under load, then
+        "database is locked"). Never nest it. On PostgreSQL it is ``session()``."""
+        if self._writers is None:
+            async with self.session() as s:
+                yield s
+            return
+        async with self._writers, self.session() as s:
             yield s
 
     @asynccontextmanager

@@ -12,12 +12,28 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.db import Database
 
 Write = Callable[[AsyncSession], Awaitable[None]]
+Statement = Callable[[AsyncSession], Executable]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One parameter set of a statement: a unit runs every set of one ``statement`` (the same
+    function) as a single executemany, e.g. the usage counts of a whole batch in one go."""
+
+    statement: Statement
+    params: dict[str, Any]
+
+    async def __call__(self, s: AsyncSession) -> None:
+        await s.execute(self.statement(s), [self.params])
 
 _unit: ContextVar[list[Write] | None] = ContextVar("orderbot_deferred_writes", default=None)
 
@@ -44,5 +60,12 @@ def collect() -> Iterator[list[Write]]:
 
 
 async def run(session: AsyncSession, writes: list[Write]) -> None:
+    """Run collected writes; :class:`Rows` of one statement together, after the others."""
+    grouped: dict[Statement, list[dict[str, Any]]] = {}
     for fn in writes:
-        await fn(session)
+        if isinstance(fn, Rows):
+            grouped.setdefault(fn.statement, []).append(fn.params)
+        else:
+            await fn(session)
+    for statement, params in grouped.items():
+        await session.execute(statement(session), params)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from orders.crypto import decrypt
 from orders.errors import AmbiguousOrder, Candidate, InvalidInput, OrderNotFound
@@ -202,21 +202,29 @@ async def candidates(s: AsyncSession, ids: list[int]) -> list[Candidate]:
     return [_candidate(r) for i in ids if (r := by_id.get(i)) is not None]
 
 
-async def load_order(session: AsyncSession, cond: ColumnElement[bool], *, full: bool = False) -> Order | None:
+# Encrypted columns no answer shows (the sealed digests behind key rotation): a read-only load
+# (``shown``) leaves them undecrypted, and touching one raises instead of a lazy load.
+_NOT_SHOWN = (defer(Order.phone_sealed, raiseload=True), defer(Order.buyer_id_sealed, raiseload=True))
+
+
+async def load_order(session: AsyncSession, cond: ColumnElement[bool], *, full: bool = False,
+                     shown: bool = False) -> Order | None:
     """The order matching ``cond``; ``full`` also loads lines, discounts, tracking in the same
-    statement (joined: one round trip, a few rows)."""
+    statement (joined: one round trip, a few rows); ``shown`` only what an answer shows."""
     opts = [joinedload(Order.lines), joinedload(Order.discounts), joinedload(Order.tracking)] if full else []
+    opts += _NOT_SHOWN if shown else ()
     found = (await session.scalars(select(Order).where(cond).options(*opts))).unique().all()
     return found[0] if found else None
 
 
-async def find_order(session: AsyncSession, query: str, *, full: bool = False) -> Order:
+async def find_order(session: AsyncSession, query: str, *, full: bool = False, shown: bool = False) -> Order:
     """One order, or OrderNotFound / AmbiguousOrder (with the newest 10 as a list to choose from).
-    ``full`` also loads lines, discounts, tracking. Keys are tried exact first, then suffixes:
-    a hub number in one statement, any other key in two (search, load)."""
+    ``full`` also loads lines, discounts, tracking; ``shown``: for reading only (sealed digests not
+    decrypted). Keys are tried exact first, then suffixes: a hub number in one statement, any other
+    key in two (search, load)."""
     q = parse_query(query)
     if not q.tail and _HUBLIKE.match(q.text):
-        found = await load_order(session, Order.order_no == q.text, full=full)
+        found = await load_order(session, Order.order_no == q.text, full=full, shown=shown)
         if found is not None:
             return found
     exact, suffix, params = _conditions(q)
@@ -227,6 +235,6 @@ async def find_order(session: AsyncSession, query: str, *, full: bool = False) -
         raise OrderNotFound(q.text)
     if len(hits) > 1:
         raise AmbiguousOrder(q.text, [_candidate(r) for r in hits[:MAX_LISTED]], total)
-    order = await load_order(session, Order.id == hits[0].id, full=full)
+    order = await load_order(session, Order.id == hits[0].id, full=full, shown=shown)
     assert order is not None
     return order

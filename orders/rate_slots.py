@@ -48,8 +48,9 @@ async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: da
             if oldest is None:
                 if await s.scalar(select(RateSlot.slot).where(RateSlot.family == family).limit(1)) is not None:
                     return now + RETRY  # every slot is being taken by other transactions right now
-                await s.execute(dialect_insert(s, RateSlot).values(
-                    [{"family": family, "slot": i, "used_at": NEVER} for i in range(cap)]).on_conflict_do_nothing())
+                # one cached statement, executemany: a literal multi-row VALUES of 1,000 slots took ~0.2 s to compile
+                await s.execute(dialect_insert(s, RateSlot).on_conflict_do_nothing(),
+                                [{"family": family, "slot": i, "used_at": NEVER} for i in range(cap)])
                 oldest = await _oldest(s, family)
                 if oldest is None:
                     return now + RETRY

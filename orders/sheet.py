@@ -8,16 +8,17 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, literal, select, union_all
+from sqlalchemy import Executable, Integer, Select, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import deferred, timeline
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
+from orders.db import dialect_insert
 from orders.intake.carriers.scans import scans_of
 from orders.intake.models import CarrierScan
 from orders.lookup import find_order
-from orders.models import Order, TimelineEvent, Tracking
-from orders.service import OrderService, set_focus
+from orders.models import Order, TimelineEvent, Tracking, UserFocus
+from orders.service import OrderService
 
 NOTE = "note"
 
@@ -38,11 +39,18 @@ class Sheet:
     scan: CarrierScan | None
 
 
+def _focus(s: AsyncSession) -> Executable:
+    """The user's focus upsert (as orders.service.set_focus), for a batch's executemany."""
+    ins = dialect_insert(s, UserFocus)
+    return ins.on_conflict_do_update(index_elements=["user_id"], set_={"order_id": ins.excluded.order_id,
+                                                                      "updated_at": ins.excluded.updated_at})
+
+
 async def order_sheet(service: OrderService, query: str, *, user_id: str | None = None, last: int = 2) -> Sheet:
     """Two statements after the search: the order (lines, discounts, tracking joined), then what
     is around it (recent events, the latest note, the open case, the latest scan)."""
     async with service.db.session() as s:
-        order = await find_order(s, query, full=True)
+        order = await find_order(s, query, full=True, shown=True)
         rows = (await s.execute(_around(last), {"order_id": order.id})).all()
         events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
                         key=lambda ev: (ev.at, ev.id))
@@ -50,12 +58,8 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
         top = rows[0]
         case = OpenCase(top.case_no, top.kind, top.waiting or "") if top.case_no is not None else None
     if user_id:  # with the reply's transaction when there is one (the read above stays read-only)
-        oid, now = order.id, service.clock.now()
-
-        async def focus(ws: AsyncSession) -> None:
-            await set_focus(ws, user_id, oid, now)
-
-        await deferred.write(service.db, focus)
+        await deferred.write(service.db, deferred.Rows(_focus, {"user_id": user_id, "order_id": order.id,
+                                                                "updated_at": service.clock.now()}))
     return Sheet(order, events[-last:] if last > 0 else [], notes[-1] if notes else None, case, top.CarrierScan)
 
 

@@ -98,3 +98,15 @@ async def test_statements_per_answer(bot: ChatBot, app: App, hu: str) -> None:
         await add_hu(app, f"77000{i:02d}", phone="13912340000")
     assert len(await stmts.ask(app, "13912340000")) == 2  # more than ten: counted
     assert "共 11 单" in await bot.say("cs01", "查 13912340000")
+
+
+async def test_the_answer_decrypts_only_what_it_shows(app: App, hu: str) -> None:
+    """查 shows the name and street (masked): the sealed digests behind key rotation are neither
+    loaded nor decrypted, and nothing can read them by accident from the answer's order."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    sheet = await order_sheet(app.orders, hu)
+    assert sheet.order.buyer_name == "胡女士" and sheet.order.address_detail
+    for col in ("phone_sealed", "buyer_id_sealed"):
+        with pytest.raises(SQLAlchemyError):  # not loaded (detached: no lazy load either)
+            getattr(sheet.order, col)

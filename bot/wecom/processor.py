@@ -99,7 +99,7 @@ class InboxProcessor:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             mark = self._seq  # messages handled up to here are in the counters read below
             try:
-                async with self.app.db.session() as s:
+                async with self.app.db.write_session() as s:
                     now = self.app.clock.now()
                     rows = await inbox.claim_many(s, sorted(set(batch)), now, LEASE, by=self.me,
                                                   gone=await processes.gone(s, now))
@@ -170,7 +170,7 @@ class InboxProcessor:
     async def _write(self, batch: list[Finished]) -> None:
         """Mark rows done, run their deferred writes and queue their replies in one transaction."""
         app = self.app
-        async with app.db.session() as s:
+        async with app.db.write_session() as s:
             now = app.clock.now()
             done = await inbox.finish_many(s, [f.row.id for f in batch if not f.error], now)
             for f in batch:
@@ -178,11 +178,11 @@ class InboxProcessor:
                     done.add(f.row.id)
             # a peer may have given back these users' later messages while this process held an earlier one
             later = [i for i in await inbox.waiting(s, {f.row.user_id for f in batch}) if i not in self._inflight]
+            # the batch's bookkeeping together: one executemany per statement (orders.deferred.Rows)
+            await deferred.run(s, [w for f in batch if f.row.id in done and not f.error for w in f.writes])
             n = 0
             for f in batch:
                 if f.row.id in done:
-                    if not f.error:
-                        await deferred.run(s, f.writes)
                     n += await enqueue_replies(s, f.replies, f.row.user_id, now=now, data_dir=app.settings.data_dir)
                 else:
                     log.warning("inbox row %d was finished by another worker; its replies are dropped", f.row.id)

@@ -41,7 +41,7 @@ async def _heartbeat(app: App, stop: asyncio.Event) -> None:
         except TimeoutError:
             pass
         try:
-            async with app.db.session() as s:
+            async with app.db.write_session() as s:
                 await processes.beat(s, app.clock.now())
         except Exception:
             log.exception("heartbeat failed")

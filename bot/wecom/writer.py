@@ -32,7 +32,7 @@ class InboxWriter:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                async with self.app.db.session() as s:
+                async with self.app.db.write_session() as s:
                     ids = await inbox.store_many(s, [v for v, _ in batch])
             except Exception as e:
                 log.exception("inbox batch of %d failed", len(batch))

@@ -125,11 +125,13 @@ class FactsState(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
-def epoch(dt: datetime | None) -> int | None:
+def secs(dt: datetime) -> int:
     """Naive-UTC (as stored) or aware datetime -> epoch seconds."""
-    if dt is None:
-        return None
     return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
+
+
+def epoch(dt: datetime | None) -> int | None:
+    return None if dt is None else secs(dt)
 
 
 @lru_cache(maxsize=4096)

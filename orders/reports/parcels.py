@@ -8,7 +8,7 @@ the stored ``parcel_facts`` rows (``orders.reports.facts``) with one narrow inde
   complaint word, platform dispute statuses. The configurable parts (``regions.yaml``) are
   applied in the query, to the parcels with after-sales cases or a platform status.
 
-The query returns two packed integers per parcel (see ``facts_query``), unpacked with numpy."""
+The queries return two packed integers per parcel (see ``facts_queries``), unpacked with numpy."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ from orders.reports.facts import (
     adcode,
     catch_up,
     epoch,
+    secs,
     split_code,
 )
 from orders.reports.region_config import RegionConfig
+from orders.reports.regions import Windows
 
 __all__ = ["COLUMNS", "PICKED_STATE", "SIGNED_STATE", "UNKNOWN_CARRIER", "adcodes", "empty_facts", "load_facts"]
 COLUMNS = ["region_id", "province", "city", "district", "prov_code", "city_code", "dist_code", "carrier",
@@ -73,33 +75,97 @@ def _fetch(sc: Connection, stmt: Executable) -> list[Any]:
     return list(sc.execute(stmt).cursor.fetchall())
 
 
-def facts_query(cfg: RegionConfig, since: datetime, now: datetime) -> Select[Any]:
-    """One narrow query over the covering index: the parcels picked up in [since, now], packed as
-    (k1, k2), with ``regions.yaml`` applied to the few with after-sales cases or a platform status
-    (the rest are read as stored)."""
+def _special() -> Any:
+    """Parcels ``regions.yaml`` may change: with after-sales cases or a platform status (few)."""
+    f = ParcelFact
+    return or_(f.cases > 0, f.platform_status != "")
+
+
+def _resolved(cfg: RegionConfig) -> tuple[Any, Any]:
+    """(returned 0/1, complaints) of a special parcel as SQL, ``regions.yaml`` applied."""
     f, c = ParcelFact, AfterSalesCase
-    gap = f.signed_at - f.picked_at
-    sign = case((f.signed_at.is_(None), 0), (gap < 0, 1), (gap >= SIGN_CAP, SIGN_CAP + 1), else_=gap + 1)
     zero: Any = literal_column("0")
     ret_case = (select(func.count()).where(c.order_id == f.order_id, c.kind.in_(cfg.return_kinds),
                                            c.status != "rejected").scalar_subquery() > 0
                 if cfg.return_kinds else None)
     ret_status = (and_(f.signed_at.is_not(None), f.platform_status.in_(cfg.return_platform_statuses))
                   if cfg.return_platform_statuses else None)
-    returned = case((or_(*[x for x in (ret_case, ret_status) if x is not None]), 1), else_=0) \
-        if ret_case is not None or ret_status is not None else zero
+    tests = [x for x in (ret_case, ret_status) if x is not None]
     words = [c.reason.contains(w, autoescape=True) for w in cfg.complaint_reason_words]
     case_comp = (select(func.count()).where(c.order_id == f.order_id, or_(*words)).scalar_subquery()
                  if words else zero)
     status_comp = (case((f.platform_status.in_(cfg.complaint_platform_statuses), 1), else_=0)
                    if cfg.complaint_platform_statuses else zero)
-    comp = f.complaints + case_comp + status_comp
-    full = returned * _const(2**15) + case((comp > COMP_CAP, COMP_CAP), else_=comp)
-    plain = case((f.complaints > COMP_CAP, COMP_CAP), else_=f.complaints)
-    extra = case((or_(f.cases > 0, f.platform_status != ""), full), else_=plain)
+    returned = case((or_(*tests), 1), else_=0) if tests else zero
+    return returned, f.complaints + case_comp + status_comp
+
+
+def facts_queries(cfg: RegionConfig, since: datetime, now: datetime) -> list[Select[Any]]:
+    """Two narrow queries over the covering index, the parcels picked up in [since, now] packed as
+    (k1, k2): the plain ones as stored (cheap arithmetic), then the few special ones with
+    ``regions.yaml`` applied to their cases and platform status."""
+    f = ParcelFact
+    gap = f.signed_at - f.picked_at
+    sign = case((f.signed_at.is_(None), 0), (gap < 0, 1), (gap >= SIGN_CAP, SIGN_CAP + 1), else_=gap + 1)
     k1 = f.picked_at * _const(2**SIGN_BITS) + sign
-    k2 = f.region_id * _const(2**32) + f.carrier_id * _const(2**16) + extra
-    return select(k1, k2).where(f.picked_at.between(epoch(since), epoch(now)))
+    base = f.region_id * _const(2**32) + f.carrier_id * _const(2**16)
+    window = f.picked_at.between(epoch(since), epoch(now))
+    returned, comp = _resolved(cfg)
+    plain = select(k1, base + case((f.complaints > COMP_CAP, COMP_CAP), else_=f.complaints)) \
+        .where(window, f.cases == 0, f.platform_status == "")
+    special = select(k1, base + returned * _const(2**15) + case((comp > COMP_CAP, COMP_CAP), else_=comp)) \
+        .where(window, _special())
+    return [plain, special]
+
+
+async def _packed(conn: Any, cfg: RegionConfig, since: datetime, now: datetime) -> np.ndarray:
+    rows: list[Any] = []
+    for stmt in facts_queries(cfg, since, now):
+        rows += await conn.run_sync(_fetch, stmt)
+    if not rows:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.array(rows if isinstance(rows[0], tuple) else [tuple(r) for r in rows], dtype=np.int64)
+
+
+def aggregate(packed: np.ndarray, cfg: RegionConfig, now: datetime) -> pd.DataFrame:
+    """``regions.prepare``'s counts summed per region × carrier × period (0 the window, 1 the
+    baseline) straight from the packed rows: one factorize of the group key and a bincount per
+    count (numpy; no per-parcel frame)."""
+    w = Windows.of(cfg, now)
+    k1, k2 = packed[:, 0], packed[:, 1]
+    picked, gap = k1 >> SIGN_BITS, k1 & (2**SIGN_BITS - 1)  # gap: 签收 − 揽收 + 1, 0 when not signed
+    lim = cfg.sign_hours * 3600
+    due = picked + lim <= secs(now)
+    signed = gap > 0
+    comp = k2 & COMP_CAP
+    period = (picked < secs(w.start)).astype(np.int64)
+    codes, keys = pd.factorize((k2 >> 16) * 2 + period)
+    size = len(keys)
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=x, minlength=size).astype(np.int64)
+
+    keys = np.asarray(keys, dtype=np.int64)
+    return pd.DataFrame({
+        "region_id": keys >> 17, "carrier_id": (keys >> 1) & 0xFFFF, "period": (keys & 1).astype(np.int8),
+        "parcels": np.bincount(codes, minlength=size).astype(np.int64), "due48": total(due),
+        "ok48": total(due & signed & (gap - 1 <= lim)), "signed": total(signed),
+        "ret": total(signed & ((k2 >> 15) & 1).astype(bool)), "comp": total(comp), "ncomp": total(comp > 0)})
+
+
+async def load_counts(s: AsyncSession, cfg: RegionConfig, now: datetime) -> pd.DataFrame:
+    """``regions.prepare``'s columns summed per region × carrier × period, from the one narrow
+    query of the window and its baseline (with province / city / district, their codes and
+    region_id for the names)."""
+    conn = await s.connection()
+    await conn.run_sync(catch_up)
+    g = aggregate(await _packed(conn, cfg, Windows.of(cfg, now).base_start, now), cfg, now)
+    regions = await conn.run_sync(_fetch, select(ParcelRegion.id, *(getattr(ParcelRegion, c) for c in REGION_COLUMNS)))
+    carriers = await conn.run_sync(_fetch, select(ParcelCarrier.id, ParcelCarrier.name))
+    g = g.merge(pd.DataFrame(regions, columns=["region_id", *REGION_COLUMNS]), on="region_id", how="left")
+    names = {int(i): str(n) for i, n in carriers}
+    g["carrier"] = pd.Categorical(g["carrier_id"].map(names).fillna(UNKNOWN_CARRIER).astype(str))
+    return g
 
 
 def frame(packed: np.ndarray, regions: list[Any], carriers: list[Any]) -> pd.DataFrame:
@@ -139,10 +205,9 @@ async def load_facts(s: AsyncSession, cfg: RegionConfig, since: datetime, now: d
     """One row per order picked up in [since, now] (see the module docstring)."""
     conn = await s.connection()
     await conn.run_sync(catch_up)  # bulk-written timeline entries not yet in the facts
-    rows = await conn.run_sync(_fetch, facts_query(cfg, since, now))
-    if not rows:
+    packed = await _packed(conn, cfg, since, now)
+    if not len(packed):
         return empty_facts()
-    packed = np.array(rows if isinstance(rows[0], tuple) else [tuple(r) for r in rows], dtype=np.int64)
     regions = await conn.run_sync(_fetch, select(ParcelRegion.id, *(getattr(ParcelRegion, c) for c in REGION_COLUMNS)))
     carriers = await conn.run_sync(_fetch, select(ParcelCarrier.id, ParcelCarrier.name))
     return frame(packed, regions, carriers)

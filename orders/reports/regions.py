@@ -172,8 +172,14 @@ def _names(facts: pd.DataFrame) -> dict[tuple[str, int], str]:
 
 
 def build(facts: pd.DataFrame, cfg: RegionConfig, now: datetime) -> RegionReport:
+    """The report from per-parcel facts (``orders.reports.parcels.load_facts``)."""
     p = prepare(facts, cfg, now)
-    p = p[p["period"] >= 0]
+    return summarise(p[p["period"] >= 0], _names(facts), cfg, now)
+
+
+def summarise(p: pd.DataFrame, names: dict[tuple[str, int], str], cfg: RegionConfig, now: datetime) -> RegionReport:
+    """The report from counts: ``prepare``'s columns per parcel, or already summed per region ×
+    carrier × period (``orders.reports.parcels.load_counts``; the sums add up the same)."""
     table = pd.concat([_level_table(p, lv) for lv in LEVELS], ignore_index=True)
     win = p[p["period"] == 0]
     national: dict[str, float] = {}
@@ -201,7 +207,6 @@ def build(facts: pd.DataFrame, cfg: RegionConfig, now: datetime) -> RegionReport
         flag &= (table["carrier"] != ALL).to_numpy()
         table[f"{metric}_flag"], table[f"{metric}_sev"] = flag, sev
         flagged |= flag
-    names = _names(facts)
     flags = []
     for metric, (num, den, _) in METRICS.items():
         hit = table[table[f"{metric}_flag"]]
@@ -217,12 +222,12 @@ def build(facts: pd.DataFrame, cfg: RegionConfig, now: datetime) -> RegionReport
 
 
 async def region_report(s: AsyncSession, cfg: RegionConfig, now: datetime, tz: str = "") -> RegionReport:
-    """Read the facts of the window and its baseline and build the report (``tz`` is not needed:
-    carrier times are read as the carrier writes them, Beijing time)."""
-    from orders.reports.parcels import load_facts
+    """The report over the window and its baseline, counted in the database from the stored
+    parcel facts (``tz`` is not needed: carrier times are read as the carrier writes them)."""
+    from orders.reports.parcels import load_counts
 
-    facts = await load_facts(s, cfg, Windows.of(cfg, now).base_start, now)
-    return build(facts, cfg, now)
+    counts = await load_counts(s, cfg, now)
+    return summarise(counts, _names(counts), cfg, now)
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,27 @@ def test_plain_api_times_read_as_the_full_parser() -> None:
     for bad in ("2026-13-01 00:00:00", "2026-02-30 10:00:00", "2026-01-22 24:00:00"):
         with pytest.raises(AdapterError, match="created: not a time"):
             local_time(bad, "created", tz)
+
+
+def test_hmac_states_match_the_standard_library() -> None:
+    import hmac
+
+    from orders.crypto import _hmac_sha256, keyed_hash
+
+    for key in (b"", b"k" * 16, b"secret", b"x" * 64, b"y" * 65, bytes(range(200))):
+        for msg in (b"", b"phone:" + b"a" * 64, "name:吴九".encode()):
+            assert _hmac_sha256(key)(msg) == hmac.digest(key, msg, "sha256")
+    assert keyed_hash("name", "吴九", b"s") == hmac.new(b"s", "name:吴九".encode(), "sha256").hexdigest()
+
+
+def test_plain_yuan_strings_read_as_decimal_does() -> None:
+    from orders.intake.channels.base import AdapterError, yuan
+    from orders.money import yuan_to_fen
+
+    for text in ("0", "5", "12.8", "199.00", "0.01", "000123.4", "999999999999.99"):
+        assert yuan(text, "price") == yuan_to_fen(text)
+    for text in (" 12.8", "12.80 ", "1e2", "+5", "１２.5", "12.800"):  # not plain: the Decimal path decides
+        assert yuan(text, "price") == yuan_to_fen(text)
+    for bad in ("12.345", "-", "1,2", ".5x", "abc"):
+        with pytest.raises(AdapterError):
+            yuan(bad, "price")

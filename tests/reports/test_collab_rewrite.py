@@ -82,7 +82,7 @@ async def test_without_repeat_or_overdue_rules(app: App) -> None:
     await _events(app, 3)
     start, end = THU - timedelta(days=10), THU
     for overdue, repeat in [(False, 60.0), (True, 0.0), (False, 0.0), (True, 90.0)]:
-        app._services[COLLAB_CONFIG] = CollabConfig(count_overdue=overdue, repeat_minutes=repeat)  # the YAML's rule
+        app[COLLAB_CONFIG] = CollabConfig(count_overdue=overdue, repeat_minutes=repeat)  # as the YAML would set
         _same(await build(app, start, end), await reference_build(app, start, end))
 
 

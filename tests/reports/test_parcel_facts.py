@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, insert, select
@@ -22,10 +23,10 @@ from orders.clock import ManualClock
 from orders.intake.models import CarrierPush
 from orders.models import Order, TimelineEvent
 from orders.reports.facts import FactsState, ParcelCarrier, ParcelFact, ParcelRegion, catch_up
-from orders.reports.parcels import load_facts
+from orders.reports.parcels import load_counts, load_facts
 from orders.reports.region_config import RegionConfig
 from orders.reports.region_flags import RegionFlagRow
-from orders.reports.regions import region_report
+from orders.reports.regions import Windows, _names, build, region_report, summarise
 from tests.intake.test_carrier_track import client, push  # noqa: F401  (the HTTP fixture)
 from tests.reports.region_data import county_case, write_parcels
 
@@ -216,3 +217,21 @@ async def test_an_entry_committed_after_a_higher_id_is_not_missed(app: App, cloc
         assert await (await s.connection()).run_sync(catch_up) == 1
         assert await s.get(ParcelFact, o2) is not None
         assert await (await s.connection()).run_sync(catch_up) == 0
+
+
+async def test_counts_in_the_database_match_the_per_parcel_build(app: App, bot: ChatBot, clock: ManualClock) -> None:
+    await write_parcels(app, county_case(), clock.now())
+    await to_picked(bot)
+    await bot.say("cs01", f"投诉 {NO} 破损")
+    cfg = replace(CFG, return_platform_statuses=("退款成功",), complaint_reason_words=("尺码",))
+    async with app.db.session() as s:
+        facts = await load_facts(s, cfg, Windows.of(cfg, clock.now()).base_start, clock.now())
+        counts = await load_counts(s, cfg, clock.now())
+    assert int(counts["parcels"].sum()) == len(facts) and int(counts["comp"].sum()) == facts["complaints"].sum() > 190
+    one, other = build(facts, cfg, clock.now()), summarise(counts, _names(counts), cfg, clock.now())
+    key = ["level", "code", "carrier"]
+    a = one.table.sort_values(key).reset_index(drop=True)
+    b = other.table.sort_values(key).reset_index(drop=True)
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a.astype({"carrier": str}), b.astype({"carrier": str}), check_dtype=False)
+    assert [f.key for f in one.flags] == [f.key for f in other.flags] and one.national == other.national

@@ -5,6 +5,7 @@ re-keys the table by row id keeps the rows both ways."""
 from __future__ import annotations
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from orders.app import App
@@ -41,8 +42,9 @@ async def test_migration_keeps_the_pool_both_ways(app: App) -> None:
     await _load(app, buyers_fixture())
     await rebuild(app)
     before = await _rows(app)
+    below = ScriptDirectory.from_config(alembic_config()).get_revision("0023_collab_cover").down_revision
     async with app.db.engine.begin() as conn:
-        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
+        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), str(below)))
     async with app.db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "heads"))
     assert await _rows(app) == before

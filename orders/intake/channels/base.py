@@ -151,6 +151,9 @@ def yuan(value: Any, fld: str) -> int:
         raise AdapterError(fld, "money must be a number")
     if type(value) is int:
         return value * 100
+    if type(value) is str and _PLAIN_YUAN.fullmatch(value):  # "199.00", "12.8", "5": no Decimal needed
+        whole, _, part = value.partition(".")
+        return int(whole) * 100 + int(part.ljust(2, "0") if part else 0)
     try:
         return yuan_to_fen(str(value))  # str(float) is the shortest repr: 12.8 -> "12.8"
     except MoneyError as e:
@@ -196,6 +199,7 @@ _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1
                    r"(?:[:：](\d{1,2})(?:\.(\d{1,6}))?)?)?$")
 _PLAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")  # what platform APIs send: fromisoformat reads it
 _NUMBER = re.compile(r"\d+(\.\d+)?")
+_PLAIN_YUAN = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
 def local_time(value: Any, fld: str, tz: ZoneInfo) -> datetime:

@@ -58,6 +58,7 @@ def from_api(o: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
         "status": st.state, "platform_status": f"{o['order_status']}/{o.get('main_status', '')}", "flags": st.flags,
         "buyer_name": str(o.get("mask_post_receiver") or o.get("post_receiver") or ""),
         "phone": str(o.get("mask_post_tel") or o.get("post_tel") or ""),
+        "buyer_id": str(o.get("doudian_open_id") or o.get("open_id") or "")[:64],  # the buyer's open id in the shop
         "address": {"province": str((addr.get("province") or {}).get("name", "")),
                     "city": str((addr.get("city") or {}).get("name", "")),
                     "district": str((addr.get("town") or {}).get("name", "")), "detail": str(addr.get("detail", ""))},

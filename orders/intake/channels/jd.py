@@ -54,6 +54,7 @@ def from_api(o: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
         "modified_at": opt_time(o.get("modified"), "modified", tz),
         "status": st.state, "platform_status": str(o["orderState"]), "flags": st.flags,
         "buyer_name": str(ci.get("fullname") or ""), "phone": str(ci.get("mobile") or ""),
+        "buyer_id": str(o.get("open_id_buyer") or o.get("pin") or "")[:64],  # open id (the account pin before)
         "address": {"province": str(ci.get("province") or ""), "city": str(ci.get("city") or ""),
                     "district": str(ci.get("county") or ""), "detail": str(ci.get("fullAddress") or "")},
         "items": lines, "goods_total": yuan(need(o, "orderTotalPrice"), "orderTotalPrice"), "discounts": discounts,

@@ -45,6 +45,7 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
                                   offered_by="shop", borne_by="shop"))
     pay = full.get("pay_info") or {}
     addr = full.get("address_info") or {}
+    buyer = full.get("buyer_info") or {}
     return {
         "channel": NAME, "order_id": str(need(info, "tid", "order_info.")), "shop": shop,
         "created_at": local_time(need(info, "created", "order_info."), "created", tz),
@@ -52,6 +53,7 @@ def from_api(t: dict[str, Any], cfg: ChannelConfig, tz: ZoneInfo, shop: str) -> 
         "modified_at": opt_time(info.get("update_time"), "update_time", tz),
         "status": st.state, "platform_status": f"{info['status']}/{info.get('refund_state', 0)}", "flags": st.flags,
         "buyer_name": str(addr.get("receiver_name") or ""), "phone": str(addr.get("receiver_tel") or ""),
+        "buyer_id": str(buyer.get("yz_open_id") or buyer.get("buyer_id") or buyer.get("fans_id") or "")[:64],
         "address": {"province": str(addr.get("delivery_province") or ""),
                     "city": str(addr.get("delivery_city") or ""), "district": str(addr.get("delivery_district") or ""),
                     "detail": str(addr.get("delivery_address") or "")},
