@@ -3,13 +3,15 @@
 sends C concurrent encrypted `查` callbacks spread round-robin over the replicas; 10 % are sent
 twice, the retry reaching the next replica (as WeCom's retries may). Replies arrive at the fake
 WeCom API on loopback. Prints ack and end-to-end p50/p99 (median over rounds), messages/s (the
-round's messages over the time from its first callback to its last reply, median), lost and
-doubled. Without ``--db-url`` a throwaway cluster is started (tests/pg.py: Debian's initdb +
+round's replies over the time from its first callback to its last reply, median), lost and
+doubled (each reply matched to its message by user and order number, over the whole run, after
+waiting for late replies). Without ``--db-url`` a throwaway cluster is started (tests/pg.py: Debian's initdb +
 pg_ctl in a temporary folder) and stopped at the end."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -21,7 +23,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -73,10 +74,8 @@ def _free_port() -> int:
 @dataclass
 class Round:
     acks: list[float]
-    e2e: list[float]
+    e2e: list[float]  # replies that arrived within the round's 2 minutes
     rate: float
-    lost: int
-    doubled: int
 
 
 async def _start(n: int, url: str, tmp: Path, fake: FakeWeCom) -> tuple[list[asyncio.subprocess.Process], list[int]]:
@@ -127,7 +126,9 @@ async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None) 
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
                 await asyncio.gather(*(_ready(http, port, p) for port, p in zip(ports, procs, strict=True)))
-                results = [await _round(http, fake, ports, users, order_nos, r) for r in range(rounds)]
+                sent: dict[tuple[str, str], float] = {}
+                results = [await _round(http, fake, ports, users, order_nos, r, sent) for r in range(rounds)]
+                lost, doubled = await _tally(fake, sent)
         finally:
             for p in procs:
                 if p.returncode is None:
@@ -142,48 +143,75 @@ async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None) 
     print(f"end_to_end_p50: {statistics.median(_pct(r.e2e, 50) for r in results) * ms:.1f} ms")
     print(f"end_to_end_p99: {statistics.median(_pct(r.e2e, 99) for r in results) * ms:.1f} ms")
     print(f"messages_per_s: {statistics.median(r.rate for r in results):.1f} messages/s")
-    print(f"lost: {sum(r.lost for r in results)} messages")
-    print(f"doubled: {sum(r.doubled for r in results)} messages")
+    print(f"lost: {lost} messages")
+    print(f"doubled: {doubled} messages")
 
 
 async def _round(http: aiohttp.ClientSession, fake: FakeWeCom, ports: list[int], users: list[str],
-                 order_nos: list[str], rnd: int) -> Round:
+                 order_nos: list[str], rnd: int, sent: dict[tuple[str, str], float]) -> Round:
+    """One round: each user asks for a different order than in other rounds, so a late reply is
+    matched to its own message (not taken for a double of the next round's)."""
     crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
-    mine = set(users)
-
-    def replies(since: int) -> list[Any]:  # only our users' replies (the scheduler may send digests too)
-        return [c for c in fake.sent()[since:] if c.body.get("touser") in mine]
-
-    before = len(fake.sent())
     jobs = []
     for i, u in enumerate(users):
         msg_id = 10**17 + rnd * 100_000 + i
-        body, sig = crypto.encrypt(_xml(u, f"查 {order_nos[i % len(order_nos)]}", msg_id, 1769047200 + rnd),
-                                   f"n{msg_id}", "1769047200")
-        jobs.append((u, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"}, i))
-    started: dict[str, float] = {}
+        order_no = order_nos[(i + rnd) % len(order_nos)]
+        body, sig = crypto.encrypt(_xml(u, f"查 {order_no}", msg_id, 1769047200 + rnd), f"n{msg_id}", "1769047200")
+        jobs.append((u, order_no, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"}, i))
     acks: list[float] = []
 
-    async def post(u: str, body: bytes, params: dict[str, str], port: int, first: bool) -> None:
+    async def post(u: str, order_no: str, body: bytes, params: dict[str, str], port: int, first: bool) -> None:
         t0 = time.perf_counter()
         if first:
-            started[u] = t0
+            sent[(u, order_no)] = t0
         async with http.post(f"http://127.0.0.1:{port}/wecom/callback", data=body, params=params) as r:
             await r.read()
             assert r.status == 200, r.status
         acks.append(time.perf_counter() - t0)
 
     t_first = time.perf_counter()
-    await asyncio.gather(*(post(u, b, p, ports[i % len(ports)], True) for u, b, p, i in jobs),
-                         *(post(u, b, p, ports[(i + 1) % len(ports)], False) for u, b, p, i in jobs[::10]))
+    mine = {(u, o) for u, o, *_ in jobs}
+    await asyncio.gather(*(post(u, o, b, p, ports[i % len(ports)], True) for u, o, b, p, i in jobs),
+                         *(post(u, o, b, p, ports[(i + 1) % len(ports)], False) for u, o, b, p, i in jobs[::10]))
     deadline = time.perf_counter() + 120
-    while len(replies(before)) < len(users) and time.perf_counter() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
-    last = max((c.at for c in replies(before)), default=time.perf_counter())
-    await asyncio.sleep(0.5)  # late duplicates would show up here
-    per_user: dict[str, list[float]] = {}
-    for c in replies(before):
-        per_user.setdefault(c.body["touser"], []).append(c.at)
-    return Round(acks=acks, e2e=[min(ts) - started[u] for u, ts in per_user.items() if u in started],
-                 rate=len(per_user) / max(last - t_first, 1e-6), lost=len(users) - len(per_user),
-                 doubled=sum(len(ts) - 1 for ts in per_user.values()))
+    firsts: dict[tuple[str, str], float] = {}
+    while time.perf_counter() < deadline:
+        firsts = _firsts(fake, mine)
+        if len(firsts) == len(mine):
+            break
+        await asyncio.sleep(0.05)
+    e2e = [t - sent[k] for k, t in firsts.items()]
+    last = max(firsts.values(), default=time.perf_counter())
+    return Round(acks=acks, e2e=e2e, rate=len(firsts) / max(last - t_first, 1e-6), )
+
+
+def _replies(fake: FakeWeCom, keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[float]]:
+    """Arrival times of the replies to each (user, order number) asked."""
+    by_user: dict[str, list[str]] = {}
+    for u, o in keys:
+        by_user.setdefault(u, []).append(o)
+    out: dict[tuple[str, str], list[float]] = {}
+    for c in fake.sent():
+        u = c.body.get("touser")
+        if u not in by_user:
+            continue
+        text = json.dumps(c.body, ensure_ascii=False)
+        for o in by_user[u]:
+            if o in text:
+                out.setdefault((u, o), []).append(c.at)
+    return out
+
+
+def _firsts(fake: FakeWeCom, keys: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    return {k: min(ts) for k, ts in _replies(fake, keys).items()}
+
+
+async def _tally(fake: FakeWeCom, sent: dict[tuple[str, str], float]) -> tuple[int, int]:
+    """Lost and doubled over the whole run, after waiting (up to 2 minutes) for late replies."""
+    keys = set(sent)
+    deadline = time.perf_counter() + 120
+    while len(_replies(fake, keys)) < len(keys) and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # late duplicates would show up now
+    got = _replies(fake, keys)
+    return len(keys) - len(got), sum(len(ts) - 1 for ts in got.values())
