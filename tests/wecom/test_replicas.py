@@ -95,9 +95,9 @@ class Balancer:
     """Round-robin over the live replicas; a callback a replica did not answer goes to the next one."""
 
     def __init__(self, replicas: list[Replica], http: aiohttp.ClientSession,
-                 in_flight: Callable[[int], Awaitable[int]]) -> None:
+                 in_flight: Callable[[int], Awaitable[Counter[str]]]) -> None:
         self.replicas, self.http, self.i, self.posted = replicas, http, 0, 0
-        self.in_flight, self.left_sending = in_flight, -1
+        self.in_flight, self.left_sending = in_flight, Counter[str]()
         self.acks: list[float] = []
         self.crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
         self.kill_done = asyncio.Event()
@@ -180,12 +180,13 @@ async def _say(lb: Balancer, user: str, msgs: list[tuple[str, str]], retried: se
             await lb.post(xml)
 
 
-async def _sending(app: App, pid: int) -> int:
-    """Outbox rows a replica holds 'sending': the only ones that may reach WeCom twice after a kill."""
+async def _sending(app: App, pid: int) -> Counter[str]:
+    """Outbox rows a replica holds 'sending', per target: the only ones that may reach WeCom twice
+    after a kill, and each may have used a rate slot without a send (its resend takes another)."""
     async with app.db.session() as s:
         victim = await s.scalar(select(ProcessRow.id).where(ProcessRow.pid == pid))
-        return int(await s.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.claimed_by == victim, OutboxMessage.status == "sending")) or 0)
+        return Counter((await s.scalars(select(OutboxMessage.target).where(
+            OutboxMessage.claimed_by == victim, OutboxMessage.status == "sending"))).all())
 
 
 async def _fill_minute(app: App, user: str, used: int) -> float:
@@ -225,12 +226,13 @@ async def test_three_replicas_one_killed_each_message_once(pg_cluster: Cluster, 
             await asyncio.gather(*(_say(lb, u, plan[u], retried) for u in limited))
             await asyncio.gather(*(_say(lb, u, msgs, retried) for u, msgs in plan.items() if u not in limited))
             await asyncio.wait_for(lb.kill_done.wait(), 30)
-            in_flight = lb.left_sending
+            in_flight = sum(lb.left_sending.values())
 
             def received() -> dict[str, list[str]]:
                 return {u: [m.group(1) for t in fake.texts_to(u) if (m := WORD.search(t))] for u in plan}
 
-            cap = {HEAVY: 5, HOURLY: 5}  # sends the limits allow now (a resend takes a slot too)
+            # sends the limits allow now; a row the killed replica held may have used a slot unsent
+            cap = {u: 5 - lb.left_sending[u] for u in (HEAVY, HOURLY)}
             words = {u: [w for w, _ in msgs] for u, msgs in plan.items()}
 
             def done(u: str, got: list[str]) -> bool:
@@ -253,8 +255,8 @@ async def test_three_replicas_one_killed_each_message_once(pg_cluster: Cluster, 
             states = Counter((await s.scalars(select(InboxMessage.status))).all())
             replies = (await s.execute(select(OutboxMessage.target, OutboxMessage.status, OutboxMessage.last_error)
                                        .where(OutboxMessage.target.in_(plan)))).all()
-            resent = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.last_error.like("interrupted%")))
+            resent = int(await s.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.last_error.like("interrupted%"))) or 0)
             markers = (await s.scalars(select(DueItem.done_by).where(DueItem.kind == "digest"))).all()
             digest_rows = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.target == "ops01", OutboxMessage.msgtype == "markdown"))
@@ -275,9 +277,9 @@ async def test_three_replicas_one_killed_each_message_once(pg_cluster: Cluster, 
         wall = time.time() - time.perf_counter()  # the fake stamps arrivals with perf_counter
         heavy = [wall + c.at for c in fake.sent() if HEAVY in c.body["touser"].split("|")]
         # 5 more in the minute of the 25, then the rest wait for the window (a slow machine may reach it)
-        assert len([t for t in heavy if t < filled + SPAN]) == 5, sorted(t - filled for t in heavy)
+        assert cap[HEAVY] <= len([t for t in heavy if t < filled + SPAN]) <= 5, sorted(t - filled for t in heavy)
         assert _window_max([filled] * 25 + heavy, SPAN) <= 30, sorted(t - filled for t in heavy)
-        assert len([c for c in fake.sent() if HOURLY in c.body["touser"].split("|")]) == 5  # 995 of 1,000 used
+        assert cap[HOURLY] <= len([c for c in fake.sent() if HOURLY in c.body["touser"].split("|")]) <= 5  # 995 used
         held = Counter(st for t, st, _ in replies if t in cap)  # the rest wait for their window, none lost
         assert held == {"sent": sum(len(set(got[u])) for u in cap),
                         "pending": sum(len(words[u]) - len(set(got[u])) for u in cap)}, held
