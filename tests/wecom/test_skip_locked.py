@@ -19,6 +19,7 @@ from orders.clock import ManualClock
 from orders.due import DueItem
 from orders.inbox import InboxMessage
 from orders.job_lock import exclusive
+from tests.wecom.test_claims import _store
 
 LEASE = timedelta(minutes=5)
 QUICK = 3.0  # seconds; a blocked claimer waits for the other transaction, i.e. forever here
@@ -28,14 +29,6 @@ QUICK = 3.0  # seconds; a blocked claimer waits for the other transaction, i.e. 
 def _postgresql_only(app: App) -> None:
     if app.db.is_sqlite:
         pytest.skip("SQLite has one writer: a second claimer waits for the lock by design")
-
-
-async def _store(app: App, user: str, n: int) -> list[int]:
-    now = app.clock.now()
-    async with app.db.session() as s:
-        ids = await inbox.store_many(s, [{"dedupe_key": f"{user}-{i}", "msg_id": str(i), "user_id": user,
-                                          "kind": "text", "xml": "<xml/>", "received_at": now} for i in range(n)])
-    return sorted(ids.values())
 
 
 async def test_inbox_rows_being_claimed_are_skipped_and_the_users_later_rows_wait(app: App,
