@@ -85,7 +85,8 @@ async def resolve_cmd(req: Request, args: str) -> list[Reply]:
     app, cfg = req.app, warehouse_config(req.app)
     now = app.clock.now()
     async with app.db.session() as s:
-        r, order, left = await floor.resolve(s, int(raw), result, actor=req.actor, now=now, leads_role=cfg.leads_role)
+        r, order, left = await floor.resolve(s, int(raw), result, actor=req.actor, now=now, leads_role=cfg.leads_role,
+                                             board=app.settings)
     log.info("report #%d resolved by %s", r.id, req.user.user_id)
     text = f"✅ 异常上报 #{r.id}（{r.kind}）已处理：{r.resolution}"
     if order is not None:

@@ -40,7 +40,7 @@ async def typed_report(req: Request) -> list[Reply] | None:
         heard = Heard(kind=kind_table(app).match(text), transcript=text, status=TYPED, problem="", media_id="",
                       audio_path="", audio_sha256="", seconds=None)
         r, _ = await record_report(s, reporter=req.user, order=order, heard=heard, now=now, leads_role=cfg.leads_role,
-                                   link=link_line(app.settings, TASKS, now))
+                                   link=link_line(app.settings, TASKS, now), board=app.settings)
         r.description = text
         await conversations.end(s, req.user.user_id)
     log.info("typed exception report #%d by %s on %s: %s", r.id, req.user.user_id, order.order_no, r.kind)

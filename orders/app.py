@@ -87,7 +87,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None, migrate: 
             if added:
                 log.info("added %d users from users.yaml", added)
             app = App(settings=settings, config=cfg, db=db, clock=clock, roles=roles, workflows=workflows,
-                      orders=OrderService(db, clock, workflows, roles))
+                      orders=OrderService(db, clock, workflows, roles, board=settings))
             wh = app.cached(WAREHOUSE, lambda: WarehouseConfig.from_dict(cfg.load("warehouse")))
             install_auto_assign(app.orders, wh, settings.tz)
             async with db.session() as s:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from statemachine.exceptions import TransitionNotAllowed
 
+from config import Settings
 from orders import timeline
 from orders.address import Recipient, parse_recipient
 from orders.carriers import check_number, find_carrier
@@ -70,11 +71,13 @@ GuardHook = Callable[[AsyncSession, Order, str, "Actor", Workflow, dict[str, Any
 
 
 class OrderService:
-    def __init__(self, db: Database, clock: Clock, workflows: WorkflowRegistry, roles: RoleBook) -> None:
+    def __init__(self, db: Database, clock: Clock, workflows: WorkflowRegistry, roles: RoleBook, *,
+                 board: Settings | None = None) -> None:
         self.db = db
         self.clock = clock
         self.workflows = workflows
         self.roles = roles
+        self.board = board  # settings for board links in notifications sent from hooks (None: no links)
         # Called inside the transaction after an order enters a state (e.g. auto-assignment).
         self.on_enter: list[EnterHook] = []
         self.guards: list[GuardHook] = []

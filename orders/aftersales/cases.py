@@ -180,7 +180,7 @@ class AfterSalesService:
                         kind="aftersales_opened", detail={"actor_name": actor.name, "summary": summary,
                                                           "case_no": case.case_no})
         if kind.hold_unshipped and not shipped:
-            await holds.hold(s, order, hold_reason(case), actor=actor, now=now)
+            await holds.hold(s, order, hold_reason(case), actor=actor, now=now, board=self.orders.board)
         first = 0
         if chain[0].submit:  # the requester's own submission step
             st = case.steps[0]
@@ -300,7 +300,8 @@ class AfterSalesService:
         if not approve:
             case.status, case.closed_at, case.closed_by = "rejected", now, actor.user_id
             case.reject_reason = reason
-            await holds.release(s, order, "售后驳回", actor=actor, now=now, only=hold_reason(case))
+            await holds.release(s, order, "售后驳回", actor=actor, now=now, only=hold_reason(case),
+                                board=self.orders.board)
             await notes.tell(s, case.requester_id, f"❌ 售后单 {case.case_no}（订单 {order.order_no}）"
                              f"在「{step.name}」被 {actor.name} 驳回。原因：{reason}", now, order.id)
         elif idx + 1 < len(case.steps):
@@ -353,7 +354,8 @@ class AfterSalesService:
         kind = cfg.kind(case.kind)
         out = kind.outcome if kind else None
         case.status, case.closed_at, case.closed_by = "approved", now, actor.user_id
-        await holds.release(s, order, "售后通过", actor=actor, now=now, only=hold_reason(case))
+        await holds.release(s, order, "售后通过", actor=actor, now=now, only=hold_reason(case),
+                            board=self.orders.board)
         parts = []
         by = dataclasses.replace(actor, check_roles=False)
         if out is None:

@@ -256,7 +256,7 @@ class Importer:
                             detail={"actor_name": "导入", "added": sorted(set(plat_new) - set(plat_old)),
                                     "removed": sorted(set(plat_old) - set(plat_new))})
             changed = True
-            await holds.changed(s, old, now)  # 退款中 / 暂停: on the temp's card at once
+            await holds.changed(s, old, now, board=self.service.board)  # 退款中 / 暂停: on the temp's card at once
         status_news = (o.platform_status != old.platform_status) if o.platform_status else \
             (o.status is not None and o.status != old.status)
         if status_news:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config import Settings
 from orders import timeline
 from orders.models import Order, User
 from orders.outbox import enqueue_text
@@ -55,9 +56,11 @@ async def _tell_leads(s: AsyncSession, r: ExceptionReport, order: Order | None, 
 
 
 async def record_report(s: AsyncSession, *, reporter: User, order: Order | None, heard: Heard, now: datetime,
-                        leads_role: str, link: str = "") -> tuple[ExceptionReport, list[str]]:
+                        leads_role: str, link: str = "", board: Settings | None = None
+                        ) -> tuple[ExceptionReport, list[str]]:
     """Create the report (always), its timeline entry (when the order is known) and tell the leads
-    (``link``: a line with the board's task wall, from ``orders.board_links.link_line``)."""
+    (``link``: a line with the board's task wall, from ``orders.board_links.link_line``; ``board``:
+    settings for the order link when the report holds a packed parcel, see ``holds.changed``)."""
     r = ExceptionReport(order_id=order.id if order else None, reporter_id=reporter.user_id, kind=heard.kind,
                         transcript=heard.transcript, status=heard.status, review="draft",
                         problem=heard.problem[:255], media_id=heard.media_id[:255], audio_path=heard.audio_path,
@@ -69,15 +72,15 @@ async def record_report(s: AsyncSession, *, reporter: User, order: Order | None,
         _timeline(s, r, order, reporter, now)
     leads = await _tell_leads(s, r, order, reporter, now, leads_role, link)
     if order is not None:
-        await holds.changed(s, order, now, leads_role=leads_role)  # a report under way holds the order
+        await holds.changed(s, order, now, leads_role=leads_role, board=board)  # a report under way holds the order
     return r, leads
 
 
 async def attach(s: AsyncSession, r: ExceptionReport, order: Order, reporter: User, now: datetime,
-                 leads_role: str, link: str = "") -> None:
+                 leads_role: str, link: str = "", board: Settings | None = None) -> None:
     """Attach a report made without a known order to the order the temp picked."""
     r.order_id, r.updated_at = order.id, now
     _timeline(s, r, order, reporter, now)
     leads = [u.user_id for u in await users_with_role(s, leads_role) if u.user_id != reporter.user_id]
     await enqueue_text(s, leads, f"异常上报 #{r.id} 已确认为订单 {order.order_no}。{link}", now, order_id=order.id)
-    await holds.changed(s, order, now, leads_role=leads_role)
+    await holds.changed(s, order, now, leads_role=leads_role, board=board)

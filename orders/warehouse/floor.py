@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config import Settings
 from orders import timeline
 from orders.errors import InvalidInput
 from orders.models import Order, TimelineEvent, User
@@ -87,7 +88,8 @@ async def open_reports(s: AsyncSession, limit: int = 20) -> tuple[list[OpenRepor
 
 
 async def resolve(s: AsyncSession, report_id: int, result: str, *, actor: Actor, now: datetime,
-                  leads_role: str) -> tuple[ExceptionReport, Order | None, list[holds.Hold]]:
+                  leads_role: str, board: Settings | None = None
+                  ) -> tuple[ExceptionReport, Order | None, list[holds.Hold]]:
     """The lead's 处理: close the report (its hold ends), on the timeline; the holds left."""
     result = " ".join(result.split())
     if not result:
@@ -107,7 +109,7 @@ async def resolve(s: AsyncSession, report_id: int, result: str, *, actor: Actor,
                         kind="report_resolved", detail={"actor_name": actor.name, "report_id": r.id,
                                                         "summary": f"#{r.id} {r.kind}：{result}"})
         await s.flush()
-        await holds.changed(s, order, now, leads_role=leads_role)
+        await holds.changed(s, order, now, leads_role=leads_role, board=board)
         left = await holds.holds_of(s, order)
     return r, order, left
 

@@ -23,7 +23,8 @@ How to use it from another module (one transaction, the caller's session)::
     current = await holds.holds_of(s, order)                                     # [] = free to go
 
 ``hold``/``release`` update the temp's task card in place ("暂停 — 请勿发货：<原因>"), tell the
-temp, and when the parcel is already packed tell the warehouse leads to pull it. After changing a
+temp, and when the parcel is already packed tell the warehouse leads to pull it (with the board's
+signed order link when ``board=settings`` is passed and ORDERBOT_BOARD_URL is set). After changing a
 hold some other way (a flag from an import, a report, a cancel) call ``changed(s, order, now)``
 so the card and the temp follow.
 """
@@ -38,8 +39,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config import Settings
 from orders import timeline
 from orders.aftersales.models import AfterSalesCase
+from orders.board_links import link_line, order_path
 from orders.errors import InvalidInput
 from orders.models import Order
 from orders.outbox import enqueue_text
@@ -122,7 +125,7 @@ def _clean(reason: str) -> str:
 
 
 async def hold(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now: datetime,
-               leads_role: str = LEADS_ROLE) -> list[Hold]:
+               leads_role: str = LEADS_ROLE, board: Settings | None = None) -> list[Hold]:
     """Put a hub hold (flag ``拦截:<reason>``) on ``order``; returns all holds now. The same
     reason twice is one hold."""
     flag = HUB_PREFIX + _clean(reason)
@@ -134,12 +137,13 @@ async def hold(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now:
                                 "summary": f"暂停发货：{flag.removeprefix(HUB_PREFIX)}"})
         log.info("order %s held by %s: %s", order.order_no, actor.user_id, flag)
     await s.flush()
-    await changed(s, order, now, leads_role=leads_role)
+    await changed(s, order, now, leads_role=leads_role, board=board)
     return await holds_of(s, order)
 
 
 async def release(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now: datetime,
-                  only: str | None = None, leads_role: str = LEADS_ROLE) -> list[Hold]:
+                  only: str | None = None, leads_role: str = LEADS_ROLE,
+                  board: Settings | None = None) -> list[Hold]:
     """Lift hub and platform hold flags (``only``: just the hub hold with that reason) and resolve
     the order's open exception reports; returns the holds left (cancel state, open after-sales
     cases: those end with their own process). A platform flag comes back if the next import
@@ -165,15 +169,16 @@ async def release(s: AsyncSession, order: Order, reason: str, *, actor: Actor, n
                                 "reports": [r.id for r in reports], "summary": f"放行：{reason}"})
         log.info("order %s released by %s: %s", order.order_no, actor.user_id, lifted)
     await s.flush()
-    await changed(s, order, now, leads_role=leads_role)
+    await changed(s, order, now, leads_role=leads_role, board=board)
     return await holds_of(s, order)
 
 
 async def changed(s: AsyncSession, order: Order, now: datetime, *, leads_role: str = LEADS_ROLE,
-                  pack_state: str = PACK_STATE) -> None:
+                  pack_state: str = PACK_STATE, board: Settings | None = None) -> None:
     """The order's holds may have changed: refresh its task card in place and tell the temp; if
-    the parcel is packed (not yet handed over), tell the leads to pull it. Does nothing when the
-    holds are what the task last showed, so calling it twice is harmless."""
+    the parcel is packed (not yet handed over), tell the leads to pull it (with the board's order
+    link when ``board`` settings have ORDERBOT_BOARD_URL). Does nothing when the holds are what
+    the task last showed, so calling it twice is harmless."""
     task = await card.task_of(s, order.id)
     if task is None:
         return
@@ -188,8 +193,9 @@ async def changed(s: AsyncSession, order: Order, now: datetime, *, leads_role: s
                            "请停止拣货，商品放回原位，等待仓管通知。", now, order_id=order.id)
     elif found and order.status in (pack_state, CANCEL_STATE):  # packed, not handed to the carrier yet
         leads = [u.user_id for u in await users_with_role(s, leads_role)]
+        link = link_line(board, order_path(order.order_no), now) if board else ""
         await enqueue_text(s, leads, f"⛔ 订单 {order.order_no} 已打包但被暂停（{sig}），请把包裹从待发区拦下，"
-                           "勿交快递。", now, order_id=order.id)
+                           f"勿交快递。{link}", now, order_id=order.id)
     elif not found and previous and task.state != "packed":
         await enqueue_text(s, [task.assignee_id], f"✅ 订单 {order.order_no} 已解除暂停，可以继续拣货。", now,
                            order_id=order.id)

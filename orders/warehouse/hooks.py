@@ -42,7 +42,8 @@ def install_auto_assign(service: OrderService, cfg: WarehouseConfig, tz: str) ->
 
     async def cancelled(s: AsyncSession, order: Order, target: str, actor: Actor) -> None:
         if target == holds.CANCEL_STATE:
-            await holds.changed(s, order, service.clock.now(), leads_role=cfg.leads_role, pack_state=cfg.pack_state)
+            await holds.changed(s, order, service.clock.now(), leads_role=cfg.leads_role, pack_state=cfg.pack_state,
+                                board=service.board)
 
     async def all_scanned(s: AsyncSession, order: Order, target: str, actor: Actor, wf: Workflow,
                           detail: dict[str, Any]) -> None:

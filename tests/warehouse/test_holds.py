@@ -4,10 +4,14 @@ moves past 打包完成 refused for everyone until 放行."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 from sqlalchemy import select
 
 from bot.testing import ChatBot
 from orders.app import App
+from orders.board_links import path_of
 from orders.intake.canonical import CanonOrder
 from orders.intake.importer import Importer
 from orders.models import Order
@@ -79,12 +83,31 @@ async def test_intercept_after_packing_tells_the_lead_to_pull_the_parcel(bot: Ch
     assert "打包完成" in await pack(bot)
     out = await bot.say("cs01", f"拦截 {NO} 买家退款")
     assert "包裹已打包，已通知仓管从待发区拦下" in out
-    assert any("请把包裹从待发区拦下" in t for t in await texts_to(app, "wh01"))
+    [pull] = [t for t in await texts_to(app, "wh01") if "请把包裹从待发区拦下" in t]
+    assert "/board/" not in pull  # no ORDERBOT_BOARD_URL: no link
     assert "⛔" in await bot.say("wh01", f"推进 {NO} 物流揽收")
     assert "⛔" in await bot.say("admin", f"推进 {NO} 物流揽收")  # for everyone
     assert "已放行" in await bot.say("wh01", f"放行 {NO} 退款已撤销")
     assert "→ 物流揽收" in await bot.say("wh01", f"推进 {NO} 物流揽收")
     assert "包裹已离开仓库" in await bot.say("cs01", f"拦截 {NO} 太晚了")
+
+
+async def test_packed_hold_tells_the_lead_with_the_board_order_link(bot: ChatBot, app: App) -> None:
+    app.settings.board_url = "https://board.example"
+    await to_sorting(bot, NO)
+    await start_pick(bot)
+    assert "打包完成" in await pack(bot)
+    importer = Importer(app.db, app.clock, app.workflows, app.settings.tz, service=app.orders)
+    await importer.import_orders([CanonOrder.model_validate(canon("T1001", flags=["退款中"]))])  # an import
+    assert "已拦截" in await bot.say("cs01", f"拦截 {NO} 买家退款")  # a person's 拦截
+    assert "订单已暂停发货" in await bot.say("cs01", f"售后 {NO} 退款 10 少发")  # an after-sales case
+    assert "已取消" in await bot.say("cs01", f"取消 {NO} 买家不要了")  # a cancel (the service's hook)
+    pulls = [t for t in await texts_to(app, "wh01") if "请把包裹从待发区拦下" in t]
+    assert len(pulls) == 4
+    for pull in pulls:
+        m = re.search(r"\n在看板中打开：https://board\.example/board/go\?t=(\S+)$", pull)
+        assert m, pull
+        assert path_of(app.settings.secret_key, unquote(m.group(1)), app.clock.now()) == f"/board/order/{NO}"
 
 
 async def test_cancel_after_packing_tells_the_lead(bot: ChatBot, app: App) -> None:
