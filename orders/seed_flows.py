@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -19,9 +19,8 @@ from orders.aftersales.chains import ApprovalConfig
 from orders.app import App
 from orders.clock import ManualClock
 from orders.files import keep
-from orders.intake.carriers import CarrierEvent
 from orders.intake.carriers.apply import apply_event
-from orders.intake.carriers.kuaidi100 import classify
+from orders.intake.carriers.kuaidi100 import CARRIER_TZ, Kuaidi100
 from orders.models import Order
 from orders.service import Actor, OrderService
 from orders.users import get_user
@@ -113,25 +112,33 @@ async def _picking_with_report(app: App, order_no: str, now: datetime) -> None:
         await record_report(s, reporter=reporter, order=order, heard=heard, now=at, leads_role="warehouse")
 
 
-def _scan(app: App, number: str, code: int, at: datetime, context: str = "") -> CarrierEvent:
-    kind, label = classify(code)
-    local = at.astimezone(ZoneInfo(app.settings.tz))
-    return CarrierEvent(carrier="kuaidi100", company="", number=number, kind=kind, code=str(code), label=label,
-                        event_time=local.strftime("%Y-%m-%d %H:%M:%S"), context=context)
+def _push(company: str, number: str, code: int, track: list[tuple[str, str, str, str]]) -> dict[str, str]:
+    """A Kuaidi100 push form (resultv2 track entries, newest first, Beijing time), unsigned."""
+    data = [{"time": tm, "ftime": tm, "context": context, "areaName": place, "status": status}
+            for tm, place, status, context in reversed(track)]
+    return {"param": json.dumps({"status": "polling", "lastResult": {
+        "message": "ok", "nu": number, "com": company, "state": str(code), "ischeck": "1" if code == 3 else "0",
+        "data": data}}, ensure_ascii=False)}
 
 
 async def _carrier_scans(app: App, packed: list[str], now: datetime) -> None:
-    """Yesterday's packed orders: one picked up, one picked up and signed, one lost (疑难件)."""
+    """Yesterday's packed orders: one picked up, one picked up and signed, one lost (疑难件). Each
+    push carries the parcel's track so far and goes the way a real one does (parse, apply_event)."""
     past = Past(app)
-    plans = [("中通", "73123456789012", [(1, 5, "")]),
-             ("圆通", "YT7712345678901", [(1, 26, ""), (3, 2, "")]),
-             ("顺丰", "SF1402345678906", [(1, 20, ""), (2, 3, "快件丢失，网点正在核实")])]
-    for order_no, (carrier, number, scans) in zip(packed, plans, strict=False):
+    picked = ("浙江,杭州市,西湖区", "揽收", "【杭州西湖区文三路】快件已揽收")
+    plans = [("中通", "zhongtong", "73123456789012", [(1, 5, picked)]),
+             ("圆通", "yuantong", "YT7712345678901",
+              [(1, 26, picked), (3, 2, ("", "签收", "快件已签收，签收人：本人，如有疑问请联系派件员"))]),
+             ("顺丰", "shunfeng", "SF1402345678906",
+              [(1, 20, picked), (2, 3, ("浙江,杭州市", "疑难", "快件丢失，网点正在核实"))])]
+    for order_no, (carrier, company, number, scans) in zip(packed, plans, strict=False):
         first = now - timedelta(hours=scans[0][1] + 1)
         await past.at(first).orders.add_tracking(order_no, WH, carrier, number)
-        for code, hours_ago, context in scans:
+        track: list[tuple[str, str, str, str]] = []
+        for code, hours_ago, entry in scans:
             at = now - timedelta(hours=hours_ago)
-            await apply_event(past.at(at).orders, _scan(app, number, code, at, context))
+            track.append((at.astimezone(CARRIER_TZ).strftime("%Y-%m-%d %H:%M:%S"), *entry))
+            await apply_event(past.at(at).orders, Kuaidi100().parse(_push(company, number, code, track)))
 
 
 async def _cases(app: App, signed: list[str], now: datetime) -> None:

@@ -98,6 +98,19 @@ async def test_the_search_examples_of_help_and_readme_find_demo_orders(demo: Cha
     assert f"订单 {SHOWCASE}" in await demo.say("cs01", "查 5678")
 
 
+async def test_the_demo_parcels_carry_the_carriers_track(demo: ChatBot) -> None:
+    """The demo's carrier pushes go the real way (Kuaidi100 form, parse, apply): 查 shows the latest
+    scan, 轨迹 interleaves the track (【物流】)."""
+    out = await demo.say("cs01", "查 73123456789012")
+    assert re.search(r"物流：\d\d-\d\d \d\d:\d\d 浙江,杭州市,西湖区 【杭州西湖区文三路】快件已揽收", out), out
+    no = re.search(r"订单 (BG\d{6}-\d{4})", out)
+    assert no, out
+    trail = await demo.say("cs01", f"轨迹 {no.group(1)}")
+    assert "含物流 1 条" in trail and "【物流】" in trail and "快件已揽收" in trail, trail
+    assert "快件已签收" in await demo.say("cs01", "查 YT7712345678901")
+    assert "快件丢失，网点正在核实" in await demo.say("cs01", "查 SF1402345678906")
+
+
 async def test_a_temp_works_the_three_buttons(demo: ChatBot) -> None:
     out = await chat(demo, "temp01", "任务\n/按 异常上报\n/按 扫码拣货\n/扫 BG260122-8812\n/扫 TQ-YRF-120\n"
                                      "/扫 TQ-WY-110\n/扫 TQ-WY-110\n/按 完成打包\n")
