@@ -32,6 +32,9 @@ DEMO_USERS = [
     ("fin01", "吴财务", "财务部", ["finance"]), ("ops01", "郑运营", "运营部", ["ops"]),
     ("boss", "陈总", "总经办", ["manager"]), ("admin", "管理员", "总部", ["admin"]),
 ]
+# Department leads only the demo has (overdue warehouse / finance steps escalate to them). The
+# tests' roster (DEMO_USERS) leaves them out: there, the default lead (cs_lead) is the baseline.
+DEMO_LEADS = [("whlead", "冯主管", "仓储部", ["warehouse_lead"]), ("finlead", "韩主管", "财务部", ["finance_lead"])]
 CHANNELS = {"taobao": "童趣旗舰店", "pdd": "童趣拼多多店", "douyin": "童趣抖音小店", "jd": "童趣京东自营",
             "wechat": "童趣微信小程序"}
 PRODUCTS = [("TQ-YRF-120", "儿童羽绒服 120cm", "199.00"), ("TQ-WY-110", "加绒卫衣 110cm", "89.90"),
@@ -173,7 +176,7 @@ async def seed_demo(app: App, n: int = 2400) -> ImportReport | None:
 
     now = app.clock.now()
     async with app.db.session() as s:
-        for uid, name, dept, rs in DEMO_USERS:
+        for uid, name, dept, rs in (*DEMO_USERS, *DEMO_LEADS):
             await upsert_user(s, app.roles, user_id=uid, name=name, roles=rs, department=dept, now=now)
         if await s.scalar(select(func.count()).select_from(Order)):
             return None

@@ -24,6 +24,7 @@ from orders.app import App, build_app
 from orders.clock import ManualClock
 from orders.models import Order
 from orders.seed import SHOWCASE, seed_demo
+from tests.aftersales.helpers import last_id, outbox
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 README = Path(__file__).parents[1] / "README.md"
@@ -135,6 +136,19 @@ async def test_approvers_decide_cases_and_one_case_is_past_its_deadline(demo: Ch
                                        .group_by(AfterSalesCase.status))).all())
     assert len(overdue) == 1 and set(states) == {"open", "approved", "rejected"}
     assert "财务核对" in await demo.say("fin01", f"售后单 {await pending_case(app, 'finance')}")
+
+
+async def test_the_overdue_warehouse_step_escalates_to_the_warehouse_lead(demo: ChatBot) -> None:
+    from notifications.sweeper import sweep_deadlines
+
+    app = demo.app
+    mark = await last_id(app)
+    assert await sweep_deadlines(app) >= 1
+    texts = {r.target: r.payload["content"] for r in await outbox(app, "text", since=mark)}
+    assert "⚠️ 升级" in texts["whlead"] and "仓管确认实物入库" in texts["whlead"], texts
+    assert "cslead" not in texts  # its own department's lead, not the default cs_lead
+    todo = await demo.say("whlead", "待办")
+    assert "⏰超时" in todo, todo
 
 
 async def test_the_customer_service_lead_approves_from_the_queue(demo: ChatBot) -> None:
