@@ -44,11 +44,6 @@ CARD_TASK_USED = 42014  # template card task_id already used
 INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
 
 
-class _HeldBack(Exception):
-    def __init__(self, until: datetime) -> None:
-        self.until = until
-
-
 class Permanent(Exception):
     """A row that can never be delivered as it is (bad path, unknown robot, bad payload)."""
 
@@ -97,7 +92,7 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.scan = scan
         self.poll = poll
-        self._sem = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._loaded = False
         self.me = processes.current().id
@@ -180,36 +175,41 @@ class OutboxWorker:
             picked.append(r)
         if not picked:
             return result
-        outcomes = await asyncio.gather(*(self._deliver(r, result) for r in picked))
-        result.sent = sum(outcomes)
+        for i in range(0, len(picked), self.concurrency):  # claimed rows go out at once: their lease holds
+            claimed = await self._claim(picked[i:i + self.concurrency], result)
+            result.sent += sum(await asyncio.gather(*(self._deliver(r, result) for r in claimed)))
         return result
 
-    async def _claim(self, row: OutboxMessage) -> bool | datetime:
-        """pending -> sending for this process, just before the request goes out, together with the
-        row's send-limit slots shared by every process (orders.rate_slots). False: a peer took the
-        row; a time: the limits hold it back until then (nothing claimed)."""
+    async def _claim(self, rows: list[OutboxMessage], result: PassResult) -> list[OutboxMessage]:
+        """pending -> sending for this process, all in one transaction just before their requests go
+        out, each with its send-limit slots shared by every process (orders.rate_slots). A row a peer
+        took is left out; a row another process's sends hold back is given back as it was
+        (``result.next_at`` says when to look again). Returns the claimed rows, in order."""
         now = self.app.clock.now()
-        try:
-            async with self.app.db.write_session() as s:
-                free = (select(OutboxMessage.id)  # SKIP LOCKED: a row a peer is claiming is its (PostgreSQL)
-                        .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
-                               OutboxMessage.next_attempt_at <= now)
-                        .with_for_update(skip_locked=True))
-                got = await s.scalar(update(OutboxMessage)
-                                     .where(OutboxMessage.id.in_(free.scalar_subquery()))
-                                     .execution_options(synchronize_session=False)
-                                     .values(status="sending", claimed_by=self.me,
-                                             next_attempt_at=now + self.policy.lease)
-                                     .returning(OutboxMessage.id))
-                if got is None:
-                    return False
-                if counted(row):
-                    wait = await rate_slots.take(s, {k: self.limiter.windows(k) for k in sorted(lanes(row))}, now)
+        async with self.app.db.write_session() as s:
+            free = (select(OutboxMessage.id)  # SKIP LOCKED: rows a peer is claiming are its (PostgreSQL)
+                    .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == "pending",
+                           OutboxMessage.next_attempt_at <= now)
+                    .with_for_update(skip_locked=True))
+            got = set((await s.scalars(update(OutboxMessage)
+                                       .where(OutboxMessage.id.in_(free.scalar_subquery()))
+                                       .execution_options(synchronize_session=False)
+                                       .values(status="sending", claimed_by=self.me,
+                                               next_attempt_at=now + self.policy.lease)
+                                       .returning(OutboxMessage.id))).all())
+            held: list[OutboxMessage] = []
+            for r in rows:
+                if r.id in got and counted(r):
+                    wait = await rate_slots.take(s, {k: self.limiter.windows(k) for k in sorted(lanes(r))}, now)
                     if wait is not None:
-                        raise _HeldBack(wait)  # rolls the claim back
-        except _HeldBack as held:
-            return held.until
-        return True
+                        held.append(r)
+                        result.next_at = wait if result.next_at is None else min(result.next_at, wait)
+            if held:  # by primary key: one executemany
+                await s.execute(update(OutboxMessage).execution_options(synchronize_session=False),
+                                [{"id": r.id, "status": "pending", "claimed_by": None,
+                                  "next_attempt_at": r.next_attempt_at} for r in held])
+        back = {r.id for r in held}
+        return [r for r in rows if r.id in got and r.id not in back]
 
     async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:
         """Mark delivered with WeCom's msgid; the message itself is scrubbed from the row (a card
@@ -221,44 +221,37 @@ class OutboxWorker:
                                "last_error": note, "msgid": msgid[:128], "claimed_by": None, "payload": kept})
 
     async def _deliver(self, row: OutboxMessage, result: PassResult) -> int:
-        async with self._sem:
-            claimed = await self._claim(row)
-            if claimed is False:
-                return 0  # a peer took it
-            if claimed is not True:  # another process used this recipient's sends up
-                result.next_at = claimed if result.next_at is None else min(result.next_at, claimed)
-                return 0
-            try:
-                answer = await self._send(row)
-            except WeComUnavailable as e:
-                result.stalled = True
+        try:
+            answer = await self._send(row)
+        except WeComUnavailable as e:
+            result.stalled = True
+            await self._retry(row, str(e), result)
+            return 0
+        except WeComError as e:
+            if e.errcode == CARD_TASK_USED and row.msgtype == "template_card":
+                # the card's unique task_id was taken: this very row reached WeCom before a crash
+                await self._sent(row, "", "delivered before an interruption (task_id already used: 42014)")
+                log.info("outbox %d: card already delivered before an interruption", row.id)
+                return 1
+            if e.retryable:
                 await self._retry(row, str(e), result)
-                return 0
-            except WeComError as e:
-                if e.errcode == CARD_TASK_USED and row.msgtype == "template_card":
-                    # the card's unique task_id was taken: this very row reached WeCom before a crash
-                    await self._sent(row, "", "delivered before an interruption (task_id already used: 42014)")
-                    log.info("outbox %d: card already delivered before an interruption", row.id)
-                    return 1
-                if e.retryable:
-                    await self._retry(row, str(e), result)
-                else:
-                    await self._dead(row, str(e))
-                    result.failed += 1
-                return 0
-            except Permanent as e:
+            else:
                 await self._dead(row, str(e))
                 result.failed += 1
-                return 0
-            except Exception as e:  # a bug: keep the row, back off, tell the log
-                log.exception("outbox %d: unexpected error", row.id)
-                await self._retry(row, f"{type(e).__name__}: {e}", result)
-                return 0
-            if counted(row):
-                self.limiter.record(lanes(row), self.app.clock.now())
-            await self._sent(row, str(answer.get("msgid") or ""), code=str(answer.get("response_code") or ""))
-            log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
-            return 1
+            return 0
+        except Permanent as e:
+            await self._dead(row, str(e))
+            result.failed += 1
+            return 0
+        except Exception as e:  # a bug: keep the row, back off, tell the log
+            log.exception("outbox %d: unexpected error", row.id)
+            await self._retry(row, f"{type(e).__name__}: {e}", result)
+            return 0
+        if counted(row):
+            self.limiter.record(lanes(row), self.app.clock.now())
+        await self._sent(row, str(answer.get("msgid") or ""), code=str(answer.get("response_code") or ""))
+        log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
+        return 1
 
     async def _send(self, row: OutboxMessage) -> dict[str, Any]:
         """Send one row; WeCom's answer (empty for robots and card updates: no msgid)."""

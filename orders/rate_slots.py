@@ -1,19 +1,23 @@
 """WeCom's send limits shared by every process (replicas on one database). A limit of N messages
-per window W is N slot rows per recipient, each usable once per W: taking a message's slot is a
-compare-and-set on the slot used longest ago, so no window ever holds more than N sends, whatever
-number of processes take slots at once. Slots are created on a recipient's first message."""
+per window W is at most N slot rows per recipient, each usable once per W: taking a message's slot
+is a compare-and-set on the slot used longest ago, so no window ever holds more than N sends,
+whatever number of processes take slots at once. Slots are created as they are needed (one row
+per send until the window's N exist, not N rows at a recipient's first message): on PostgreSQL the
+process adding one holds a transaction advisory lock on the recipient's family, tried without
+waiting, so two processes never add the same slot and neither waits for the other."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Index, Integer, String, select, update
+from sqlalchemy import Index, Integer, String, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
-from orders.db import dialect_insert
+from orders.job_lock import lock_key
 
 Window = tuple[timedelta, int]
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
@@ -29,6 +33,13 @@ class RateSlot(Base):
     used_at: Mapped[datetime]
 
 
+@dataclass(frozen=True)
+class _Taken:
+    family: str
+    slot: int
+    before: datetime | None  # None: the slot was added by this take
+
+
 async def _oldest(s: AsyncSession, family: str) -> tuple[int, datetime] | None:
     """The slot used longest ago, locked for this transaction; on PostgreSQL slots other
     transactions are taking are skipped (SKIP LOCKED), so concurrent senders take different slots."""
@@ -38,27 +49,55 @@ async def _oldest(s: AsyncSession, family: str) -> tuple[int, datetime] | None:
     return None if row is None else (int(row[0]), row[1])
 
 
+async def _add(s: AsyncSession, family: str, cap: int, now: datetime) -> _Taken | bool:
+    """A new slot used now, when the family has fewer than ``cap``; False when it has them all,
+    True when another transaction is adding one right now (PostgreSQL: try again soon)."""
+    if s.get_bind().dialect.name == "postgresql" and not await s.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(f"rate:{family}")}):
+        return True
+    n, top = (await s.execute(select(func.count(), func.max(RateSlot.slot)).where(RateSlot.family == family))).one()
+    if n >= cap:
+        return False
+    slot = -1 if top is None else int(top)
+    await s.execute(insert(RateSlot).values(family=family, slot=slot + 1, used_at=now))
+    return _Taken(family, slot + 1, None)
+
+
+async def _take_one(s: AsyncSession, family: str, span: timedelta, cap: int, now: datetime) -> _Taken | datetime:
+    """One slot of one window, or when to try again."""
+    oldest = await _oldest(s, family)
+    if oldest is not None and oldest[1] <= now - span:
+        slot, used = oldest
+        got = await s.execute(update(RateSlot).where(RateSlot.family == family, RateSlot.slot == slot,
+                                                     RateSlot.used_at == used).values(used_at=now))
+        return _Taken(family, slot, used) if got.rowcount == 1 else now + RETRY  # type: ignore[attr-defined]
+    added = await _add(s, family, cap, now)
+    if isinstance(added, _Taken):
+        return added
+    if added or oldest is None:  # a peer is adding a slot, or is taking every one there is
+        return now + RETRY
+    return oldest[1] + span
+
+
+async def _undo(s: AsyncSession, taken: list[_Taken], now: datetime) -> None:
+    for t in reversed(taken):
+        if t.before is None:
+            await s.execute(delete(RateSlot).where(RateSlot.family == t.family, RateSlot.slot == t.slot))
+        else:
+            await s.execute(update(RateSlot).where(RateSlot.family == t.family, RateSlot.slot == t.slot,
+                                                   RateSlot.used_at == now).values(used_at=t.before))
+
+
 async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: datetime) -> datetime | None:
     """Take one slot of every window of every key (in the caller's transaction). None when all
-    were taken; otherwise when to try again, and the caller must roll back what was taken."""
+    were taken; otherwise when to try again, and the slots this call took are given back (the
+    caller's transaction goes on: it may take slots for other messages)."""
+    taken: list[_Taken] = []
     for key, wins in windows.items():
         for span, cap in wins:
-            family = f"{int(span.total_seconds())}:{key}"[:96]
-            oldest = await _oldest(s, family)
-            if oldest is None:
-                if await s.scalar(select(RateSlot.slot).where(RateSlot.family == family).limit(1)) is not None:
-                    return now + RETRY  # every slot is being taken by other transactions right now
-                # one cached statement, executemany: a literal multi-row VALUES of 1,000 slots took ~0.2 s to compile
-                await s.execute(dialect_insert(s, RateSlot).on_conflict_do_nothing(),
-                                [{"family": family, "slot": i, "used_at": NEVER} for i in range(cap)])
-                oldest = await _oldest(s, family)
-                if oldest is None:
-                    return now + RETRY
-            slot, used = oldest
-            if used > now - span:
-                return used + span
-            got = await s.execute(update(RateSlot).where(RateSlot.family == family, RateSlot.slot == slot,
-                                                         RateSlot.used_at == used).values(used_at=now))
-            if got.rowcount != 1:  # type: ignore[attr-defined]
-                return now + RETRY
+            got = await _take_one(s, f"{int(span.total_seconds())}:{key}"[:96], span, cap, now)
+            if isinstance(got, datetime):
+                await _undo(s, taken, now)
+                return got
+            taken.append(got)
     return None

@@ -66,7 +66,7 @@ async def test_concurrent_senders_take_different_rate_slots(app: App, clock: Man
     now = clock.now()
     wins = {"u:cs01": [(timedelta(minutes=1), 2)]}
     async with app.db.session() as s:
-        assert await rate_slots.take(s, wins, now - timedelta(hours=1)) is None  # creates the 2 slots
+        assert await rate_slots.take(s, wins, now - timedelta(hours=1)) is None  # its first slot
     async with app.db.session() as first:
         assert await rate_slots.take(first, wins, now) is None
         async with app.db.session() as second:  # the other slot, without waiting for the first

@@ -1,0 +1,63 @@
+"""The shared send-limit slots (orders.rate_slots): created as sends need them, never more than a
+window's cap, reused once their window has passed, and given back when a later window of the same
+message is full (the transaction goes on with other messages)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from orders import rate_slots
+from orders.app import App
+from orders.clock import ManualClock
+from orders.rate_slots import RateSlot
+
+MINUTE = (timedelta(minutes=1), 3)
+HOUR = (timedelta(hours=1), 4)
+
+
+async def _slots(app: App, family: str) -> list[tuple[int, object]]:
+    async with app.db.session() as s:
+        return [(r.slot, r.used_at) for r in (await s.execute(
+            select(RateSlot.slot, RateSlot.used_at).where(RateSlot.family == family).order_by(RateSlot.slot))).all()]
+
+
+async def test_slots_are_added_up_to_the_cap_then_the_window_holds(app: App, clock: ManualClock) -> None:
+    now = clock.now()
+    async with app.db.session() as s:
+        for i in range(3):
+            assert await rate_slots.take(s, {"u:kf": [MINUTE]}, now + timedelta(seconds=i)) is None
+        assert await rate_slots.take(s, {"u:kf": [MINUTE]}, now + timedelta(seconds=5)) == now + timedelta(minutes=1)
+    assert [slot for slot, _ in await _slots(app, "60:u:kf")] == [0, 1, 2]  # never a 4th
+    async with app.db.session() as s:  # the oldest slot is free a minute after it was used: reused, not added
+        assert await rate_slots.take(s, {"u:kf": [MINUTE]}, now + timedelta(minutes=1)) is None
+    used = await _slots(app, "60:u:kf")
+    assert len(used) == 3 and used[0][1] == now + timedelta(minutes=1)
+
+
+async def test_a_full_later_window_gives_back_the_earlier_ones(app: App, clock: ManualClock) -> None:
+    now = clock.now()
+    async with app.db.session() as s:
+        for i in range(4):  # the hour is full after 4 (one a minute keeps the minute window free)
+            assert await rate_slots.take(s, {"u:kf": [MINUTE, HOUR]}, now + timedelta(minutes=i)) is None
+    before = await _slots(app, "60:u:kf")
+    async with app.db.session() as s:
+        wait = await rate_slots.take(s, {"u:kf": [MINUTE, HOUR]}, now + timedelta(minutes=10))
+        assert wait == now + timedelta(hours=1)
+        assert await rate_slots.take(s, {"u:other": [MINUTE, HOUR]}, now + timedelta(minutes=10)) is None
+    assert await _slots(app, "60:u:kf") == before  # the minute slot taken first was given back
+    async with app.db.session() as s:
+        n = await s.scalar(select(func.count()).select_from(RateSlot).where(RateSlot.family.like("%:u:other")))
+    assert n == 2  # the same transaction went on for another recipient
+
+
+async def test_a_slot_added_then_given_back_is_removed(app: App, clock: ManualClock) -> None:
+    now = clock.now()
+    async with app.db.session() as s:
+        for i in range(4):
+            assert await rate_slots.take(s, {"u:kf": [HOUR]}, now + timedelta(minutes=i)) is None
+    async with app.db.session() as s:  # the minute family is new (added), the hour is full: nothing stays
+        assert await rate_slots.take(s, {"u:kf": [HOUR], "u:new": [MINUTE]}, now + timedelta(minutes=5)) is not None
+        assert await rate_slots.take(s, {"u:new": [MINUTE], "u:kf": [HOUR]}, now + timedelta(minutes=5)) is not None
+    assert await _slots(app, "60:u:new") == []
