@@ -53,6 +53,18 @@ def scrubbed(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k in KEEP_AFTER_SENT}
 
 
+def outbox_values(*, to: Iterable[str] | str, msgtype: str, payload: dict[str, Any], now: datetime,
+                  channel: str = "app", dedupe_key: str | None = None,
+                  order_id: int | None = None) -> dict[str, Any] | None:
+    """A new row's columns (None without a recipient), e.g. for inserting many at once."""
+    target = to if isinstance(to, str) else "|".join(sorted(set(to)))
+    if not target:
+        return None
+    return dict(channel=channel, target=target, msgtype=msgtype, payload=payload, status="pending", attempts=0,
+                next_attempt_at=now, created_at=now, dedupe_key=dedupe_key, order_id=order_id, last_error="",
+                msgid="")
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -65,11 +77,10 @@ async def enqueue(
     order_id: int | None = None,
 ) -> OutboxMessage | None:
     """Add one outgoing message to the session; None when ``dedupe_key`` was already used."""
-    target = to if isinstance(to, str) else "|".join(sorted(set(to)))
-    if not target:
+    values = outbox_values(to=to, msgtype=msgtype, payload=payload, now=now, channel=channel, dedupe_key=dedupe_key,
+                           order_id=order_id)
+    if values is None:
         return None
-    values = dict(channel=channel, target=target, msgtype=msgtype, payload=payload, status="pending", attempts=0,
-                  next_attempt_at=now, created_at=now, dedupe_key=dedupe_key, order_id=order_id)
     if dedupe_key is None:
         row = OutboxMessage(**values)
         session.add(row)

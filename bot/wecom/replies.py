@@ -7,11 +7,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.types import Reply
 from orders.files import image_suffix, keep
-from orders.outbox import enqueue
+from orders.outbox import OutboxMessage, enqueue, outbox_values
 
 TEXT_LIMIT = 2048  # bytes, WeCom's limit for text and markdown app messages
 
@@ -51,8 +52,10 @@ def save_reply_image(data_dir: Path, data: bytes) -> str:
 async def enqueue_replies(
     session: AsyncSession, replies: list[Reply], sender: str, *, now: datetime, data_dir: Path
 ) -> int:
-    """Queue every reply (to the sender unless ``Reply.to`` says otherwise); returns rows added."""
+    """Queue every reply (to the sender unless ``Reply.to`` says otherwise); returns rows added.
+    Rows without a dedupe key (most replies) are inserted together: one executemany."""
     n = 0
+    plain: list[dict[str, Any]] = []
     for r in replies:
         to: tuple[str, ...] = r.to if r.to is not None else (sender,)
         rows: list[tuple[str, dict[str, Any]]]
@@ -69,6 +72,17 @@ async def enqueue_replies(
         # a card's row is keyed by its task_id: a later update_card naming the task_id finds its response code
         key = f"card:{r.card.task_id}" if r.card is not None else None
         for msgtype, payload in rows:
+            if key is None:
+                plain += [v] if (v := outbox_values(to=to, msgtype=msgtype, payload=payload, now=now)) else []
+                continue
+            n += await _insert(session, plain)  # the rows before this one first: ids keep the replies' order
+            plain = []
             if await enqueue(session, to=to, msgtype=msgtype, payload=payload, now=now, dedupe_key=key) is not None:
                 n += 1
-    return n
+    return n + await _insert(session, plain)
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    if rows:
+        await session.execute(insert(OutboxMessage), rows)
+    return len(rows)

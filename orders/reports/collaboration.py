@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, Executable, case, literal_column, select
+from sqlalchemy import BigInteger, Connection, Executable, case, insert, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import deferred
@@ -86,13 +86,13 @@ async def record_ask(db: Database, *, order_id: int, state: str, state_since: da
     """Note that ``user`` looked the order up (one small insert)."""
     if command not in cfg.commands:
         return
-    ask = OrderAsk(order_id=order_id, user_id=user.user_id, department=cfg.department(user)[:64],
-                   command=command, state=state, state_since=state_since, at=at, msg_id=msg_id[:64])
+    await deferred.write(db, deferred.Rows(_ask_insert, dict(
+        order_id=order_id, user_id=user.user_id, department=cfg.department(user)[:64], command=command, state=state,
+        state_since=state_since, at=at, msg_id=msg_id[:64])))  # with the reply's transaction when there is one
 
-    async def add(s: AsyncSession) -> None:  # with the reply's transaction when there is one
-        s.add(ask)
 
-    await deferred.write(db, add)
+def _ask_insert(s: AsyncSession) -> Executable:
+    return insert(OrderAsk)
 
 
 def _fetch(sc: Connection, stmt: Executable) -> list[Any]:
