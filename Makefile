@@ -1,7 +1,7 @@
 # Two entry points: `make demo` (set up, seed the demo data into the default SQLite database
 # var/orderbot.db, open the chat console) and `make test` (set up, lint, type-check, run the whole
-# test suite on SQLite, then the database tests again on a throwaway PostgreSQL cluster the run
-# starts itself).
+# test suite on SQLite and, at the same time, the database tests on a throwaway PostgreSQL cluster
+# the run starts itself: scripts/test-engines.sh).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -39,8 +39,7 @@ lint: setup-test
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q $(PYTEST_ARGS)
-	ORDERBOT_TEST_ENGINE=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
+	bash scripts/test-engines.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
