@@ -15,7 +15,7 @@ from typing import Any
 from bot.dispatch import Dispatcher
 from bot.types import Reply
 from bot.wecom.messages import parse
-from bot.wecom.replies import enqueue_replies
+from bot.wecom.replies import enqueue_all
 from orders import deferred, inbox, processes, versions
 from orders.app import App
 from orders.inbox import InboxMessage
@@ -180,12 +180,11 @@ class InboxProcessor:
             later = [i for i in await inbox.waiting(s, {f.row.user_id for f in batch}) if i not in self._inflight]
             # the batch's bookkeeping together: one executemany per statement (orders.deferred.Rows)
             await deferred.run(s, [w for f in batch if f.row.id in done and not f.error for w in f.writes])
-            n = 0
             for f in batch:
-                if f.row.id in done:
-                    n += await enqueue_replies(s, f.replies, f.row.user_id, now=now, data_dir=app.settings.data_dir)
-                else:
+                if f.row.id not in done:
                     log.warning("inbox row %d was finished by another worker; its replies are dropped", f.row.id)
+            n = await enqueue_all(s, [(f.replies, f.row.user_id) for f in batch if f.row.id in done], now=now,
+                                  data_dir=app.settings.data_dir)
         log.info("inbox: %d messages processed, %d outgoing", len(done), n)
         for row_id in later:
             self.submit(row_id)

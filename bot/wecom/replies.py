@@ -52,11 +52,18 @@ def save_reply_image(data_dir: Path, data: bytes) -> str:
 async def enqueue_replies(
     session: AsyncSession, replies: list[Reply], sender: str, *, now: datetime, data_dir: Path
 ) -> int:
-    """Queue every reply (to the sender unless ``Reply.to`` says otherwise); returns rows added.
-    Rows without a dedupe key (most replies) are inserted together: one executemany."""
+    """Queue every reply (to the sender unless ``Reply.to`` says otherwise); returns rows added."""
+    return await enqueue_all(session, [(replies, sender)], now=now, data_dir=data_dir)
+
+
+async def enqueue_all(
+    session: AsyncSession, answers: list[tuple[list[Reply], str]], *, now: datetime, data_dir: Path
+) -> int:
+    """:func:`enqueue_replies` for several messages' (replies, sender) in order; rows without a
+    dedupe key (most replies) are inserted together: one executemany."""
     n = 0
     plain: list[dict[str, Any]] = []
-    for r in replies:
+    for r, sender in ((r, sender) for replies, sender in answers for r in replies):
         to: tuple[str, ...] = r.to if r.to is not None else (sender,)
         rows: list[tuple[str, dict[str, Any]]]
         if r.card is not None:
