@@ -107,7 +107,7 @@ async def main() -> None:
         if have not in (0, a.orders):
             raise SystemExit(f"{db} holds {have} orders, not {a.orders}: remove it or pass --orders {have}")
         if not have:
-            await seed(app, a.orders)
+            seed(db, a.orders)  # plain sqlite3 into the migrated file
         sample = await extras(app, a.orders)
         from handlers import registry
 

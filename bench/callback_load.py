@@ -16,8 +16,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import callback_xml, free_port, pct, print_latencies
 from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
 from orders.app import build_app
@@ -41,21 +40,8 @@ TOKEN = "benchToken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def xml(user: str, text: str, msg_id: int, ts: int) -> str:
-    return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+    return callback_xml(user, text, msg_id, ts, CORP_ID)
 
 
 async def main(concurrency: int, rounds: int, seconds: float, rate: float, workers: int) -> None:
@@ -152,10 +138,7 @@ async def main(concurrency: int, rounds: int, seconds: float, rate: float, worke
     ms = 1000.0
     print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried), workers {workers}; "
           f"then {seconds:g} s at {rate:g}/s")
-    print(f"ack_p50: {statistics.median(pct(a, 50) for a in acks) * ms:.1f} ms")
-    print(f"ack_p99: {statistics.median(pct(a, 99) for a in acks) * ms:.1f} ms")
-    print(f"end_to_end_p50: {statistics.median(pct(e, 50) for e in e2es) * ms:.1f} ms")
-    print(f"end_to_end_p99: {statistics.median(pct(e, 99) for e in e2es) * ms:.1f} ms")
+    print_latencies(acks, e2es)
     print(f"lost: {lost} messages")
     print(f"duplicated: {dup} messages")
     n, per_s, s_ack, s_e2e, s_lost, s_dup = sustained

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.common import callback_xml, free_port, print_latencies
 from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
 from orders.app import build_app
@@ -54,21 +54,8 @@ async def database(url: str | None) -> AsyncIterator[str]:
         cluster.stop()
 
 
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
-
-
 def _xml(user: str, text: str, msg_id: int, ts: int) -> str:
-    return (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return callback_xml(user, text, msg_id, ts, CORP_ID)
 
 
 @dataclass
@@ -79,7 +66,7 @@ class Round:
 
 
 async def _start(n: int, url: str, tmp: Path, fake: FakeWeCom) -> tuple[list[asyncio.subprocess.Process], list[int]]:
-    ports = [_free_port() for _ in range(n)]
+    ports = [free_port() for _ in range(n)]
     procs = []
     for i, port in enumerate(ports):
         env = {**os.environ, "ORDERBOT_DATABASE_URL": url, "ORDERBOT_DATA_DIR": str(tmp / "var"),
@@ -135,13 +122,9 @@ async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None) 
                     p.send_signal(signal.SIGTERM)
             await asyncio.gather(*(p.wait() for p in procs))
             await fake.close()
-    ms = 1000.0
     print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried at another replica), "
           f"{replicas} replicas on PostgreSQL")
-    print(f"ack_p50: {statistics.median(_pct(r.acks, 50) for r in results) * ms:.1f} ms")
-    print(f"ack_p99: {statistics.median(_pct(r.acks, 99) for r in results) * ms:.1f} ms")
-    print(f"end_to_end_p50: {statistics.median(_pct(r.e2e, 50) for r in results) * ms:.1f} ms")
-    print(f"end_to_end_p99: {statistics.median(_pct(r.e2e, 99) for r in results) * ms:.1f} ms")
+    print_latencies((r.acks for r in results), (r.e2e for r in results))
     print(f"messages_per_s: {statistics.median(r.rate for r in results):.1f} messages/s")
     print(f"lost: {lost} messages")
     print(f"doubled: {doubled} messages")

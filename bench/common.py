@@ -1,10 +1,12 @@
 """Shared bench helpers: figures printed as `figure: value unit`, percentiles, a fresh
-migrated SQLite app with the demo users and orders, and a migrated temporary SQLite file that
-big synthetic data sets are bulk-loaded into (Core executemany in batches, one transaction)."""
+migrated SQLite app with the demo users and orders, a migrated temporary SQLite file that
+big synthetic data sets are bulk-loaded into (Core executemany in batches, one transaction), and
+the callback benches' pieces (a WeCom text message's XML, a free port, latency lines)."""
 
 from __future__ import annotations
 
 import resource
+import socket
 import statistics
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -110,3 +112,24 @@ def figure(name: str, value: float | int | str, unit: str = "") -> None:
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def callback_xml(user: str, text: str, msg_id: int, ts: int, corp_id: str) -> str:
+    """A WeCom text message as the callback carries it (before encryption)."""
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def print_latencies(acks: Iterable[list[float]], e2es: Iterable[list[float]]) -> None:
+    """Ack and end-to-end p50/p99 in ms, each the median over rounds (one list of seconds a round)."""
+    acks, e2es = list(acks), list(e2es)
+    for name, rounds in (("ack", acks), ("end_to_end", e2es)):
+        for p in (50, 99):
+            print(f"{name}_p{p}: {statistics.median(pct(r, p) for r in rounds) * 1000:.1f} ms")

@@ -8,7 +8,7 @@ hatched grey, no data light grey."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -90,7 +90,7 @@ def _nine_dash() -> list[np.ndarray]:
     return [*parts, np.asarray(TAIWAN_DASH)]
 
 
-def render_region_map(values: dict[int, tuple[float | None, int]], *, level: str, parent: int | None,
+def render_region_map(values: Mapping[int, tuple[float | None, int]], *, level: str, parent: int | None,
                       title: str, note: str, fmt: Callable[[float], str], higher_is_worse: bool = True) -> bytes:
     """A PNG map: each region coloured by its rate (``values``: adcode → (rate or None for
     样本不足, n)); ``note`` (the denominator) is written under the map."""
