@@ -4,6 +4,7 @@
 # busy while the other waits on subprocesses, servers and sleeps. Fails when either run fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export ORDERBOT_TEST_HALVES=1  # a few slow engine-neutral files run in the PostgreSQL half (tests/conftest.py)
 log=$(mktemp -t orderbot-pg-tests.XXXXXX)
 base=$(mktemp -d -t orderbot-pg-tmp.XXXXXX)  # its own temporary folders, apart from the SQLite run's
 ORDERBOT_TEST_ENGINE=postgresql .venv/bin/pytest -q -p no:cacheprovider --basetemp="$base/t" "$@" >"$log" 2>&1 &
