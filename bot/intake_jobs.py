@@ -9,7 +9,7 @@ pull cannot map are logged and appended to ``<data_dir>/rejects/pull-<shop>.csv`
 
 from __future__ import annotations
 
-from orders.app import App, AppKey
+from orders.app import WAREHOUSE, App, AppKey
 from orders.intake.brushing import BrushingRule
 from orders.intake.channels import Channels
 from orders.intake.importer import Importer
@@ -24,7 +24,8 @@ def channels_of(app: App) -> Channels:
 
 def build_importer(app: App) -> Importer:
     return Importer(app.db, app.clock, app.workflows, app.settings.tz, service=app.orders,
-                    brushing_rule=BrushingRule.from_config(channels_of(app).raw.get("brushing")))
+                    brushing_rule=BrushingRule.from_config(channels_of(app).raw.get("brushing")),
+                    warehouse=app[WAREHOUSE])
 
 
 def shops_of(app: App) -> list[ShopConfig]:

@@ -9,6 +9,7 @@ from bot.dispatch import Request, may_run
 from bot.types import Reply
 from handlers.registry import registry
 from handlers.render import when
+from handlers.task_cards import warehouse_config
 from orders.aftersales.cases import AfterSalesService
 from orders.aftersales.models import AfterSalesCase
 from orders.aftersales.notes import amount_text
@@ -24,7 +25,7 @@ CASE_STATES = {"open": "处理中", "approved": "已通过", "rejected": "已驳
 
 
 def service(app: App) -> AfterSalesService:
-    return AfterSalesService(app.orders, app.config, app.settings.tz)
+    return AfterSalesService(app.orders, app.config, app.settings.tz, warehouse=warehouse_config(app))
 
 
 @registry.command("售后", roles=("cs", "cs_lead"), summary="发起售后审批（仅退款/退货退款/换货/补发/补偿）",

@@ -85,7 +85,7 @@ async def resolve_cmd(req: Request, args: str) -> list[Reply]:
     app, cfg = req.app, warehouse_config(req.app)
     now = app.clock.now()
     async with app.db.session() as s:
-        r, order, left = await floor.resolve(s, int(raw), result, actor=req.actor, now=now, leads_role=cfg.leads_role,
+        r, order, left = await floor.resolve(s, int(raw), result, actor=req.actor, now=now, wh=cfg,
                                              board=app.settings)
     log.info("report #%d resolved by %s", r.id, req.user.user_id)
     text = f"✅ 异常上报 #{r.id}（{r.kind}）已处理：{r.resolution}"
@@ -115,7 +115,8 @@ async def off_cmd(req: Request, args: str) -> list[Reply]:
     app = req.app
     async with app.db.session() as s:
         user = await duty.find_staff(s, args)
-        was, moved = await duty.go_off(s, user, req.user.user_id, req.user.name, app.clock.now(), app.settings.tz)
+        was, moved = await duty.go_off(s, user, req.user.user_id, req.user.name, app.clock.now(), app.settings.tz,
+                                       wh=warehouse_config(app))
     head = f"✅ {user.name}（{user.user_id}）已下岗，不再分配新任务。" if was else \
         f"{user.name}（{user.user_id}）本来就不在岗。"
     done = [f"{o.order_no} → {u.name}" for o, u in moved if u is not None]

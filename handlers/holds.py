@@ -38,7 +38,7 @@ async def intercept(req: Request, args: str) -> list[Reply]:
         if order.status in names and names.index(order.status) > pack:
             raise InvalidInput(f"订单 {order.order_no} 已到「{order.status}」，包裹已离开仓库，仓库拦截无效。"
                                "请联系快递拦截或走售后。")
-        found = await holds.hold(s, order, reason, actor=req.actor, now=now, leads_role=cfg.leads_role,
+        found = await holds.hold(s, order, reason, actor=req.actor, now=now, wh=cfg,
                                  board=app.settings)
         task = await task_of(s, order.id)
     text = f"⛔ 订单 {order.order_no} 已拦截，仓库暂停发货：{reason}"
@@ -62,7 +62,7 @@ async def release(req: Request, args: str) -> list[Reply]:
         before = await holds.holds_of(s, order)
         if not before:
             return [Reply(text=f"订单 {order.order_no} 没有暂停，不用放行。")]
-        left = await holds.release(s, order, reason, actor=req.actor, now=now, leads_role=cfg.leads_role,
+        left = await holds.release(s, order, reason, actor=req.actor, now=now, wh=cfg,
                                    board=app.settings)
     log.info("order %s released by %s (%d holds left)", order.order_no, req.user.user_id, len(left))
     if left:

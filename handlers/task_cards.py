@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.app import WAREHOUSE, App
 from orders.outbox import enqueue
-from orders.warehouse.tasks import WarehouseConfig
+from orders.warehouse.config import WarehouseConfig
 
 
 def warehouse_config(app: App) -> WarehouseConfig:

@@ -83,7 +83,7 @@ async def assign_cmd(req: Request, args: str) -> list[Reply]:
                                    f"{'、'.join(cfg.assignable_states)}的订单。")
         for order in dict.fromkeys(orders):
             await assign(s, order, user, req.user.user_id, now, app.settings.tz, source=req.actor.source,
-                         by_name=req.user.name)
+                         by_name=req.user.name, wh=cfg)
     nos = "、".join(o.order_no for o in dict.fromkeys(orders))
     log.info("orders %s assigned to %s by %s", nos, user.user_id, req.user.user_id)
     return [Reply(text=f"✅ 订单 {nos} 已分配给 {user.name}（{user.user_id}）。")]

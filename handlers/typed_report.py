@@ -39,7 +39,7 @@ async def typed_report(req: Request) -> list[Reply] | None:
             return None
         heard = Heard(kind=kind_table(app).match(text), transcript=text, status=TYPED, problem="", media_id="",
                       audio_path="", audio_sha256="", seconds=None)
-        r, _ = await record_report(s, reporter=req.user, order=order, heard=heard, now=now, leads_role=cfg.leads_role,
+        r, _ = await record_report(s, reporter=req.user, order=order, heard=heard, now=now, wh=cfg,
                                    link=link_line(app.settings, TASKS, now), board=app.settings)
         r.description = text
         await conversations.end(s, req.user.user_id)

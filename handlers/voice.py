@@ -90,7 +90,7 @@ async def voice(req: Request) -> list[Reply]:
             ids = resolve(spoken_digits(tr.text), [(o.id, o.order_no, o.channel_order_id) for _, o in tasks])
             order = next((o for _, o in tasks if o.id == ids[0]), None) if len(ids) == 1 else None
         r, _leads = await record_report(s, reporter=req.user, order=order, heard=heard, now=now,
-                                       leads_role=cfg.leads_role, link=link_line(app.settings, TASKS, now),
+                                       wh=cfg, link=link_line(app.settings, TASKS, now),
                                        board=app.settings)
         if order is None and tasks:
             await conversations.begin(s, req.user.user_id, PICK, now, cfg.voice_minutes,
@@ -142,7 +142,7 @@ async def pick_order(req: Request) -> list[Reply] | None:
         if r is None:
             await conversations.end(s, req.user.user_id)
             return [Reply(text="这条异常上报已不存在。")]
-        await attach(s, r, picked, req.user, now, cfg.leads_role, link_line(req.app.settings, TASKS, now),
+        await attach(s, r, picked, req.user, now, cfg, link_line(req.app.settings, TASKS, now),
                      board=req.app.settings)
         await conversations.end(s, req.user.user_id)
     return [Reply(text=f"✅ 异常上报 #{r.id} 已记到订单 {picked.order_no}（{r.kind}）。")]

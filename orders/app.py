@@ -16,8 +16,8 @@ from orders.reports.facts import install_upkeep
 from orders.service import OrderService
 from orders.users import RoleBook, sync_users
 from orders.warehouse import duty
+from orders.warehouse.config import WarehouseConfig
 from orders.warehouse.hooks import install_auto_assign
-from orders.warehouse.tasks import WarehouseConfig
 from orders.workflow import WorkflowDef, WorkflowRegistry
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
 
-from orders.app import App
+from orders.app import WAREHOUSE, App
 from orders.intake.brushing import BrushingRule
 from orders.intake.bulk import insert_many
 from orders.intake.canonical import CanonOrder
@@ -183,7 +183,7 @@ async def seed_demo(app: App, n: int = 2400) -> ImportReport | None:
         if await s.get(OrderCounter, SHOWCASE[2:8]) is None:
             s.add(OrderCounter(day=SHOWCASE[2:8], last=int(SHOWCASE[-4:]) - 1))
     importer = Importer(app.db, app.clock, app.workflows, app.settings.tz, service=app.orders,
-                        brushing_rule=BrushingRule())
+                        brushing_rule=BrushingRule(), warehouse=app[WAREHOUSE])
     shows, region = showcase_orders(now), region_orders(now)
     report = await importer.import_orders([*shows, *region, *baseline_orders(now), *demo_orders(n, now)])
     plan = await _history(app, now, {(o.channel, o.order_id) for o in shows}, {o.order_id for o in region})

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from orders.aftersales.cases import AfterSalesService
 from orders.aftersales.chains import ApprovalConfig
-from orders.app import App
+from orders.app import WAREHOUSE, App
 from orders.clock import ManualClock
 from orders.files import keep
 from orders.intake.carriers.apply import apply_event
@@ -58,7 +58,7 @@ class Past:
     def __init__(self, app: App) -> None:
         self.clock = ManualClock(app.clock.now())
         self.orders = OrderService(app.db, self.clock, app.workflows, app.roles)
-        self.cases = _Cases(self.orders, app.config, app.settings.tz)
+        self.cases = _Cases(self.orders, app.config, app.settings.tz, warehouse=app[WAREHOUSE])
 
     def at(self, when: datetime) -> Past:
         self.clock.set(when)
@@ -109,7 +109,7 @@ async def _picking_with_report(app: App, order_no: str, now: datetime) -> None:
         other = str(app.config.load("exceptions").get("other", "其他"))
         heard = Heard(kind=other, transcript="", status=MANUAL, problem="语音识别暂不可用", media_id="demo-voice-1",
                       audio_path=str(path), audio_sha256=sha, seconds=None)
-        await record_report(s, reporter=reporter, order=order, heard=heard, now=at, leads_role="warehouse")
+        await record_report(s, reporter=reporter, order=order, heard=heard, now=at, wh=app[WAREHOUSE])
 
 
 def _push(company: str, number: str, code: int, track: list[tuple[str, str, str, str]]) -> dict[str, str]:

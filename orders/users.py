@@ -59,8 +59,19 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def users_with_role(session: AsyncSession, role: str, department: str | None = None) -> list[User]:
+    return await users_with_roles(session, (role,), department)
+
+
+async def users_with_roles(session: AsyncSession, roles: tuple[str, ...] | list[str],
+                           department: str | None = None) -> list[User]:
+    """Active users holding any of ``roles``, each once."""
     rows = (await session.scalars(select(User).where(User.active.is_(True)))).all()
-    return [u for u in rows if role in u.roles and (department is None or u.department == department)]
+    return [u for u in rows if any(r in u.roles for r in roles) and (department is None or u.department == department)]
+
+
+def lead_role_of(role: str) -> str:
+    """A department role's lead role, by the roles.yaml naming: warehouse -> warehouse_lead."""
+    return f"{role}_lead"
 
 
 async def names_of(s: AsyncSession, ids: list[str]) -> str:

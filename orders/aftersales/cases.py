@@ -30,6 +30,7 @@ from orders.money import fen_to_yuan
 from orders.service import Actor, OrderService, set_focus
 from orders.users import names_of, users_with_role
 from orders.warehouse import holds
+from orders.warehouse.config import DEFAULT, WarehouseConfig
 from orders.workflow_branches import branch_origin
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,10 @@ def lead_of(step: StepDef) -> str:
 
 
 class AfterSalesService:
-    def __init__(self, orders: OrderService, config: ConfigDir, tz: str) -> None:
+    def __init__(self, orders: OrderService, config: ConfigDir, tz: str, *, warehouse: WarehouseConfig = DEFAULT
+                 ) -> None:
         self.orders = orders
+        self.warehouse = warehouse  # holds on packed parcels tell its leads (orders.app.WAREHOUSE)
         self.db = orders.db
         self.clock = orders.clock
         self.config_dir = config
@@ -180,7 +183,8 @@ class AfterSalesService:
                         kind="aftersales_opened", detail={"actor_name": actor.name, "summary": summary,
                                                           "case_no": case.case_no})
         if kind.hold_unshipped and not shipped:
-            await holds.hold(s, order, hold_reason(case), actor=actor, now=now, board=self.orders.board)
+            await holds.hold(s, order, hold_reason(case), actor=actor, now=now, wh=self.warehouse,
+                             board=self.orders.board)
         first = 0
         if chain[0].submit:  # the requester's own submission step
             st = case.steps[0]
@@ -301,7 +305,7 @@ class AfterSalesService:
             case.status, case.closed_at, case.closed_by = "rejected", now, actor.user_id
             case.reject_reason = reason
             await holds.release(s, order, "售后驳回", actor=actor, now=now, only=hold_reason(case),
-                                board=self.orders.board)
+                                wh=self.warehouse, board=self.orders.board)
             await notes.tell(s, case.requester_id, f"❌ 售后单 {case.case_no}（订单 {order.order_no}）"
                              f"在「{step.name}」被 {actor.name} 驳回。原因：{reason}", now, order.id)
         elif idx + 1 < len(case.steps):
@@ -355,7 +359,7 @@ class AfterSalesService:
         out = kind.outcome if kind else None
         case.status, case.closed_at, case.closed_by = "approved", now, actor.user_id
         await holds.release(s, order, "售后通过", actor=actor, now=now, only=hold_reason(case),
-                            board=self.orders.board)
+                            wh=self.warehouse, board=self.orders.board)
         parts = []
         by = dataclasses.replace(actor, check_roles=False)
         if out is None:

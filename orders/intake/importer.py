@@ -37,6 +37,7 @@ from orders.progression import move_along
 from orders.service import Actor, OrderService
 from orders.users import RoleBook
 from orders.warehouse import holds
+from orders.warehouse.config import DEFAULT, WarehouseConfig
 from orders.workflow import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ def jsonl_text(raw: bytes) -> str:
 
 class Importer:
     def __init__(self, db: Database, clock: Clock, workflows: WorkflowRegistry, tz: str, *,
-                 service: OrderService | None = None, brushing_rule: brushing.BrushingRule | None = None) -> None:
+                 service: OrderService | None = None, brushing_rule: brushing.BrushingRule | None = None,
+                 warehouse: WarehouseConfig = DEFAULT) -> None:
         self.db = db
         self.clock = clock
         self.workflows = workflows
@@ -122,6 +124,7 @@ class Importer:
         # No rule given (tests' fixtures, demo seeding): no brushing check. Callers that take in real
         # orders pass BrushingRule.from_config(channels.yaml "brushing").
         self.brushing = brushing_rule or brushing.BrushingRule(enabled=False)
+        self.warehouse = warehouse  # a platform hold on a packed parcel tells its leads (orders.app.WAREHOUSE)
 
     async def import_file(self, path: Path, progress: Callable[[int], None] | None = None) -> ImportReport:
         """A canonical JSON Lines file (UTF-8). Raises UnusableFile naming the encoding found otherwise."""
@@ -256,7 +259,7 @@ class Importer:
                             detail={"actor_name": "导入", "added": sorted(set(plat_new) - set(plat_old)),
                                     "removed": sorted(set(plat_old) - set(plat_new))})
             changed = True
-            await holds.changed(s, old, now, board=self.service.board)  # 退款中 / 暂停: on the temp's card at once
+            await holds.changed(s, old, now, wh=self.warehouse, board=self.service.board)  # 退款中 / 暂停: at once
         status_news = (o.platform_status != old.platform_status) if o.platform_status else \
             (o.status is not None and o.status != old.status)
         if status_news:

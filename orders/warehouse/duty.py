@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orders.db import dialect_insert
 from orders.errors import InvalidInput
 from orders.models import Order, User
+from orders.warehouse.config import DEFAULT, WarehouseConfig
 from orders.warehouse.models import OnDuty, WarehouseTask
 from orders.warehouse.tasks import STAFF_ROLES, assign, local_day
 
@@ -77,8 +78,8 @@ async def go_on(s: AsyncSession, user: User, by: str, now: datetime) -> bool:
     return True
 
 
-async def go_off(s: AsyncSession, user: User, by: str, by_name: str, now: datetime, tz: str
-                 ) -> tuple[bool, list[tuple[Order, User | None]]]:
+async def go_off(s: AsyncSession, user: User, by: str, by_name: str, now: datetime, tz: str, *,
+                 wh: WarehouseConfig = DEFAULT) -> tuple[bool, list[tuple[Order, User | None]]]:
     """Take ``user`` off duty and give their open tasks to the others on duty (round robin);
     returns (was on duty, [(order, new assignee or None when nobody is on duty)])."""
     row = await s.get(OnDuty, user.user_id)
@@ -96,7 +97,7 @@ async def go_off(s: AsyncSession, user: User, by: str, by_name: str, now: dateti
     for task, order in open_:
         other = await next_on_duty(s, day, exclude=user.user_id)
         if other is not None:
-            await assign(s, order, other, by, now, tz, by_name=by_name, reason=f"{user.name} 下岗")
+            await assign(s, order, other, by, now, tz, by_name=by_name, reason=f"{user.name} 下岗", wh=wh)
             task.scanned, task.state, task.card_id, task.held = {}, "assigned", "", ""
         moved.append((order, other))
     log.info("%s off duty (by %s): %d open tasks reassigned", user.user_id, by, len(moved))

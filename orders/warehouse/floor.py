@@ -15,6 +15,7 @@ from orders.errors import InvalidInput
 from orders.models import Order, TimelineEvent, User
 from orders.service import Actor
 from orders.warehouse import holds
+from orders.warehouse.config import WarehouseConfig
 from orders.warehouse.duty import on_duty
 from orders.warehouse.models import ExceptionReport, WarehouseTask
 from orders.workflow import WorkflowDef
@@ -88,7 +89,7 @@ async def open_reports(s: AsyncSession, limit: int = 20) -> tuple[list[OpenRepor
 
 
 async def resolve(s: AsyncSession, report_id: int, result: str, *, actor: Actor, now: datetime,
-                  leads_role: str, board: Settings | None = None
+                  wh: WarehouseConfig, board: Settings | None = None
                   ) -> tuple[ExceptionReport, Order | None, list[holds.Hold]]:
     """The lead's 处理: close the report (its hold ends), on the timeline; the holds left."""
     result = " ".join(result.split())
@@ -109,7 +110,7 @@ async def resolve(s: AsyncSession, report_id: int, result: str, *, actor: Actor,
                         kind="report_resolved", detail={"actor_name": actor.name, "report_id": r.id,
                                                         "summary": f"#{r.id} {r.kind}：{result}"})
         await s.flush()
-        await holds.changed(s, order, now, leads_role=leads_role, board=board)
+        await holds.changed(s, order, now, wh=wh, board=board)
         left = await holds.holds_of(s, order)
     return r, order, left
 

@@ -15,7 +15,8 @@ from orders.errors import WorkflowEditError
 from orders.models import Order
 from orders.progression import path_to
 from orders.service import Actor, OrderService
-from orders.warehouse.tasks import TEMP_ROLE, WarehouseConfig
+from orders.warehouse.config import WarehouseConfig
+from orders.warehouse.tasks import TEMP_ROLE
 from orders.workflow import Workflow, WorkflowDef
 from orders.workflow_edit import Check
 

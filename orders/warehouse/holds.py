@@ -26,7 +26,9 @@ How to use it from another module (one transaction, the caller's session)::
 temp, and when the parcel is already packed tell the warehouse leads to pull it (with the board's
 signed order link when ``board=settings`` is passed and ORDERBOT_BOARD_URL is set). After changing a
 hold some other way (a flag from an import, a report, a cancel) call ``changed(s, order, now)``
-so the card and the temp follow.
+so the card and the temp follow. Pass ``wh=`` the app's warehouse config (``orders.app.WAREHOUSE``)
+to every one of them: its pack state and leads (``orders.warehouse.config.lead_ids``: ``leads_role``
+and its lead role) decide who is told to pull a packed parcel; without it, the defaults.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ from orders.errors import InvalidInput
 from orders.models import Order
 from orders.outbox import enqueue_text
 from orders.service import Actor, OrderService
-from orders.users import users_with_role
 from orders.warehouse import card
+from orders.warehouse.config import DEFAULT, WarehouseConfig, lead_ids
 from orders.warehouse.models import ExceptionReport
 from orders.workflow import Workflow
 
@@ -59,8 +61,6 @@ HUB_PREFIX = "拦截:"
 CANCEL_STATE = "已取消"
 HOLDING_CASE_KINDS = ("仅退款", "退货退款", "退款", "退货")  # approvals.yaml types (and the older names)
 MAX_REASON = 60
-LEADS_ROLE = "warehouse"
-PACK_STATE = "打包完成"
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _clean(reason: str) -> str:
 
 
 async def hold(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now: datetime,
-               leads_role: str = LEADS_ROLE, board: Settings | None = None) -> list[Hold]:
+               wh: WarehouseConfig = DEFAULT, board: Settings | None = None) -> list[Hold]:
     """Put a hub hold (flag ``拦截:<reason>``) on ``order``; returns all holds now. The same
     reason twice is one hold."""
     flag = HUB_PREFIX + _clean(reason)
@@ -137,12 +137,12 @@ async def hold(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now:
                                 "summary": f"暂停发货：{flag.removeprefix(HUB_PREFIX)}"})
         log.info("order %s held by %s: %s", order.order_no, actor.user_id, flag)
     await s.flush()
-    await changed(s, order, now, leads_role=leads_role, board=board)
+    await changed(s, order, now, wh=wh, board=board)
     return await holds_of(s, order)
 
 
 async def release(s: AsyncSession, order: Order, reason: str, *, actor: Actor, now: datetime,
-                  only: str | None = None, leads_role: str = LEADS_ROLE,
+                  only: str | None = None, wh: WarehouseConfig = DEFAULT,
                   board: Settings | None = None) -> list[Hold]:
     """Lift hub and platform hold flags (``only``: just the hub hold with that reason) and resolve
     the order's open exception reports; returns the holds left (cancel state, open after-sales
@@ -169,16 +169,17 @@ async def release(s: AsyncSession, order: Order, reason: str, *, actor: Actor, n
                                 "reports": [r.id for r in reports], "summary": f"放行：{reason}"})
         log.info("order %s released by %s: %s", order.order_no, actor.user_id, lifted)
     await s.flush()
-    await changed(s, order, now, leads_role=leads_role, board=board)
+    await changed(s, order, now, wh=wh, board=board)
     return await holds_of(s, order)
 
 
-async def changed(s: AsyncSession, order: Order, now: datetime, *, leads_role: str = LEADS_ROLE,
-                  pack_state: str = PACK_STATE, board: Settings | None = None) -> None:
+async def changed(s: AsyncSession, order: Order, now: datetime, *, wh: WarehouseConfig = DEFAULT,
+                  board: Settings | None = None) -> None:
     """The order's holds may have changed: refresh its task card in place and tell the temp; if
-    the parcel is packed (not yet handed over), tell the leads to pull it (with the board's order
-    link when ``board`` settings have ORDERBOT_BOARD_URL). Does nothing when the holds are what
-    the task last showed, so calling it twice is harmless."""
+    the parcel is packed (``wh.pack_state``, not yet handed over), tell the warehouse leads
+    (``config.lead_ids``) to pull it (with the board's order link when ``board`` settings have
+    ORDERBOT_BOARD_URL). Does nothing when the holds are what the task last showed, so calling it
+    twice is harmless."""
     task = await card.task_of(s, order.id)
     if task is None:
         return
@@ -191,8 +192,8 @@ async def changed(s: AsyncSession, order: Order, now: datetime, *, leads_role: s
     if found and task.state != "packed":
         await enqueue_text(s, [task.assignee_id], f"⛔ 订单 {order.order_no} 暂停 — 请勿发货：{sig}。"
                            "请停止拣货，商品放回原位，等待仓管通知。", now, order_id=order.id)
-    elif found and order.status in (pack_state, CANCEL_STATE):  # packed, not handed to the carrier yet
-        leads = [u.user_id for u in await users_with_role(s, leads_role)]
+    elif found and order.status in (wh.pack_state, CANCEL_STATE):  # packed, not handed to the carrier yet
+        leads = await lead_ids(s, wh)
         link = link_line(board, order_path(order.order_no), now) if board else ""
         await enqueue_text(s, leads, f"⛔ 订单 {order.order_no} 已打包但被暂停（{sig}），请把包裹从待发区拦下，"
                            f"勿交快递。{link}", now, order_id=order.id)

@@ -15,9 +15,10 @@ from orders.models import Order
 from orders.service import Actor, OrderService
 from orders.warehouse import holds
 from orders.warehouse.card import refresh, task_of, units, with_lines
+from orders.warehouse.config import WarehouseConfig
 from orders.warehouse.duty import next_on_duty
 from orders.warehouse.picking import expected_text
-from orders.warehouse.tasks import WarehouseConfig, assign, local_day, task_for_order
+from orders.warehouse.tasks import assign, local_day, task_for_order
 from orders.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,12 @@ def install_auto_assign(service: OrderService, cfg: WarehouseConfig, tz: str) ->
         if temp is None:
             log.warning("order %s entered %s but no temp is on duty", order.order_no, target)
             return
-        await assign(s, order, temp, "system", now, tz, source="system", by_name="系统自动分配")
+        await assign(s, order, temp, "system", now, tz, source="system", by_name="系统自动分配", wh=cfg)
         log.info("order %s auto-assigned to %s", order.order_no, temp.user_id)
 
     async def cancelled(s: AsyncSession, order: Order, target: str, actor: Actor) -> None:
         if target == holds.CANCEL_STATE:
-            await holds.changed(s, order, service.clock.now(), leads_role=cfg.leads_role, pack_state=cfg.pack_state,
-                                board=service.board)
+            await holds.changed(s, order, service.clock.now(), wh=cfg, board=service.board)
 
     async def all_scanned(s: AsyncSession, order: Order, target: str, actor: Actor, wf: Workflow,
                           detail: dict[str, Any]) -> None:

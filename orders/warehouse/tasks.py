@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -18,40 +16,12 @@ from orders.errors import InvalidInput
 from orders.models import Order, User
 from orders.outbox import enqueue_text
 from orders.warehouse import holds
+from orders.warehouse.config import DEFAULT, WarehouseConfig
 from orders.warehouse.models import WarehouseTask
 
 log = logging.getLogger(__name__)
 TEMP_ROLE = "warehouse_temp"
 STAFF_ROLES = (TEMP_ROLE, "warehouse", "warehouse_lead")  # who picks, packs and reports exceptions
-
-
-@dataclass(frozen=True)
-class WarehouseConfig:
-    auto_assign: bool = True
-    assign_state: str = "仓库分单"
-    on_duty: tuple[str, ...] = ()
-    assignable_states: tuple[str, ...] = ("仓库分单",)
-    pick_state: str = "拣货中"
-    pack_state: str = "打包完成"
-    leads_role: str = "warehouse"
-    cards_per_request: int = 5
-    scan_minutes: int = 10
-    voice_minutes: int = 10
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> WarehouseConfig:
-        return cls(
-            auto_assign=bool(d.get("auto_assign", True)),
-            assign_state=str(d.get("assign_state", "仓库分单")),
-            on_duty=tuple(str(u) for u in d.get("on_duty") or ()),
-            assignable_states=tuple(str(s) for s in d.get("assignable_states") or ("仓库分单",)),
-            pick_state=str(d.get("pick_state", "拣货中")),
-            pack_state=str(d.get("pack_state", "打包完成")),
-            leads_role=str(d.get("leads_role", "warehouse")),
-            cards_per_request=int(d.get("cards_per_request", 5)),
-            scan_minutes=int(d.get("scan_minutes", 10)),
-            voice_minutes=int(d.get("voice_minutes", 10)),
-        )
 
 
 def local_day(at: datetime, tz: str) -> str:
@@ -63,7 +33,8 @@ async def task_for_order(s: AsyncSession, order_id: int) -> WarehouseTask | None
 
 
 async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: datetime, tz: str,
-                 source: str = "chat", by_name: str = "", reason: str = "") -> WarehouseTask:
+                 source: str = "chat", by_name: str = "", reason: str = "", wh: WarehouseConfig = DEFAULT
+                 ) -> WarehouseTask:
     """Give ``order`` to ``assignee`` (re-assigning an unpacked task: the new temp starts the scans
     again, the previous one is told to stop); records it on the timeline and tells the assignee."""
     task = await task_for_order(s, order.id)
@@ -89,7 +60,7 @@ async def assign(s: AsyncSession, order: Order, assignee: User, by: str, now: da
     await enqueue_text(s, [assignee.user_id], f"新任务：订单 {order.order_no}，发送「任务」查看。", now,
                        order_id=order.id)
     await s.flush()
-    await holds.changed(s, order, now)  # a held order's card says so from the start
+    await holds.changed(s, order, now, wh=wh)  # a held order's card says so from the start
     return task
 
 

@@ -66,6 +66,7 @@ async def test_scans_and_a_hold_over_wecom(wecom: Harness) -> None:
 async def test_lead_lists_reports_and_hears_the_audio_as_a_wecom_voice_message(wecom: Harness) -> None:
     from sqlalchemy import select
 
+    from orders.app import WAREHOUSE
     from orders.models import Order, User
     from orders.warehouse.exception_reports import Heard, record_report
     from stt.service import keep_audio
@@ -79,7 +80,7 @@ async def test_lead_lists_reports_and_hears_the_audio_as_a_wecom_voice_message(w
         order = await s.scalar(select(Order).where(Order.order_no == NO))
         temp = await s.get(User, "temp01")
         assert order is not None and temp is not None
-        await record_report(s, reporter=temp, order=order, now=now, leads_role="warehouse",
+        await record_report(s, reporter=temp, order=order, now=now, wh=app[WAREHOUSE],
                             heard=Heard(kind="破损", transcript="외박스 파손", status="transcribed", problem="",
                                         media_id="MEDIA1", audio_path=path, audio_sha256=sha, seconds=2.0))
     await wecom.say("wh01", "异常")
