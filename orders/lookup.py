@@ -207,13 +207,20 @@ async def candidates(s: AsyncSession, ids: list[int]) -> list[Candidate]:
 _NOT_SHOWN = (defer(Order.phone_sealed, raiseload=True), defer(Order.buyer_id_sealed, raiseload=True))
 
 
-async def load_order(session: AsyncSession, cond: ColumnElement[bool], *, full: bool = False,
-                     shown: bool = False) -> Order | None:
-    """The order matching ``cond``; ``full`` also loads lines, discounts, tracking in the same
-    statement (joined: one round trip, a few rows); ``shown`` only what an answer shows."""
+@functools.cache
+def _load_stmt(by: str, full: bool, shown: bool) -> Select[Any]:
+    """The order whose ``by`` column (``order_no`` or ``id``) equals ``:v``; built once per shape."""
     opts = [joinedload(Order.lines), joinedload(Order.discounts), joinedload(Order.tracking)] if full else []
     opts += _NOT_SHOWN if shown else ()
-    found = (await session.scalars(select(Order).where(cond).options(*opts))).unique().all()
+    return select(Order).where(getattr(Order, by) == bindparam("v")).options(*opts)
+
+
+async def load_order(session: AsyncSession, by: str, value: str | int, *, full: bool = False,
+                     shown: bool = False) -> Order | None:
+    """The order whose ``by`` column (``order_no`` or ``id``) is ``value``; ``full`` also loads
+    lines, discounts, tracking in the same statement (joined: one round trip, a few rows);
+    ``shown`` only what an answer shows."""
+    found = (await session.scalars(_load_stmt(by, full, shown), {"v": value})).unique().all()
     return found[0] if found else None
 
 
@@ -224,7 +231,7 @@ async def find_order(session: AsyncSession, query: str, *, full: bool = False, s
     key in two (search, load)."""
     q = parse_query(query)
     if not q.tail and _HUBLIKE.match(q.text):
-        found = await load_order(session, Order.order_no == q.text, full=full, shown=shown)
+        found = await load_order(session, "order_no", q.text, full=full, shown=shown)
         if found is not None:
             return found
     exact, suffix, params = _conditions(q)
@@ -235,6 +242,6 @@ async def find_order(session: AsyncSession, query: str, *, full: bool = False, s
         raise OrderNotFound(q.text)
     if len(hits) > 1:
         raise AmbiguousOrder(q.text, [_candidate(r) for r in hits[:MAX_LISTED]], total)
-    order = await load_order(session, Order.id == hits[0].id, full=full, shown=shown)
+    order = await load_order(session, "id", hits[0].id, full=full, shown=shown)
     assert order is not None
     return order

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Index, Integer, String, delete, func, insert, select, text, update
+from sqlalchemy import BindParameter, Index, Integer, String, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,26 +40,36 @@ class _Taken:
     before: datetime | None  # None: the slot was added by this take
 
 
+# Built once: executing a prebuilt statement skips building it and its cache key (per send, per window)
+_F: BindParameter[str] = bindparam("f")
+_S: BindParameter[int] = bindparam("s")
+_OLDEST = (select(RateSlot.slot, RateSlot.used_at).where(RateSlot.family == _F)  # SKIP LOCKED: see _oldest
+           .order_by(RateSlot.used_at, RateSlot.slot).limit(1).with_for_update(skip_locked=True))
+_COUNT = select(func.count(), func.max(RateSlot.slot)).where(RateSlot.family == _F)
+_ADD = insert(RateSlot)
+_USE = (update(RateSlot).where(RateSlot.family == _F, RateSlot.slot == _S, RateSlot.used_at == bindparam("was"))
+        .values(used_at=bindparam("at")))
+_DROP = delete(RateSlot).where(RateSlot.family == _F, RateSlot.slot == _S)
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
+
+
 async def _oldest(s: AsyncSession, family: str) -> tuple[int, datetime] | None:
     """The slot used longest ago, locked for this transaction; on PostgreSQL slots other
     transactions are taking are skipped (SKIP LOCKED), so concurrent senders take different slots."""
-    row = (await s.execute(select(RateSlot.slot, RateSlot.used_at).where(RateSlot.family == family)
-                           .order_by(RateSlot.used_at, RateSlot.slot).limit(1)
-                           .with_for_update(skip_locked=True))).first()
+    row = (await s.execute(_OLDEST, {"f": family})).first()
     return None if row is None else (int(row[0]), row[1])
 
 
 async def _add(s: AsyncSession, family: str, cap: int, now: datetime) -> _Taken | bool:
     """A new slot used now, when the family has fewer than ``cap``; False when it has them all,
     True when another transaction is adding one right now (PostgreSQL: try again soon)."""
-    if s.get_bind().dialect.name == "postgresql" and not await s.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(f"rate:{family}")}):
+    if s.get_bind().dialect.name == "postgresql" and not await s.scalar(_TRY_LOCK, {"k": lock_key(f"rate:{family}")}):
         return True
-    n, top = (await s.execute(select(func.count(), func.max(RateSlot.slot)).where(RateSlot.family == family))).one()
+    n, top = (await s.execute(_COUNT, {"f": family})).one()
     if n >= cap:
         return False
     slot = -1 if top is None else int(top)
-    await s.execute(insert(RateSlot).values(family=family, slot=slot + 1, used_at=now))
+    await s.execute(_ADD, [{"family": family, "slot": slot + 1, "used_at": now}])
     return _Taken(family, slot + 1, None)
 
 
@@ -68,8 +78,7 @@ async def _take_one(s: AsyncSession, family: str, span: timedelta, cap: int, now
     oldest = await _oldest(s, family)
     if oldest is not None and oldest[1] <= now - span:
         slot, used = oldest
-        got = await s.execute(update(RateSlot).where(RateSlot.family == family, RateSlot.slot == slot,
-                                                     RateSlot.used_at == used).values(used_at=now))
+        got = await s.execute(_USE, {"f": family, "s": slot, "was": used, "at": now})
         return _Taken(family, slot, used) if got.rowcount == 1 else now + RETRY  # type: ignore[attr-defined]
     added = await _add(s, family, cap, now)
     if isinstance(added, _Taken):
@@ -82,10 +91,9 @@ async def _take_one(s: AsyncSession, family: str, span: timedelta, cap: int, now
 async def _undo(s: AsyncSession, taken: list[_Taken], now: datetime) -> None:
     for t in reversed(taken):
         if t.before is None:
-            await s.execute(delete(RateSlot).where(RateSlot.family == t.family, RateSlot.slot == t.slot))
+            await s.execute(_DROP, {"f": t.family, "s": t.slot})
         else:
-            await s.execute(update(RateSlot).where(RateSlot.family == t.family, RateSlot.slot == t.slot,
-                                                   RateSlot.used_at == now).values(used_at=t.before))
+            await s.execute(_USE, {"f": t.family, "s": t.slot, "was": now, "at": t.before})
 
 
 async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: datetime) -> datetime | None:

@@ -34,8 +34,11 @@ Versions = dict[str, int]
 _batch: ContextVar[Versions | None] = ContextVar("orderbot_batch_versions", default=None)
 
 
+_READ = select(CacheVersion.name, CacheVersion.version)
+
+
 async def read(s: AsyncSession) -> Versions:
-    return {n: v for n, v in (await s.execute(select(CacheVersion.name, CacheVersion.version))).all()}
+    return {n: v for n, v in (await s.execute(_READ)).all()}
 
 
 @contextmanager
