@@ -24,7 +24,7 @@ from orders.app import App
 from orders.due import DueItem
 from orders.models import Order
 from orders.outbox import enqueue_text
-from orders.users import names_of, users_with_role
+from orders.users import lead_role_of, names_of, users_with_role
 
 log = logging.getLogger(__name__)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -93,7 +93,7 @@ async def lead_users(s: AsyncSession, role: str, data: dict[str, Any], departmen
     """The lead of a step and its role: its configured ``lead_role``, else ``<role>_lead`` when
     someone has it (warehouse_lead for warehouse steps), else the default lead role; same
     department first."""
-    for candidate in (data.get("lead_role"), f"{role}_lead", data.get("default_lead_role") or "cs_lead"):
+    for candidate in (data.get("lead_role"), lead_role_of(role), data.get("default_lead_role") or "cs_lead"):
         if not candidate:
             continue
         users = await users_with_role(s, str(candidate))

@@ -28,7 +28,7 @@ from orders.lookup import find_order
 from orders.models import Order, User
 from orders.money import fen_to_yuan
 from orders.service import Actor, OrderService, set_focus
-from orders.users import names_of, users_with_role
+from orders.users import lead_role_of, names_of, users_with_role
 from orders.warehouse import holds
 from orders.warehouse.config import DEFAULT, WarehouseConfig
 from orders.workflow_branches import branch_origin
@@ -87,7 +87,7 @@ def hold_reason(case: AfterSalesCase) -> str:
 
 def lead_of(step: StepDef) -> str:
     """The lead role an overdue step escalates to: its ``lead_role``, else ``<role>_lead``."""
-    return step.lead_role or f"{step.role}_lead"
+    return step.lead_role or lead_role_of(step.role)
 
 
 class AfterSalesService:
