@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from orders import sqlite_driver
+from orders.file_turns import FileTurns
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,6 +71,8 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = asyncio.Lock() if self.is_sqlite else None
+        path = make_url(url).database if self.is_sqlite else None
+        self._file_turns = FileTurns(Path(f"{path}.writers")) if path and path != ":memory:" else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -83,13 +86,20 @@ class Database:
         inbox writer, the inbox processor, the outbox worker) take turns on one asyncio lock instead
         of all polling SQLite's lock: its busy handler sleeps up to 100 ms between tries, and with a
         dozen waiters the lock sat free while they slept (seconds per write under load, then
-        "database is locked"). Never nest it. On PostgreSQL it is ``session()``."""
+        "database is locked"). Across processes on one file (``serve --workers``) the same writers
+        take turns on a file lock (orders/file_turns.py). Never nest it. On PostgreSQL it is
+        ``session()``."""
         if self._writers is None:
             async with self.session() as s:
                 yield s
             return
-        async with self._writers, self.session() as s:
-            yield s
+        async with self._writers:
+            if self._file_turns is None:
+                async with self.session() as s:
+                    yield s
+                return
+            async with self._file_turns.turn(), self.session() as s:  # and with the other processes' writers
+                yield s
 
     @asynccontextmanager
     async def startup(self) -> AsyncIterator[None]:
@@ -124,3 +134,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._file_turns is not None:
+            self._file_turns.close()
