@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -62,17 +62,18 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
+        file = make_url(url).database if self.is_sqlite else None
+        file = file if file and file != ":memory:" else None  # a SQLite file (not in memory)
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-        elif (path := make_url(url).database) and path != ":memory:":
-            kwargs.update(async_creator=partial(sqlite_driver.connect, path))  # one thread trip per statement
+        elif file:
+            kwargs.update(async_creator=partial(sqlite_driver.connect, file))  # one thread trip per statement
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = asyncio.Lock() if self.is_sqlite else None
-        path = make_url(url).database if self.is_sqlite else None
-        self._file_turns = FileTurns(Path(f"{path}.writers")) if path and path != ":memory:" else None
+        self._file_turns = FileTurns(Path(f"{file}.writers")) if file else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -93,13 +94,9 @@ class Database:
             async with self.session() as s:
                 yield s
             return
-        async with self._writers:
-            if self._file_turns is None:
-                async with self.session() as s:
-                    yield s
-                return
-            async with self._file_turns.turn(), self.session() as s:  # and with the other processes' writers
-                yield s
+        others = self._file_turns.turn() if self._file_turns else nullcontext()  # the other processes' writers
+        async with self._writers, others, self.session() as s:
+            yield s
 
     @asynccontextmanager
     async def startup(self) -> AsyncIterator[None]:
