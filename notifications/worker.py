@@ -197,13 +197,14 @@ class OutboxWorker:
                                        .values(status="sending", claimed_by=self.me,
                                                next_attempt_at=now + self.policy.lease)
                                        .returning(OutboxMessage.id))).all())
+            limited = [r for r in rows if r.id in got and counted(r)]
+            waits = await rate_slots.take_many(
+                s, [{k: self.limiter.windows(k) for k in sorted(lanes(r))} for r in limited], now)
             held: list[OutboxMessage] = []
-            for r in rows:
-                if r.id in got and counted(r):
-                    wait = await rate_slots.take(s, {k: self.limiter.windows(k) for k in sorted(lanes(r))}, now)
-                    if wait is not None:
-                        held.append(r)
-                        result.next_at = wait if result.next_at is None else min(result.next_at, wait)
+            for r, wait in zip(limited, waits, strict=True):
+                if wait is not None:
+                    held.append(r)
+                    result.next_at = wait if result.next_at is None else min(result.next_at, wait)
             if held:  # by primary key: one executemany
                 await s.execute(update(OutboxMessage).execution_options(synchronize_session=False),
                                 [{"id": r.id, "status": "pending", "claimed_by": None,

@@ -8,11 +8,26 @@ waiting, so two processes never add the same slot and neither waits for the othe
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import BindParameter, Index, Integer, String, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Index,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -109,3 +124,67 @@ async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: da
                 return got
             taken.append(got)
     return None
+
+
+@dataclass
+class _Family:
+    """A family's slots as read once: a heap of (used_at, slot), the highest slot number."""
+
+    heap: list[tuple[datetime, int]] = field(default_factory=list)
+    top: int = -1
+
+
+_READ_MANY = (select(RateSlot.family, RateSlot.slot, RateSlot.used_at)
+              .where(RateSlot.family.in_(bindparam("fs", expanding=True))))
+_T = cast(Table, RateSlot.__table__)
+_SET = (update(_T).where(_T.c.family == bindparam("f_"), _T.c.slot == bindparam("s_"))  # Core: a plain executemany
+        .values(used_at=bindparam("at")))
+
+
+async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Window]]],
+                    now: datetime) -> list[datetime | None]:
+    """:func:`take` for several messages in order (one entry each: None when its slots were taken,
+    else when to try again). On SQLite the caller's write transaction has the database to itself
+    (a peer's write in between makes its own write fail, never double a slot), so one read of the
+    families' slots decides them all and two executemany statements write them; on PostgreSQL it
+    is :func:`take` per message (row locks and advisory locks between replicas)."""
+    if s.get_bind().dialect.name != "sqlite":
+        return [await take(s, w, now) for w in wanted]
+    plans = [[(f"{int(span.total_seconds())}:{key}"[:96], span, cap) for key, wins in w.items() for span, cap in wins]
+             for w in wanted]
+    names = sorted({f for plan in plans for f, _, _ in plan})
+    fams = {f: _Family() for f in names}
+    for i in range(0, len(names), 500):
+        for f, slot, used in (await s.execute(_READ_MANY, {"fs": names[i:i + 500]})).all():
+            fam = fams[f]
+            fam.heap.append((used, int(slot)))
+            fam.top = max(fam.top, int(slot))
+    for fam in fams.values():
+        heapq.heapify(fam.heap)
+    reuse: dict[tuple[str, int], datetime] = {}
+    added: list[dict[str, object]] = []
+    out: list[datetime | None] = []
+    for plan in plans:
+        wait: datetime | None = None
+        for f, span, cap in plan:  # a message takes one slot per family: look at all, then take
+            fam = fams[f]
+            if not (fam.heap and fam.heap[0][0] <= now - span) and len(fam.heap) >= cap:
+                wait = fam.heap[0][0] + span if fam.heap else now + RETRY  # as take(): the first full window
+                break
+        out.append(wait)
+        if wait is not None:
+            continue
+        for f, span, _ in plan:
+            fam = fams[f]
+            if fam.heap and fam.heap[0][0] <= now - span:
+                _, slot = heapq.heapreplace(fam.heap, (now, fam.heap[0][1]))
+                reuse[(f, slot)] = now
+            else:
+                fam.top += 1
+                heapq.heappush(fam.heap, (now, fam.top))
+                added.append({"family": f, "slot": fam.top, "used_at": now})
+    if reuse:  # (a slot added above is used now: never old enough to be reused in the same batch)
+        await s.execute(_SET, [{"f_": f, "s_": slot, "at": at} for (f, slot), at in reuse.items()])
+    if added:
+        await s.execute(_ADD, added)
+    return out

@@ -105,6 +105,7 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
         await worker_task
         await client.close()
         beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)  # out of its transaction before the engine closes
         async with app.db.session() as s:
             await processes.stopped(s, app.clock.now())
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,6 +4,7 @@ message is full (the transaction goes on with other messages)."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -61,3 +62,26 @@ async def test_a_slot_added_then_given_back_is_removed(app: App, clock: ManualCl
         assert await rate_slots.take(s, {"u:kf": [HOUR], "u:new": [MINUTE]}, now + timedelta(minutes=5)) is not None
         assert await rate_slots.take(s, {"u:new": [MINUTE], "u:kf": [HOUR]}, now + timedelta(minutes=5)) is not None
     assert await _slots(app, "60:u:new") == []
+
+
+async def test_take_many_decides_as_take_one_by_one(app: App, clock: ManualClock) -> None:
+    """A batch (the outbox's claim of a chunk) gets the same answers and leaves the same slots as
+    the same messages taken one at a time: random recipients, times and window pairs."""
+    rng = random.Random(7)
+    start = clock.now()
+    held = taken = 0
+    for step in range(40):
+        now = start + timedelta(seconds=step * rng.choice((1, 7, 31)))
+        batch = [{f"u:{rng.choice('abc')}": [MINUTE, HOUR] if rng.random() < 0.7 else [MINUTE]}
+                 for _ in range(rng.randint(1, 6))]
+        async with app.db.session() as s:
+            many = await rate_slots.take_many(s, [{f"m{k}": w for k, w in m.items()} for m in batch], now)
+        async with app.db.session() as s:
+            one = [await rate_slots.take(s, {f"o{k}": w for k, w in m.items()}, now) for m in batch]
+        assert many == one, step
+        held += sum(w is not None for w in one)
+        taken += sum(w is None for w in one)
+    for fam in ("60:{}u:a", "3600:{}u:a", "60:{}u:b", "3600:{}u:c"):
+        assert await _slots(app, fam.format("m")) == await _slots(app, fam.format("o")), fam
+        assert len(await _slots(app, fam.format("m"))) <= (3 if fam.startswith("60:") else 4)
+    assert held > 20 and taken > 20  # both kinds of answer were compared
