@@ -19,6 +19,7 @@ from orders.intake.models import CarrierScan
 from orders.lookup import find_order
 from orders.models import Order, TimelineEvent, Tracking, UserFocus
 from orders.service import OrderService
+from orders.sqlite_driver import inline_reads
 
 NOTE = "note"
 
@@ -49,14 +50,15 @@ def _focus(s: AsyncSession) -> Executable:
 async def order_sheet(service: OrderService, query: str, *, user_id: str | None = None, last: int = 2) -> Sheet:
     """Two statements after the search: the order (lines, discounts, tracking joined), then what
     is around it (recent events, the latest note, the open case, the latest scan)."""
-    async with service.db.session() as s:
-        order = await find_order(s, query, full=True, shown=True)
-        rows = (await s.execute(_around(last), {"order_id": order.id})).all()
-        events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
-                        key=lambda ev: (ev.at, ev.id))
-        notes = [ev for ev in events if ev.kind == NOTE]
-        top = rows[0]
-        case = OpenCase(top.case_no, top.kind, top.waiting or "") if top.case_no is not None else None
+    with inline_reads():  # key lookups and LIMITed searches: small reads, run on the event loop
+        async with service.db.session() as s:
+            order = await find_order(s, query, full=True, shown=True)
+            rows = (await s.execute(_around(last), {"order_id": order.id})).all()
+            events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
+                            key=lambda ev: (ev.at, ev.id))
+            notes = [ev for ev in events if ev.kind == NOTE]
+            top = rows[0]
+            case = OpenCase(top.case_no, top.kind, top.waiting or "") if top.case_no is not None else None
     if user_id:  # with the reply's transaction when there is one (the read above stays read-only)
         await deferred.write(service.db, deferred.Rows(_focus, {"user_id": user_id, "order_id": order.id,
                                                                 "updated_at": service.clock.now()}))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base
 from orders.models import User
+from orders.sqlite_driver import inline_reads
 from orders.users import get_user
 
 MAX_USERS = 20_000  # more cached than this: start over (memory stays bounded)
@@ -71,6 +72,10 @@ class UserCache:
         self._users: dict[str, User | None] = {}
 
     async def get(self, s: AsyncSession, user_id: str) -> User | None:
+        with inline_reads():  # a one-row table and a primary key: small reads, on the event loop
+            return await self._get(s, user_id)
+
+    async def _get(self, s: AsyncSession, user_id: str) -> User | None:
         seen = (await current(s)).get("users")
         if seen is None or seen != self._seen or len(self._users) > MAX_USERS:
             self._users.clear()

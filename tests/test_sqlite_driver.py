@@ -4,15 +4,17 @@ streamed results, errors) on a real file."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from orders.db import Database
-from orders.sqlite_driver import OneTripConnection, OneTripCursor
+from orders.sqlite_driver import OneTripConnection, OneTripCursor, inline_reads
 
 
 @pytest.fixture
@@ -56,3 +58,42 @@ async def test_cursor_fetches_from_the_prefetched_rows(db: Database) -> None:
             assert await cur.fetchmany(1) == [(2,)]
             assert await cur.fetchall() == [(3,)]
             assert await cur.fetchall() == []
+
+
+async def test_inline_reads_run_on_the_event_loop_and_writes_never_do(db: Database) -> None:
+    """Inside inline_reads a SELECT runs in place (the event loop's thread); outside, and for any
+    write inside, on aiosqlite's thread. A read-only transaction's commit makes no trip."""
+    seen: list[int] = []
+    async with db.engine.begin() as c:
+        raw = (await c.get_raw_connection()).driver_connection
+        await raw.create_function("where_am_i", 0, lambda: seen.append(threading.get_ident()) or 1)
+        await c.execute(text("CREATE TABLE w (v INTEGER)"))
+    loop_thread = threading.get_ident()
+    async with db.engine.connect() as c:
+        await c.execute(text("SELECT where_am_i()"))
+        with inline_reads():
+            await c.execute(text("SELECT where_am_i()"))
+            await c.execute(text("INSERT INTO w (v) SELECT where_am_i()"))
+        await c.commit()
+    assert seen[0] != loop_thread and seen[1] == loop_thread and seen[2] != loop_thread
+    async with db.engine.connect() as c:
+        raw = (await c.get_raw_connection()).driver_connection
+        assert isinstance(raw, OneTripConnection)
+        trips = 0
+        run = raw._execute
+
+        async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            nonlocal trips
+            trips += 1
+            return await run(fn, *args, **kwargs)
+
+        raw._execute = counted  # type: ignore[method-assign]
+        with inline_reads():
+            assert (await c.execute(text("SELECT count(*) FROM w"))).scalar_one() == 1
+        await c.commit()
+        await c.rollback()
+        assert trips == 0  # neither the read nor the empty commit/rollback went to the thread
+        await c.execute(text("INSERT INTO w (v) VALUES (2)"))
+        await c.commit()
+        assert trips == 2  # the write and its commit did
+        del raw._execute
