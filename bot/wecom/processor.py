@@ -125,6 +125,9 @@ class InboxProcessor:
                     # a message of this user's handled after the counters were read (an admin changing
                     # their own role, say) may have moved them: then read them again
                     fresh = counters if self._last_done.get(user_id, -1) < mark else None
+                    # a message's reads may run without yielding the loop (orders.sqlite_driver.inline_reads):
+                    # callbacks already read get to their inbox write (and WeCom its 200) first
+                    await asyncio.sleep(0)
                     async with self._sem:
                         with deferred.collect() as writes, versions.batch(fresh):
                             replies, error = await self._handle(r)
