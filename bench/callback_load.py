@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -71,6 +72,7 @@ async def main(concurrency: int, rounds: int, seconds: float, rate: float, worke
     prof = os.environ.get("BENCH_PROFILE")  # a file: profile the server with cProfile
     pre = ["-m", "cProfile", "-o", prof, "-m", "bot.cli"] if prof else ["-c", "from bot.cli import main; main()"]
     more = ["--workers", str(workers)] if workers > 1 else []
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     server = await asyncio.create_subprocess_exec(sys.executable, *pre, "serve", *more, env=env)
     crypto = CallbackCrypto(TOKEN, AES_KEY, CORP_ID)
     base = f"http://127.0.0.1:{settings.http_port}"
@@ -134,6 +136,7 @@ async def main(concurrency: int, rounds: int, seconds: float, rate: float, worke
     finally:  # never leave the server behind
         server.send_signal(signal.SIGTERM)
         await server.wait()
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         await fake.close()
     ms = 1000.0
     print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried), workers {workers}; "
@@ -148,6 +151,13 @@ async def main(concurrency: int, rounds: int, seconds: float, rate: float, worke
     print(f"sustained_end_to_end_p99: {s_e2e * ms:.1f} ms")
     print(f"sustained_lost: {s_lost} messages")
     print(f"sustained_duplicated: {s_dup} messages")
+    # CPU per callback answered (both phases; the server's includes its start-up): what the load
+    # generator and the fake API take from the same two cores, beside the server's own
+    answered = rounds * concurrency * 1.1 + n
+    server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"server_cpu_per_message: {(server_cpu.ru_utime + server_cpu.ru_stime) * 1000 / answered:.2f} ms")
+    mine = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) * 1000 / answered
+    print(f"load_generator_cpu_per_message: {mine:.2f} ms (load generator and fake WeCom API)")
 
 
 async def _sustained(http: aiohttp.ClientSession, fake: FakeWeCom, crypto: CallbackCrypto, base: str,

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
@@ -209,8 +210,12 @@ class OutboxWorker:
                 await s.execute(update(OutboxMessage).execution_options(synchronize_session=False),
                                 [{"id": r.id, "status": "pending", "claimed_by": None,
                                   "next_attempt_at": r.next_attempt_at} for r in held])
-        back = {r.id for r in held}
-        return [r for r in rows if r.id in got and r.id not in back]
+            back = {r.id for r in held}
+            mine = [r.id for r in rows if r.id in got and r.id not in back]
+            # the scan read no payloads (see _open_rows): the claimed rows whole, for their sends
+            full = {r.id: r for r in (await s.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_(mine)))).all()} if mine else {}
+        return [full[i] for i in mine]
 
     async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:
         """Mark delivered with WeCom's msgid; the message itself is scrubbed from the row (a card
@@ -348,8 +353,11 @@ class OutboxWorker:
         await enqueue_text(s, admins, text, now, dedupe_key=f"{ALERT_PREFIX}{row.id}")
 
     async def _open_rows(self) -> list[OutboxMessage]:
+        """Open rows in order, without their payloads (encrypted: decrypting every held-back row on
+        every pass cost more than the sends); ``_claim`` reads the claimed ones whole."""
         async with self.app.db.session() as s:
             return list((await s.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
+                                         .options(defer(OutboxMessage.payload, raiseload=True))
                                          .order_by(OutboxMessage.id).limit(self.scan))).all())
 
     async def _release(self, rows: list[OutboxMessage], now: datetime) -> int:
