@@ -23,11 +23,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
@@ -69,14 +68,32 @@ class PassResult:
     stalled: bool = False  # the API looked down: wait before the next pass
 
 
-def lanes(row: OutboxMessage) -> set[str]:
+class Addressed(Protocol):
+    """What picking a row needs: an outbox row, or its light scan row (``_open_rows``)."""
+
+    id: int
+    channel: str
+    target: str
+    msgtype: str
+    status: str
+    next_attempt_at: datetime
+    claimed_by: str | None
+
+
+_OPEN = (select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.target, OutboxMessage.msgtype,
+                OutboxMessage.status, OutboxMessage.next_attempt_at, OutboxMessage.claimed_by)
+         .where(OutboxMessage.status.in_(("pending", "sending"))).order_by(OutboxMessage.id)
+         .limit(bindparam("n")))
+
+
+def lanes(row: Addressed) -> set[str]:
     """The ordering/limit keys of a row: each recipient of an app message, or the robot."""
     if row.channel == "webhook":
         return {f"r:{row.target}"}
     return {f"u:{u}" for u in row.target.split("|") if u}
 
 
-def counted(row: OutboxMessage) -> bool:
+def counted(row: Addressed) -> bool:
     """Whether a row counts against WeCom's limits (a robot post, or a new app message)."""
     return row.channel == "webhook" or row.msgtype in COUNTED
 
@@ -158,7 +175,7 @@ class OutboxWorker:
         if sending and await self._release(sending, now):  # interrupted sends: due again at once
             rows = await self._open_rows()
         blocked: set[str] = set()
-        picked: list[OutboxMessage] = []
+        picked: list[Addressed] = []
         for r in rows:
             keys = lanes(r)
             if keys & blocked:
@@ -181,7 +198,7 @@ class OutboxWorker:
             result.sent += sum(await asyncio.gather(*(self._deliver(r, result) for r in claimed)))
         return result
 
-    async def _claim(self, rows: list[OutboxMessage], result: PassResult) -> list[OutboxMessage]:
+    async def _claim(self, rows: list[Addressed], result: PassResult) -> list[OutboxMessage]:
         """pending -> sending for this process, all in one transaction just before their requests go
         out, each with its send-limit slots shared by every process (orders.rate_slots). A row a peer
         took is left out; a row another process's sends hold back is given back as it was
@@ -201,7 +218,7 @@ class OutboxWorker:
             limited = [r for r in rows if r.id in got and counted(r)]
             waits = await rate_slots.take_many(
                 s, [{k: self.limiter.windows(k) for k in sorted(lanes(r))} for r in limited], now)
-            held: list[OutboxMessage] = []
+            held: list[Addressed] = []
             for r, wait in zip(limited, waits, strict=True):
                 if wait is not None:
                     held.append(r)
@@ -352,15 +369,13 @@ class OutboxWorker:
                 f"原因：{error[:200]}\n查看：orderbot outbox；重发：orderbot outbox --retry {row.id}")
         await enqueue_text(s, admins, text, now, dedupe_key=f"{ALERT_PREFIX}{row.id}")
 
-    async def _open_rows(self) -> list[OutboxMessage]:
-        """Open rows in order, without their payloads (encrypted: decrypting every held-back row on
-        every pass cost more than the sends); ``_claim`` reads the claimed ones whole."""
+    async def _open_rows(self) -> list[Addressed]:
+        """Open rows in order, as light rows (no ORM objects, no encrypted payloads: decoding every
+        held-back row on every pass cost more than the sends); ``_claim`` reads the claimed ones whole."""
         async with self.app.db.session() as s:
-            return list((await s.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
-                                         .options(defer(OutboxMessage.payload, raiseload=True))
-                                         .order_by(OutboxMessage.id).limit(self.scan))).all())
+            return cast(list[Addressed], list((await s.execute(_OPEN, {"n": self.scan})).all()))
 
-    async def _release(self, rows: list[OutboxMessage], now: datetime) -> int:
+    async def _release(self, rows: list[Addressed], now: datetime) -> int:
         """Rows left 'sending' by a process that is gone (or whose lease ran out): pending again,
         due now, no alert. Their request may have reached WeCom: a possible duplicate, never a loss."""
         async with self.app.db.session() as s:
