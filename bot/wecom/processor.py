@@ -5,6 +5,7 @@ transaction per batch); one user's messages are handled one after another, in ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -19,10 +20,13 @@ from bot.wecom.replies import enqueue_all
 from orders import deferred, inbox, processes, versions
 from orders.app import App
 from orders.inbox import InboxMessage
+from orders.sqlite_driver import inline_reads
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # for claimers not in the processes table; a registered one that is gone frees at once
 MAX_BATCH = 200
+FOLLOW_EVERY = 0.02  # seconds between looks at the inbox for rows nobody has taken (follow)
+STEAL_AFTER = timedelta(milliseconds=50)  # a row pending this long is left by the process that stored it
 FAILED = "抱歉，处理您的消息时出错了，请稍后再试；如果一直出错请联系管理员。"
 UNSUPPORTED = "暂不支持{label}消息。可以发送文字命令、语音或图片，发送「帮助」查看可用命令。"
 
@@ -46,12 +50,17 @@ class InboxProcessor:
     and the "done" mark together), so a slow message (voice) never holds up anyone else's."""
 
     def __init__(self, app: App, dispatcher: Dispatcher, *, on_outbox: Callable[[], None] | None = None,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, ahead: int | None = None) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.on_outbox = on_outbox
         self.me = processes.current().id
         self._sem = asyncio.Semaphore(concurrency)
+        # claimed rows not yet written, at most ``ahead``: the rest stay pending, free for a peer
+        # with room (follow), instead of waiting here behind this process's backlog
+        self.ahead = ahead or 4 * concurrency
+        self._claimed = 0
+        self._room = asyncio.Event()
         self._pending: list[int] = []
         self._inflight: set[int] = set()  # submitted and not yet written: a replay never takes them twice
         self._finished: list[Finished] = []
@@ -94,9 +103,31 @@ class InboxProcessor:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def follow(self, stop: asyncio.Event, every: float = FOLLOW_EVERY) -> None:
+        """Until ``stop``: with room, take rows another process stored and has left pending (it is
+        busy, or gone), so the processes sharing one inbox (``serve --workers``, replicas) share
+        the work whichever of them the callbacks reach."""
+        while not stop.is_set():
+            if self._claimed < self.ahead:
+                try:
+                    with inline_reads():  # an index range with a LIMIT
+                        async with self.app.db.session() as s:
+                            ids = await inbox.pending_since(s, self.app.clock.now() - STEAL_AFTER)
+                    for row_id in ids:
+                        self.submit(row_id)
+                except Exception:
+                    log.exception("looking for inbox rows failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
     async def _claim_loop(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            room = min(MAX_BATCH, self.ahead - self._claimed)
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            batch, self._pending = self._pending[:room], self._pending[room:]
             mark = self._seq  # messages handled up to here are in the counters read below
             try:
                 async with self.app.db.write_session() as s:
@@ -109,6 +140,7 @@ class InboxProcessor:
                 self._inflight.difference_update(batch)
                 continue
             self._inflight.difference_update(set(batch) - {r.id for r in rows})  # a peer has them
+            self._claimed += len(rows)
             by_user: dict[str, list[InboxMessage]] = {}
             for r in rows:
                 by_user.setdefault(r.user_id, []).append(r)
@@ -155,6 +187,8 @@ class InboxProcessor:
                     await self._write_alone(f)
             finally:
                 self._inflight.difference_update(f.row.id for f in batch)
+                self._claimed -= len(batch)
+                self._room.set()
                 for f in batch:
                     if not f.done.done():
                         f.done.set_result(None)
