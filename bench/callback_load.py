@@ -156,8 +156,8 @@ async def main(concurrency: int, rounds: int, seconds: float, rate: float, worke
     answered = rounds * concurrency * 1.1 + n
     server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"server_cpu_per_message: {(server_cpu.ru_utime + server_cpu.ru_stime) * 1000 / answered:.2f} ms")
-    mine = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) * 1000 / answered
-    print(f"load_generator_cpu_per_message: {mine:.2f} ms (load generator and fake WeCom API)")
+    load_cpu = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) * 1000 / answered
+    print(f"load_generator_cpu_per_message: {load_cpu:.2f} ms (load generator and fake WeCom API)")
 
 
 async def _sustained(http: aiohttp.ClientSession, fake: FakeWeCom, crypto: CallbackCrypto, base: str,

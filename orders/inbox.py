@@ -15,7 +15,6 @@ from orders.crypto import EncryptedText
 from orders.db import dialect_insert
 
 # status: pending -> processing -> done | failed
-MAX_TAKE = 200
 
 
 class InboxMessage(Base):
@@ -50,13 +49,6 @@ async def unfinished(session: AsyncSession, now: datetime, lease: timedelta,
     """Ids of rows to (re)process: pending ones and claims that are free again, in arrival order."""
     return list((await session.scalars(
         select(InboxMessage.id).where(_claimable(now, lease, gone)).order_by(InboxMessage.id))).all())
-
-
-async def pending_since(session: AsyncSession, before: datetime, limit: int = MAX_TAKE) -> list[int]:
-    """Ids of unclaimed rows received before ``before``, oldest first (for a peer with room)."""
-    return list((await session.scalars(
-        select(InboxMessage.id).where(InboxMessage.status == "pending", InboxMessage.received_at <= before)
-        .order_by(InboxMessage.id).limit(limit))).all())
 
 
 async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: str = "") -> bool:

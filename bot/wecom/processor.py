@@ -5,7 +5,6 @@ transaction per batch); one user's messages are handled one after another, in ar
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -20,13 +19,10 @@ from bot.wecom.replies import enqueue_all
 from orders import deferred, inbox, processes, versions
 from orders.app import App
 from orders.inbox import InboxMessage
-from orders.sqlite_driver import inline_reads
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # for claimers not in the processes table; a registered one that is gone frees at once
 MAX_BATCH = 200
-FOLLOW_EVERY = 0.02  # seconds between looks at the inbox for rows nobody has taken (follow)
-STEAL_AFTER = timedelta(milliseconds=50)  # a row pending this long is left by the process that stored it
 FAILED = "抱歉，处理您的消息时出错了，请稍后再试；如果一直出错请联系管理员。"
 UNSUPPORTED = "暂不支持{label}消息。可以发送文字命令、语音或图片，发送「帮助」查看可用命令。"
 
@@ -56,8 +52,8 @@ class InboxProcessor:
         self.on_outbox = on_outbox
         self.me = processes.current().id
         self._sem = asyncio.Semaphore(concurrency)
-        # claimed rows not yet written, at most ``ahead``: the rest stay pending, free for a peer
-        # with room (follow), instead of waiting here behind this process's backlog
+        # claimed rows not yet written, at most ``ahead``: under a backlog the rest stay pending
+        # (a peer's replay may take them) and the event loop is not crowded with waiting messages
         self.ahead = ahead or 4 * concurrency
         self._claimed = 0
         self._room = asyncio.Event()
@@ -102,23 +98,6 @@ class InboxProcessor:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    async def follow(self, stop: asyncio.Event, every: float = FOLLOW_EVERY) -> None:
-        """Until ``stop``: with room, take rows another process stored and has left pending (it is
-        busy, or gone), so the processes sharing one inbox (``serve --workers``, replicas) share
-        the work whichever of them the callbacks reach."""
-        while not stop.is_set():
-            if self._claimed < self.ahead:
-                try:
-                    with inline_reads():  # an index range with a LIMIT
-                        async with self.app.db.session() as s:
-                            ids = await inbox.pending_since(s, self.app.clock.now() - STEAL_AFTER)
-                    for row_id in ids:
-                        self.submit(row_id)
-                except Exception:
-                    log.exception("looking for inbox rows failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
 
     async def _claim_loop(self) -> None:
         while self._pending:

@@ -89,9 +89,8 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     await site.start()
     log.info("listening on http://%s:%d (WeCom callback at /wecom/callback)", app.settings.http_host,
              app.settings.http_port)
-    worker_stop, follow_stop = asyncio.Event(), asyncio.Event()
+    worker_stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(worker_stop), name="outbox-worker")
-    following = asyncio.create_task(processor.follow(follow_stop), name="inbox-follow")
     replay = JobSpec("inbox-replay", lambda _app: processor.replay(),
                      lambda tz: IntervalTrigger(seconds=REPLAY_EVERY, timezone=tz))
     purge = JobSpec("privacy-purge", _purge, lambda tz: IntervalTrigger(hours=1, timezone=tz), run_on_start=True)
@@ -101,8 +100,6 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     finally:
         log.info("stopping: finishing in-flight messages")
         await jobs.stop(app)
-        follow_stop.set()
-        await following
         await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
         worker_stop.set()
         await worker_task

@@ -225,14 +225,10 @@ async def test_non_characters_over_wecom_get_a_chinese_reply_and_a_done_inbox_ro
     assert statuses == ["done", "done", "done"]
 
 
-async def test_a_processor_claims_only_so_far_ahead_and_a_peer_takes_what_it_left(
-        wecom: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A busy process claims at most ``ahead`` rows beyond what it has written (the rest stay
-    pending); a process following the inbox takes rows left pending past STEAL_AFTER and
-    answers them (serve --workers: whichever process the callbacks reach, both work)."""
-    import asyncio
-
-    from bot.wecom.processor import STEAL_AFTER, InboxProcessor
+async def test_a_processor_claims_only_so_far_ahead(wecom: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy process claims at most ``ahead`` rows beyond what it has written; the rest stay
+    pending until it has room, and every message is answered."""
+    from bot.wecom.processor import InboxProcessor
     from orders import inbox
 
     asked: list[int] = []
@@ -243,36 +239,18 @@ async def test_a_processor_claims_only_so_far_ahead_and_a_peer_takes_what_it_lef
         return await claim_many(s, ids, *args, **kwargs)
 
     monkeypatch.setattr(inbox, "claim_many", spy)
-    users = ["cs01", "cs02", "wh01", "fin01", "ops01", "boss"]
+    users = ["cs01", "cs02", "wh01", "fin01", "ops01"]
     now = wecom.app.clock.now()
     rows = [dict(dedupe_key=f"msg:{700 + i}", msg_id=str(700 + i), user_id=u, kind="text",
                  xml=text_xml(u, "查 BG260122-0004", str(700 + i)), received_at=now) for i, u in enumerate(users)]
     async with wecom.app.db.session() as s:
-        ids = await inbox.store_many(s, rows[:3])
+        ids = await inbox.store_many(s, rows)
     busy = InboxProcessor(wecom.app, wecom.processor.dispatcher, ahead=2)
     for row_id in sorted(ids.values()):
         busy.submit(row_id)
     await busy.drain()
-    assert asked and max(asked) <= 2 and sum(asked) == 3  # never more than two claimed at once
-    async with wecom.app.db.session() as s:  # the other three: stored by a process that never took them
-        await inbox.store_many(s, rows[3:])
-    wecom.app.clock.advance(STEAL_AFTER + timedelta(milliseconds=1))  # type: ignore[attr-defined]
-    peer = InboxProcessor(wecom.app, wecom.processor.dispatcher)
-    peer.me = "otherhost:1:peer"
-    stop = asyncio.Event()
-    following = asyncio.create_task(peer.follow(stop, every=0.01))
-    for _ in range(300):
-        async with wecom.app.db.session() as s:
-            states = set((await s.scalars(select(InboxMessage.status))).all())
-        if states == {"done"}:
-            break
-        await asyncio.sleep(0.02)
-    stop.set()
-    await following
-    await peer.drain()
+    assert len(asked) >= 3 and max(asked) <= 2 and sum(asked) == 5  # never more than two claimed at once
     async with wecom.app.db.session() as s:
-        by = dict((await s.execute(select(InboxMessage.user_id, InboxMessage.claimed_by))).all())
         assert set((await s.scalars(select(InboxMessage.status))).all()) == {"done"}
-    assert {by[u] for u in users[3:]} == {"otherhost:1:peer"} and by["cs01"] == busy.me
     await wecom.settle()
     assert all(any("BG260122-0004" in t for t in wecom.fake.texts_to(u)) for u in users)
