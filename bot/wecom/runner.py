@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from orders.app import App
 from orders.retention import purge_raw
 
 log = logging.getLogger(__name__)
+PARENT_CHECK = 1.0  # seconds between looks at whether serve --workers' parent is still there
 REPLAY_EVERY = 5  # seconds: a dead replica's claimed messages are picked up by a peer this soon
 
 
@@ -45,6 +47,20 @@ async def _heartbeat(app: App, stop: asyncio.Event) -> None:
                 await processes.beat(s, app.clock.now())
         except Exception:
             log.exception("heartbeat failed")
+
+
+async def _watch_parent(stop: asyncio.Event, parent: int) -> None:
+    """A child of ``serve --workers`` stops when its supervising parent is gone (killed outright:
+    it could not pass on a signal), instead of serving on as an orphan."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            log.warning("the supervising process %d is gone: stopping", parent)
+            stop.set()
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), PARENT_CHECK)
+        except TimeoutError:
+            pass
 
 
 def client_for(app: App) -> WeComClient:
@@ -79,6 +95,8 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     async with app.db.session() as s:  # claims name this process; a restart frees the last one's at once
         await processes.register(s, app.clock.now())
     beating = asyncio.create_task(_heartbeat(app, stop), name="heartbeat")
+    parent = os.environ.get("ORDERBOT_SUPERVISOR_PID", "")  # bot.wecom.workers.SUPERVISOR
+    watching = asyncio.create_task(_watch_parent(stop, int(parent)), name="parent") if parent.isdigit() else None
     app[MEDIA_FETCHER] = client
     worker = OutboxWorker(app, client)
     processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)
@@ -105,7 +123,10 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
         await worker_task
         await client.close()
         beating.cancel()
-        await asyncio.gather(beating, return_exceptions=True)  # out of its transaction before the engine closes
+        if watching is not None:
+            watching.cancel()
+        # the heartbeat out of its transaction before the engine closes
+        await asyncio.gather(beating, *([watching] if watching else []), return_exceptions=True)
         async with app.db.session() as s:
             await processes.stopped(s, app.clock.now())
         for sig in (signal.SIGINT, signal.SIGTERM):

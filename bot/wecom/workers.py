@@ -4,18 +4,23 @@ Each child is a whole ``serve`` (callback server, inbox processor, outbox worker
 to the same host:port with SO_REUSEPORT, so the kernel spreads incoming connections over them; they
 share the inbox, the outbox, the due rows and the send limits through the database by claims
 (docs/scaling.md), exactly as separate replicas do. The parent only supervises: SIGINT/SIGTERM are
-passed on (each child finishes its in-flight work), and a child that dies is started again."""
+passed on (each child finishes its in-flight work), and a child that dies is started again. A
+parent killed outright (SIGKILL, OOM) cannot pass anything on: each child notices it is gone and
+stops by itself (``bot.wecom.runner``), so a restarted parent never finds the old children still
+serving beside its new ones."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
 
 log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0  # seconds before a died child is started again
+SUPERVISOR = "ORDERBOT_SUPERVISOR_PID"  # set for each child: it stops when that parent is gone (bot.wecom.runner)
 
 
 def child_command() -> list[str]:
@@ -35,7 +40,8 @@ async def supervise(n: int, *, stop: asyncio.Event | None = None) -> int:
 
     async def keep(i: int) -> int:
         while True:
-            proc = await asyncio.create_subprocess_exec(*child_command())
+            env = {**os.environ, SUPERVISOR: str(os.getpid())}
+            proc = await asyncio.create_subprocess_exec(*child_command(), env=env)
             children.append(proc)
             if stop.is_set():  # the stop came while it was starting
                 proc.send_signal(signal.SIGTERM)

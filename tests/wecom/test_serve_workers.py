@@ -56,3 +56,27 @@ async def test_two_workers_answer_each_message_once_in_order(run_dir: Path) -> N
             run.proc.kill()
             await run.proc.wait()
         await fake.close()
+
+
+@pytest.mark.timeout(300)
+async def test_workers_stop_by_themselves_when_the_parent_is_killed(run_dir: Path) -> None:
+    """SIGKILL to the parent cannot be passed on: each child notices its parent is gone and stops
+    cleanly (its process row marked stopped) instead of serving on as an orphan."""
+    fake = await FakeWeCom().start()
+    run = Run(run_dir, run_dir / "orderbot.db", fake)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            await start_workers(run, http, 2)
+        assert run.proc is not None
+        run.proc.kill()
+        await run.proc.wait()
+        end = time.monotonic() + 60
+        while run.query("select count(*) from processes where stopped_at is null"):
+            assert time.monotonic() < end, "the workers kept running:\n" + (run.tmp / "serve.log").read_text()[-3000:]
+            await asyncio.sleep(0.2)
+        assert "is gone: stopping" in (run.tmp / "serve.log").read_text()
+    finally:
+        if run.proc is not None and run.proc.returncode is None:
+            run.proc.kill()
+            await run.proc.wait()
+        await fake.close()
