@@ -68,6 +68,10 @@ _DROP = delete(RateSlot).where(RateSlot.family == _F, RateSlot.slot == _S)
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
+def _family(key: str, span: timedelta) -> str:
+    return f"{int(span.total_seconds())}:{key}"[:96]
+
+
 async def _oldest(s: AsyncSession, family: str) -> tuple[int, datetime] | None:
     """The slot used longest ago, locked for this transaction; on PostgreSQL slots other
     transactions are taking are skipped (SKIP LOCKED), so concurrent senders take different slots."""
@@ -118,7 +122,7 @@ async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: da
     taken: list[_Taken] = []
     for key, wins in windows.items():
         for span, cap in wins:
-            got = await _take_one(s, f"{int(span.total_seconds())}:{key}"[:96], span, cap, now)
+            got = await _take_one(s, _family(key, span), span, cap, now)
             if isinstance(got, datetime):
                 await _undo(s, taken, now)
                 return got
@@ -132,6 +136,10 @@ class _Family:
 
     heap: list[tuple[datetime, int]] = field(default_factory=list)
     top: int = -1
+
+    def reusable(self, span: timedelta, now: datetime) -> bool:
+        """The slot used longest ago is free again (its window has passed)."""
+        return bool(self.heap) and self.heap[0][0] <= now - span
 
 
 _READ_MANY = (select(RateSlot.family, RateSlot.slot, RateSlot.used_at)
@@ -150,8 +158,7 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
     is :func:`take` per message (row locks and advisory locks between replicas)."""
     if s.get_bind().dialect.name != "sqlite":
         return [await take(s, w, now) for w in wanted]
-    plans = [[(f"{int(span.total_seconds())}:{key}"[:96], span, cap) for key, wins in w.items() for span, cap in wins]
-             for w in wanted]
+    plans = [[(_family(key, span), span, cap) for key, wins in w.items() for span, cap in wins] for w in wanted]
     names = sorted({f for plan in plans for f, _, _ in plan})
     fams = {f: _Family() for f in names}
     for i in range(0, len(names), 500):
@@ -168,7 +175,7 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
         wait: datetime | None = None
         for f, span, cap in plan:  # a message takes one slot per family: look at all, then take
             fam = fams[f]
-            if not (fam.heap and fam.heap[0][0] <= now - span) and len(fam.heap) >= cap:
+            if not fam.reusable(span, now) and len(fam.heap) >= cap:
                 wait = fam.heap[0][0] + span if fam.heap else now + RETRY  # as take(): the first full window
                 break
         out.append(wait)
@@ -176,7 +183,7 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
             continue
         for f, span, _ in plan:
             fam = fams[f]
-            if fam.heap and fam.heap[0][0] <= now - span:
+            if fam.reusable(span, now):
                 _, slot = heapq.heapreplace(fam.heap, (now, fam.heap[0][1]))
                 reuse[(f, slot)] = now
             else:

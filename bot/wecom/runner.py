@@ -16,6 +16,7 @@ from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
 from bot.wecom.processor import InboxProcessor
 from bot.wecom.server import RouteAdder, create_web_app
+from bot.wecom.workers import SUPERVISOR
 from notifications.scheduler import JobSpec
 from notifications.wecom_api import WeComClient
 from notifications.worker import OutboxWorker
@@ -24,7 +25,6 @@ from orders.app import App
 from orders.retention import purge_raw
 
 log = logging.getLogger(__name__)
-PARENT_CHECK = 1.0  # seconds between looks at whether serve --workers' parent is still there
 REPLAY_EVERY = 5  # seconds: a dead replica's claimed messages are picked up by a peer this soon
 
 
@@ -36,31 +36,23 @@ async def _purge(app: App) -> None:
 
 
 async def _heartbeat(app: App, stop: asyncio.Event) -> None:
-    """Beat every ``processes.HEARTBEAT`` so peers know this process's claims are live."""
+    """Beat every ``processes.HEARTBEAT`` so peers know this process's claims are live. A child of
+    ``serve --workers`` whose supervising parent is gone (killed outright: it could not pass on a
+    signal) stops instead of serving on as an orphan."""
+    parent = os.environ.get(SUPERVISOR, "")
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), processes.HEARTBEAT.total_seconds())
         except TimeoutError:
             pass
+        if parent.isdigit() and os.getppid() != int(parent):
+            log.warning("the supervising process %s is gone: stopping", parent)
+            stop.set()
         try:
             async with app.db.write_session() as s:
                 await processes.beat(s, app.clock.now())
         except Exception:
             log.exception("heartbeat failed")
-
-
-async def _watch_parent(stop: asyncio.Event, parent: int) -> None:
-    """A child of ``serve --workers`` stops when its supervising parent is gone (killed outright:
-    it could not pass on a signal), instead of serving on as an orphan."""
-    while not stop.is_set():
-        if os.getppid() != parent:
-            log.warning("the supervising process %d is gone: stopping", parent)
-            stop.set()
-            return
-        try:
-            await asyncio.wait_for(stop.wait(), PARENT_CHECK)
-        except TimeoutError:
-            pass
 
 
 def client_for(app: App) -> WeComClient:
@@ -95,8 +87,6 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     async with app.db.session() as s:  # claims name this process; a restart frees the last one's at once
         await processes.register(s, app.clock.now())
     beating = asyncio.create_task(_heartbeat(app, stop), name="heartbeat")
-    parent = os.environ.get("ORDERBOT_SUPERVISOR_PID", "")  # bot.wecom.workers.SUPERVISOR
-    watching = asyncio.create_task(_watch_parent(stop, int(parent)), name="parent") if parent.isdigit() else None
     app[MEDIA_FETCHER] = client
     worker = OutboxWorker(app, client)
     processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)
@@ -123,10 +113,7 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
         await worker_task
         await client.close()
         beating.cancel()
-        if watching is not None:
-            watching.cancel()
-        # the heartbeat out of its transaction before the engine closes
-        await asyncio.gather(beating, *([watching] if watching else []), return_exceptions=True)
+        await asyncio.gather(beating, return_exceptions=True)  # out of its transaction before the engine closes
         async with app.db.session() as s:
             await processes.stopped(s, app.clock.now())
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,7 +6,7 @@ share the inbox, the outbox, the due rows and the send limits through the databa
 (docs/scaling.md), exactly as separate replicas do. The parent only supervises: SIGINT/SIGTERM are
 passed on (each child finishes its in-flight work), and a child that dies is started again. A
 parent killed outright (SIGKILL, OOM) cannot pass anything on: each child notices it is gone and
-stops by itself (``bot.wecom.runner``), so a restarted parent never finds the old children still
+stops by itself at its next heartbeat (``bot.wecom.runner``), so a restarted parent never finds the old children still
 serving beside its new ones."""
 
 from __future__ import annotations
