@@ -33,7 +33,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={sqlite_driver.BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA secure_delete=ON")  # scrubbed/purged personal data is zeroed, not left in free pages
     cur.close()
@@ -95,7 +95,10 @@ class Database:
                 yield s
             return
         others = self._file_turns.turn() if self._file_turns else nullcontext()  # the other processes' writers
-        async with self._writers, others, self.session() as s:
+        # the turn ends at the commit: closing the session afterwards takes a loop round of its own
+        async with self.sessions() as s, self._writers, others, s.begin():
+            if self._file_turns:  # our driver (a file): the transaction runs in place, lock to commit
+                sqlite_driver.in_place((await (await s.connection()).get_raw_connection()).driver_connection)
             yield s
 
     @asynccontextmanager

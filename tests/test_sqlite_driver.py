@@ -4,6 +4,8 @@ streamed results, errors) on a real file."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -97,3 +99,53 @@ async def test_inline_reads_run_on_the_event_loop_and_writes_never_do(db: Databa
         await c.commit()
         assert trips == 2  # the write and its commit did
         del raw._execute
+
+
+async def test_write_sessions_run_in_place_and_wait_for_a_held_lock_off_the_loop(db: Database) -> None:
+    """A write_session's statements and commit run on the event loop's thread (no trips); when
+    another connection holds SQLite's write lock, the BEGIN waits on the thread while the loop runs
+    on, then the write goes through. An error rolls back, and the connection is as usual after."""
+    async with db.engine.begin() as c:
+        await c.execute(text("CREATE TABLE w (v INTEGER, at INTEGER)"))
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    async def write(v: int, fail: bool = False) -> None:
+        async with db.write_session() as s:
+            raw = (await (await s.connection()).get_raw_connection()).driver_connection
+            raw._conn.create_function("where_am_i", 0, lambda: seen.append(threading.get_ident()) or 1)
+            await s.execute(text("SELECT where_am_i()"))
+            await s.execute(text("INSERT INTO w (v, at) VALUES (:v, where_am_i())"), {"v": v})
+            await s.execute(text("INSERT INTO w (v, at) VALUES (:v, where_am_i())"), [{"v": v}, {"v": v}])
+            if fail:
+                raise RuntimeError("boom")
+
+    await write(1)
+    assert seen == [loop_thread] * 4
+    with pytest.raises(RuntimeError):
+        await write(2, fail=True)
+    async with db.session() as s:
+        assert (await s.execute(text("SELECT v, count(*) FROM w GROUP BY v"))).all() == [(1, 3)]
+        raw = (await (await s.connection()).get_raw_connection()).driver_connection
+        assert isinstance(raw, OneTripConnection) and not raw.in_place  # the rollback ended it
+
+    other = sqlite3.connect(str(db.engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. the CLI writing: it takes no turns
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    tick = asyncio.ensure_future(ticker())
+    asyncio.get_running_loop().call_later(0.3, other.commit)
+    seen.clear()
+    await write(3)
+    tick.cancel()
+    other.close()
+    assert ticks >= 15  # the loop ran on while the write waited for the lock
+    assert seen == [loop_thread] * 4  # and once it had the lock, the statements ran in place
+    async with db.session() as s:
+        assert (await s.execute(text("SELECT count(*) FROM w WHERE v = 3"))).scalar_one() == 3
