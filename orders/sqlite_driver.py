@@ -46,7 +46,7 @@ def inline_reads() -> Iterator[None]:
         _INLINE.reset(token)
 
 
-def in_place(conn: aiosqlite.Connection) -> None:
+def in_place(conn: object) -> None:
     """Run ``conn``'s next transaction in place, from ``BEGIN IMMEDIATE`` to the commit or
     rollback that ends it. For short transactions that always write; never a long one."""
     if not isinstance(conn, OneTripConnection):
@@ -77,6 +77,7 @@ def _is_read(sql: str) -> bool:
 
 
 class OneTripCursor(aiosqlite.Cursor):
+    _conn: OneTripConnection
     _rows: list[Any] | None = None  # the last statement's rows, fetched with it
 
     async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
