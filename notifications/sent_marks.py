@@ -9,10 +9,8 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy import update
-
 from orders.app import App
-from orders.outbox import OutboxMessage
+from orders.outbox import mark_many
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +22,7 @@ class SentMarks:
         self._task: asyncio.Task[None] | None = None
 
     async def mark(self, values: dict[str, Any]) -> None:
-        """UPDATE outbox SET ``values`` WHERE id = ``values["id"]``; returns after commit."""
+        """``orders.outbox.mark_many`` of ``values``, group-committed; returns after commit."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((values, fut))
         if self._task is None or self._task.done():
@@ -35,8 +33,8 @@ class SentMarks:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                async with self.app.db.write_session() as s:  # ORM bulk UPDATE by primary key: one executemany
-                    await s.execute(update(OutboxMessage), [v for v, _ in batch])
+                async with self.app.db.write_session() as s:  # one executemany
+                    await mark_many(s, [v for v, _ in batch])
             except Exception as e:
                 log.warning("marking %d outbox rows sent failed: %s", len(batch), e)
                 for _, fut in batch:

@@ -32,7 +32,7 @@ from notifications.ratelimit import Limits, RateLimiter
 from notifications.robots import RobotBook
 from notifications.sent_marks import SentMarks
 from notifications.wecom_api import WeComClient, WeComError, WeComUnavailable
-from orders import processes, rate_slots
+from orders import outbox, processes, rate_slots
 from orders.app import App
 from orders.outbox import OutboxMessage, enqueue_text, scrubbed
 from orders.users import users_with_role
@@ -205,16 +205,7 @@ class OutboxWorker:
         (``result.next_at`` says when to look again). Returns the claimed rows, in order."""
         now = self.app.clock.now()
         async with self.app.db.write_session() as s:
-            free = (select(OutboxMessage.id)  # SKIP LOCKED: rows a peer is claiming are its (PostgreSQL)
-                    .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == "pending",
-                           OutboxMessage.next_attempt_at <= now)
-                    .with_for_update(skip_locked=True))
-            got = set((await s.scalars(update(OutboxMessage)
-                                       .where(OutboxMessage.id.in_(free.scalar_subquery()))
-                                       .execution_options(synchronize_session=False)
-                                       .values(status="sending", claimed_by=self.me,
-                                               next_attempt_at=now + self.policy.lease)
-                                       .returning(OutboxMessage.id))).all())
+            got = await outbox.claim(s, [r.id for r in rows], now, self.me, now + self.policy.lease)
             limited = [r for r in rows if r.id in got and counted(r)]
             waits = await rate_slots.take_many(
                 s, [{k: self.limiter.windows(k) for k in sorted(lanes(r))} for r in limited], now)
@@ -223,15 +214,10 @@ class OutboxWorker:
                 if wait is not None:
                     held.append(r)
                     result.next_at = wait if result.next_at is None else min(result.next_at, wait)
-            if held:  # by primary key: one executemany
-                await s.execute(update(OutboxMessage).execution_options(synchronize_session=False),
-                                [{"id": r.id, "status": "pending", "claimed_by": None,
-                                  "next_attempt_at": r.next_attempt_at} for r in held])
+            await outbox.give_back(s, [(r.id, r.next_attempt_at) for r in held])
             back = {r.id for r in held}
             mine = [r.id for r in rows if r.id in got and r.id not in back]
-            # the scan read no payloads (see _open_rows): the claimed rows whole, for their sends
-            full = {r.id: r for r in (await s.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_(mine)))).all()} if mine else {}
+            full = await outbox.whole(s, mine)  # the scan read no payloads (see _open_rows): the claimed rows whole
         return [full[i] for i in mine]
 
     async def _sent(self, row: OutboxMessage, msgid: str, note: str = "", code: str = "") -> None:

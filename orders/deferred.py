@@ -59,13 +59,24 @@ def collect() -> Iterator[list[Write]]:
         _unit.reset(token)
 
 
+_BUILT: dict[tuple[Statement, str], Executable] = {}
+
+
 async def run(session: AsyncSession, writes: list[Write]) -> None:
-    """Run collected writes; :class:`Rows` of one statement together, after the others."""
+    """Run collected writes; :class:`Rows` of one statement together, after the others, each
+    statement built once per database kind and run on the session's connection (Core)."""
     grouped: dict[Statement, list[dict[str, Any]]] = {}
     for fn in writes:
         if isinstance(fn, Rows):
             grouped.setdefault(fn.statement, []).append(fn.params)
         else:
             await fn(session)
+    if not grouped:
+        return
+    conn = await session.connection()
     for statement, params in grouped.items():
-        await session.execute(statement(session), params)
+        key = (statement, conn.dialect.name)
+        built = _BUILT.get(key)
+        if built is None:
+            built = _BUILT[key] = statement(session)
+        await conn.execute(built, params)

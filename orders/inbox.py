@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Index, Integer, String, Text, func, or_, select, update
+from sqlalchemy import ColumnElement, Index, Integer, String, Table, Text, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +34,45 @@ class InboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # orders.processes identity of the claimer
     processed_at: Mapped[datetime | None]
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+T: Table = InboxMessage.__table__  # type: ignore[assignment]
+
+
+def _ids(name: str = "ids") -> ColumnElement[object]:
+    return bindparam(name, expanding=True)
+
+
+def _free(gone: bool) -> ColumnElement[bool]:
+    """:func:`_claimable` with bind parameters (``now``, ``stale``, ``gone``), for built-once statements."""
+    stale = T.c.claimed_at <= bindparam("stale")
+    if gone:
+        stale = or_(stale, T.c.claimed_by.in_(_ids("gone")))
+    return or_(T.c.status == "pending", (T.c.status == "processing") & stale)
+
+
+# The claim's and the finish's statements, built once: each is compiled once and run with new
+# values, on the session's connection (Core). Building an ORM statement each time cost ~5x the
+# SQL's own time, and these run in the write turn every process waits for (orders.db).
+_USERS_OF = select(T.c.user_id).where(T.c.id.in_(_ids()))
+_CLAIM = {gone: update(T).where(T.c.id.in_(
+    select(T.c.id).where(T.c.user_id.in_(_ids("users")), T.c.id <= bindparam("top"), _free(gone))
+    .with_for_update(skip_locked=True).scalar_subquery()))
+    .values(status="processing", claimed_at=bindparam("now"), claimed_by=bindparam("by"),
+            attempts=T.c.attempts + 1)
+    .returning(T.c.id, T.c.user_id) for gone in (False, True)}
+_HELD = (select(T.c.user_id, func.min(T.c.id))
+         .where(T.c.user_id.in_(_ids("users")), T.c.id <= bindparam("top"), T.c.id.not_in(_ids()),
+                T.c.status.in_(("pending", "processing")),
+                or_(T.c.status == "pending", T.c.claimed_by.is_distinct_from(bindparam("by"))))
+         .group_by(T.c.user_id))
+_GIVE_BACK = (update(T).where(T.c.id.in_(_ids()))
+              .values(status="pending", claimed_at=None, claimed_by=None, attempts=T.c.attempts - 1))
+_WAITING = select(T.c.id).where(T.c.user_id.in_(_ids("users")), T.c.status == "pending").order_by(T.c.id)
+_ROWS = (select(InboxMessage).where(InboxMessage.id.in_(_ids())).order_by(InboxMessage.id)
+         .execution_options(populate_existing=True))
+_FINISH = (update(T).where(T.c.id.in_(_ids()), T.c.status == "processing")
+           .values(status="done", processed_at=bindparam("now"), xml="").returning(T.c.id))
 
 
 def _claimable(now: datetime, lease: timedelta, gone: Collection[str]) -> ColumnElement[bool]:
@@ -87,41 +126,26 @@ async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease
     ``FOR UPDATE SKIP LOCKED``: concurrent claimers never wait for each other (SQLite has one writer)."""
     if not ids:
         return []
-    users = set((await session.scalars(select(InboxMessage.user_id).where(InboxMessage.id.in_(ids)))).all())
+    conn = await session.connection()
+    users = set((await conn.execute(_USERS_OF, {"ids": ids})).scalars().all())
     top = max(ids)
-    free = (select(InboxMessage.id)
-            .where(InboxMessage.user_id.in_(users), InboxMessage.id <= top, _claimable(now, lease, gone))
-            .with_for_update(skip_locked=True))
-    res = (await session.execute(
-        update(InboxMessage)
-        .where(InboxMessage.id.in_(free.scalar_subquery()))
-        .values(status="processing", claimed_at=now, claimed_by=by, attempts=InboxMessage.attempts + 1)
-        .returning(InboxMessage.id, InboxMessage.user_id)
-        .execution_options(synchronize_session=False))).all()
+    res = (await conn.execute(_CLAIM[bool(gone)], {"users": list(users), "top": top, "stale": now - lease,
+                                                  "gone": list(gone), "now": now, "by": by})).all()
     got: list[tuple[int, str]] = [(i, u) for i, u in res]
     if not got:
         return []
     # An earlier unfinished row of the user that this call did not get (a peer's live claim, or
     # skipped because another transaction holds it): this user's later rows go back for later.
     mine = [i for i, _ in got]
-    held = dict((await session.execute(
-        select(InboxMessage.user_id, func.min(InboxMessage.id))
-        .where(InboxMessage.user_id.in_({u for _, u in got}), InboxMessage.id <= top,
-               InboxMessage.id.not_in(mine), InboxMessage.status.in_(("pending", "processing")),
-               or_(InboxMessage.status == "pending", InboxMessage.claimed_by.is_distinct_from(by)))
-        .group_by(InboxMessage.user_id))).all())
+    held = dict((await conn.execute(_HELD, {"users": list({u for _, u in got}), "top": top, "ids": mine,
+                                            "by": by})).all())
     back = [i for i, u in got if u in held and i > held[u]]
     if back:
-        await session.execute(update(InboxMessage).where(InboxMessage.id.in_(back))
-                              .values(status="pending", claimed_at=None, claimed_by=None,
-                                      attempts=InboxMessage.attempts - 1)
-                              .execution_options(synchronize_session=False))
+        await conn.execute(_GIVE_BACK, {"ids": back})
         got = [(i, u) for i, u in got if i not in set(back)]
     if not got:
         return []
-    rows = (await session.scalars(select(InboxMessage).where(InboxMessage.id.in_([i for i, _ in got]))
-                                  .order_by(InboxMessage.id).execution_options(populate_existing=True))).all()
-    return list(rows)
+    return list((await session.scalars(_ROWS, {"ids": [i for i, _ in got]})).all())
 
 
 async def waiting(session: AsyncSession, users: Collection[str]) -> list[int]:
@@ -129,18 +153,12 @@ async def waiting(session: AsyncSession, users: Collection[str]) -> list[int]:
     in arrival order: the process that finished that earlier message takes them next."""
     if not users:
         return []
-    return list((await session.scalars(
-        select(InboxMessage.id).where(InboxMessage.user_id.in_(list(users)), InboxMessage.status == "pending")
-        .order_by(InboxMessage.id))).all())
+    return list((await (await session.connection()).execute(_WAITING, {"users": list(users)})).scalars().all())
 
 
 async def finish_many(session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
     """Mark claimed rows done; the ids this call finished (others were finished elsewhere)."""
     if not ids:
         return set()
-    res = await session.scalars(
-        update(InboxMessage)
-        .where(InboxMessage.id.in_(ids), InboxMessage.status == "processing")
-        .values(status="done", processed_at=now, xml="")  # the raw message is not kept once handled
-        .returning(InboxMessage.id))
-    return set(res.all())
+    # the raw message is not kept once handled (xml "")
+    return set((await (await session.connection()).execute(_FINISH, {"ids": ids, "now": now})).scalars().all())

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Table, Text, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +43,51 @@ class OutboxMessage(Base):
     # the process whose request is in flight while 'sending' (orders.processes), and WeCom's msgid once sent
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     msgid: Mapped[str] = mapped_column(String(128), default="", server_default="")
+
+
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_T = OUTBOX
+# The delivery's bookkeeping (notifications.worker), built once and run on the session's
+# connection (Core): it runs in the write turn every process waits for (orders.db), where an ORM
+# statement built each time cost several times the SQL's own time.
+_CLAIM = (update(_T).where(_T.c.id.in_(  # SKIP LOCKED: rows a peer is claiming are its (PostgreSQL)
+    select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)), _T.c.status == "pending",
+                          _T.c.next_attempt_at <= bindparam("now"))
+    .with_for_update(skip_locked=True).scalar_subquery()))
+    .values(status="sending", claimed_by=bindparam("by"), next_attempt_at=bindparam("until"))
+    .returning(_T.c.id))
+_BACK = (update(_T).where(_T.c.id == bindparam("id_"))
+         .values(status="pending", claimed_by=None, next_attempt_at=bindparam("at")))
+_WHOLE = select(OutboxMessage).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+_MARK_COLS = ("status", "sent_at", "attempts", "last_error", "msgid", "claimed_by", "payload")
+_MARK = update(_T).where(_T.c.id == bindparam("id_")).values({c: bindparam(c) for c in _MARK_COLS})
+
+
+async def claim(session: AsyncSession, ids: list[int], now: datetime, by: str, until: datetime) -> set[int]:
+    """pending (and due) -> sending for ``by`` until ``until``; the ids this call got."""
+    res = await (await session.connection()).execute(_CLAIM, {"ids": ids, "now": now, "by": by, "until": until})
+    return set(res.scalars().all())
+
+
+async def give_back(session: AsyncSession, rows: list[tuple[int, datetime]]) -> None:
+    """Claimed rows back to pending as they were: (id, its next attempt time) each; one executemany."""
+    if rows:
+        await (await session.connection()).execute(_BACK, [{"id_": i, "at": at} for i, at in rows])
+
+
+async def whole(session: AsyncSession, ids: list[int]) -> dict[int, OutboxMessage]:
+    """The rows ``ids`` in full (payloads decrypted), by id."""
+    if not ids:
+        return {}
+    return {r.id: r for r in (await session.scalars(_WHOLE, {"ids": ids})).all()}
+
+
+async def mark_many(session: AsyncSession, marks: list[dict[str, Any]]) -> None:
+    """For each mark: UPDATE outbox SET the mark's status, sent_at, attempts, last_error, msgid,
+    claimed_by and payload WHERE id = its "id"; one executemany."""
+    if marks:
+        await (await session.connection()).execute(
+            _MARK, [{"id_": m["id"], **{c: m[c] for c in _MARK_COLS}} for m in marks])
 
 
 KEEP_AFTER_SENT = ("response_code",)  # what a sent row keeps of its payload (card updates need it)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import Integer, String, delete, select, update
+from sqlalchemy import Integer, String, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +36,25 @@ class ProcessRow(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None]
+
+
+_TABLE: Table = ProcessRow.__table__  # type: ignore[assignment]
+_ALL = select(_TABLE.c.id, _TABLE.c.host, _TABLE.c.pid, _TABLE.c.heartbeat_at, _TABLE.c.stopped_at)
+
+
+class Beating(Protocol):
+    """What :func:`is_gone` reads of a process row (an entity or a plain row)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+    @property
+    def heartbeat_at(self) -> datetime: ...
+    @property
+    def stopped_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +87,7 @@ def pid_running(pid: int) -> bool:
         return True
 
 
-def is_gone(row: ProcessRow, now: datetime, me: Identity | None = None) -> bool:
+def is_gone(row: Beating, now: datetime, me: Identity | None = None) -> bool:
     me = me or current()
     if row.id == me.id:
         return False
@@ -99,5 +119,5 @@ async def stopped(session: AsyncSession, now: datetime, me: Identity | None = No
 async def gone(session: AsyncSession, now: datetime, me: Identity | None = None) -> set[str]:
     """Ids of registered processes that are gone (their claims are free). Unregistered claimers
     (e.g. a worker run outside ``serve``) are judged by their claim's lease instead."""
-    rows = (await session.scalars(select(ProcessRow))).all()
+    rows = (await (await session.connection()).execute(_ALL)).all()  # plain rows: asked at every claim
     return {r.id for r in rows if is_gone(r, now, me)}

@@ -161,8 +161,9 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
     plans = [[(_family(key, span), span, cap) for key, wins in w.items() for span, cap in wins] for w in wanted]
     names = sorted({f for plan in plans for f, _, _ in plan})
     fams = {f: _Family() for f in names}
+    conn = await s.connection()  # Core: these run in the write turn (orders.db)
     for i in range(0, len(names), 500):
-        for f, slot, used in (await s.execute(_READ_MANY, {"fs": names[i:i + 500]})).all():
+        for f, slot, used in (await conn.execute(_READ_MANY, {"fs": names[i:i + 500]})).all():
             fam = fams[f]
             fam.heap.append((used, int(slot)))
             fam.top = max(fam.top, int(slot))
@@ -191,7 +192,7 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
                 heapq.heappush(fam.heap, (now, fam.top))
                 added.append({"family": f, "slot": fam.top, "used_at": now})
     if reuse:  # (a slot added above is used now: never old enough to be reused in the same batch)
-        await s.execute(_SET, [{"f_": f, "s_": slot, "at": at} for (f, slot), at in reuse.items()])
+        await conn.execute(_SET, [{"f_": f, "s_": slot, "at": at} for (f, slot), at in reuse.items()])
     if added:
-        await s.execute(_ADD, added)
+        await conn.execute(_ADD, added)
     return out

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,11 +35,12 @@ Versions = dict[str, int]
 _batch: ContextVar[Versions | None] = ContextVar("orderbot_batch_versions", default=None)
 
 
-_READ = select(CacheVersion.name, CacheVersion.version)
+_TABLE: Table = CacheVersion.__table__  # type: ignore[assignment]
+_READ = select(_TABLE.c.name, _TABLE.c.version)
 
 
 async def read(s: AsyncSession) -> Versions:
-    return {n: v for n, v in (await s.execute(_READ)).all()}
+    return {n: v for n, v in (await (await s.connection()).execute(_READ)).all()}
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.types import Reply
 from orders.files import image_suffix, keep
-from orders.outbox import OutboxMessage, enqueue, outbox_values
+from orders.outbox import OUTBOX, enqueue, outbox_values
 
 TEXT_LIMIT = 2048  # bytes, WeCom's limit for text and markdown app messages
 
@@ -89,7 +89,10 @@ async def enqueue_all(
     return n + await _insert(session, plain)
 
 
+_INSERT = insert(OUTBOX)  # Core: an ORM bulk insert cost ~1 ms more per batch
+
+
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     if rows:
-        await session.execute(insert(OutboxMessage), rows)
+        await (await session.connection()).execute(_INSERT, rows)
     return len(rows)
