@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Index, Integer, String, Table, Text, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Executable, Index, Integer, String, Table, Text, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,17 +102,22 @@ async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: st
     return res.scalar_one_or_none() is not None
 
 
+_STORE: dict[str, Executable] = {}
+
+
 async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> dict[str, int]:
     """Insert several messages in one statement; {dedupe_key: id} of those that were new."""
     if not rows:
         return {}
-    ins = dialect_insert(session, InboxMessage)
-    values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
-    # One cached statement run with many parameter sets (SQLAlchemy's insertmanyvalues batches
-    # it): a literal multi-row VALUES would be compiled afresh for every batch size.
-    stmt = (ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(InboxMessage.dedupe_key, InboxMessage.id))
-    return {k: i for k, i in (await session.execute(stmt, values)).all()}
+    conn = await session.connection()
+    stmt = _STORE.get(conn.dialect.name)
+    if stmt is None:  # one statement per database kind, run with many parameter sets (insertmanyvalues)
+        ins = dialect_insert(session, T)
+        stmt = _STORE[conn.dialect.name] = (ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
+                                            .returning(T.c.dedupe_key, T.c.id))
+    values = [{"msg_id": "", "status": "pending", "attempts": 0, "error": "", "claimed_at": None,
+               "claimed_by": None, "processed_at": None, **r} for r in rows]
+    return {k: i for k, i in (await conn.execute(stmt, values)).all()}
 
 
 async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta, *,
