@@ -78,8 +78,24 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as s, s.begin():
+        async with self._open() as s, s.begin():
             yield s
+
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[AsyncSession]:
+        """A new session, closed on the way out. On a SQLite file the close is awaited in place:
+        with the transaction ended, our driver's close makes no trip (nothing can interrupt it),
+        where AsyncSession's own exit runs it in a task of its own (cancel-safe for network
+        databases), a loop round and ~0.1 ms of CPU per session."""
+        if self._file_turns is None:
+            async with self.sessions() as s:
+                yield s
+            return
+        s = self.sessions()
+        try:
+            yield s
+        finally:
+            await s.close()
 
     @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:
@@ -96,7 +112,7 @@ class Database:
             return
         others = self._file_turns.turn() if self._file_turns else nullcontext()  # the other processes' writers
         # the turn ends at the commit: closing the session afterwards takes a loop round of its own
-        async with self.sessions() as s, self._writers, others, s.begin():
+        async with self._open() as s, self._writers, others, s.begin():
             if self._file_turns:  # our driver (a file): the transaction runs in place, lock to commit
                 sqlite_driver.in_place((await (await s.connection()).get_raw_connection()).driver_connection)
             yield s
