@@ -254,3 +254,34 @@ async def test_a_processor_claims_only_so_far_ahead(wecom: Harness, monkeypatch:
         assert set((await s.scalars(select(InboxMessage.status))).all()) == {"done"}
     await wecom.settle()
     assert all(any("BG260122-0004" in t for t in wecom.fake.texts_to(u)) for u in users)
+
+
+async def test_a_busy_processor_claims_again_only_when_running_low(wecom: Harness,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With as many claimed as it can run at once, a processor waits, then claims a bigger
+    batch (each claim is a write turn with a fixed cost); every message is still answered."""
+    from bot.wecom.processor import InboxProcessor
+    from orders import inbox
+
+    busy = InboxProcessor(wecom.app, wecom.processor.dispatcher, concurrency=2, ahead=6)
+    seen: list[tuple[int, int]] = []  # (claimed before the call, rows asked for)
+    claim_many = inbox.claim_many
+
+    async def spy(s: Any, ids: list[int], *args: Any, **kwargs: Any) -> Any:
+        seen.append((busy._claimed, len(ids)))
+        return await claim_many(s, ids, *args, **kwargs)
+
+    monkeypatch.setattr(inbox, "claim_many", spy)
+    users = ["cs01", "cs02", "wh01", "fin01", "ops01"]
+    now = wecom.app.clock.now()
+    rows = [dict(dedupe_key=f"msg:{800 + i}", msg_id=str(800 + i), user_id=users[i % 5], kind="text",
+                 xml=text_xml(users[i % 5], "查 BG260122-0004", str(800 + i)), received_at=now) for i in range(12)]
+    async with wecom.app.db.session() as s:
+        ids = await inbox.store_many(s, rows)
+    for row_id in sorted(ids.values()):
+        busy.submit(row_id)
+    await busy.drain()
+    assert sum(n for _, n in seen) == 12 and max(n for _, n in seen) <= 6
+    assert all(before < busy.low for before, _ in seen), seen  # never topped up while enough were claimed
+    async with wecom.app.db.session() as s:
+        assert set((await s.scalars(select(InboxMessage.status))).all()) == {"done"}
