@@ -38,8 +38,9 @@ os.environ.setdefault("ORDERBOT_SECRET_KEY", "orderbot-bench-secret")
 USERS = 200
 
 
-async def one_run(n: int) -> tuple[float, float]:
-    """(processing ms of CPU per message, outbox ms of CPU per reply sent)."""
+async def one_run(n: int) -> tuple[float, float, float, float]:
+    """(processing ms of CPU per message, outbox ms of CPU per reply sent, write turns per
+    message, ms in write turns per message)."""
     tmp = Path(tempfile.mkdtemp(prefix="orderbot-bench-"))
     fake = await FakeWeCom().start()
     settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp / 'bench.db'}", data_dir=tmp / "var",
@@ -64,6 +65,7 @@ async def one_run(n: int) -> tuple[float, float]:
         ids = await inbox.store_many(s, rows)
     processor = InboxProcessor(app, dispatcher(app))
     before = len(fake.sent())
+    turns0 = (app.db.turns.count, app.db.turns.held_s)
     c0 = time.process_time()
     for row_id in ids.values():
         processor.submit(row_id)
@@ -72,11 +74,12 @@ async def one_run(n: int) -> tuple[float, float]:
     await worker.run_until_idle()
     c2 = time.process_time()
     sent = len(fake.sent()) - before
+    turns = (app.db.turns.count - turns0[0], app.db.turns.held_s - turns0[1])
     assert sent == n, f"{sent} replies sent for {n} messages"
     await client.close()
     await app.close()
     await fake.close()
-    return (c1 - c0) * 1000 / n, (c2 - c1) * 1000 / sent
+    return (c1 - c0) * 1000 / n, (c2 - c1) * 1000 / sent, turns[0] / n, turns[1] * 1000 / n
 
 
 async def main(n: int, runs: int) -> None:
@@ -85,6 +88,10 @@ async def main(n: int, runs: int) -> None:
     figure("processing_cpu_per_message", statistics.median(r[0] for r in results), "ms")
     figure("outbox_cpu_per_send", statistics.median(r[1] for r in results), "ms")
     figure("cpu_per_message", statistics.median(r[0] + r[1] for r in results), "ms (processing + send, no ack)")
+    figure("write_turns_per_message", statistics.median(r[2] for r in results),
+           "(inbox claims and writes, outbox claims and sent marks: SQLite's one writer, in turn)")
+    figure("write_turn_ms_per_message", statistics.median(r[3] for r in results),
+           "ms holding the write lock (in place: CPU; what bounds serve --workers on one file)")
 
 
 if __name__ == "__main__":

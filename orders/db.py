@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@dataclass
+class Turns:
+    """This process's write turns on SQLite (``Database.write_session``): how many, and the time
+    they held the write lock (in place, that is their CPU), for benches and diagnostics."""
+
+    count: int = 0
+    held_s: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.held_s += seconds
+
+
 class Database:
     """One engine and its session factory. ``session()`` is a unit of work (one transaction)."""
 
@@ -74,6 +89,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = asyncio.Lock() if self.is_sqlite else None
         self._file_turns = FileTurns(Path(f"{file}.writers")) if file else None
+        self.turns = Turns()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -112,10 +128,15 @@ class Database:
             return
         others = self._file_turns.turn() if self._file_turns else nullcontext()  # the other processes' writers
         # the turn ends at the commit: closing the session afterwards takes a loop round of its own
-        async with self._open() as s, self._writers, others, s.begin():
-            if self._file_turns:  # our driver (a file): the transaction runs in place, lock to commit
-                sqlite_driver.in_place((await (await s.connection()).get_raw_connection()).driver_connection)
-            yield s
+        async with self._open() as s, self._writers, others:
+            start = time.perf_counter()
+            try:
+                async with s.begin():
+                    if self._file_turns:  # our driver (a file): the transaction runs in place, lock to commit
+                        sqlite_driver.in_place((await (await s.connection()).get_raw_connection()).driver_connection)
+                    yield s
+            finally:
+                self.turns.add(time.perf_counter() - start)
 
     @asynccontextmanager
     async def startup(self) -> AsyncIterator[None]:
