@@ -59,8 +59,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @dataclass
 class Turns:
-    """This process's write turns on SQLite (``Database.write_session``): how many, and the time
-    they held the write lock (in place, that is their CPU), for benches and diagnostics."""
+    """This process's write turns on SQLite (``Database.write_session``): how many, and how long
+    they were held (in place that is their CPU, plus any wait for a writer that takes no turns,
+    e.g. the CLI), for benches and diagnostics."""
 
     count: int = 0
     held_s: float = 0.0
