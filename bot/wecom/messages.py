@@ -1,7 +1,9 @@
 """Decrypted callback XML -> ``Incoming`` plus the key that makes WeCom's retries harmless.
 
-wechatpy's ``parse_message`` classifies the message; fields are read from its raw ``_data``
-because wechatpy 1.8 does not know ``template_card_event`` (it comes back as an unknown message)."""
+The XML is parsed once (``parse_xml``: entities refused) and wechatpy's message classes (what its
+``parse_message`` picks, without parsing the text a second time) classify it; fields are read from
+the raw ``_data`` because wechatpy 1.8 does not know ``template_card_event`` (it comes back as an
+unknown message)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.events import EVENT_TYPES
+from wechatpy.enterprise.messages import MESSAGE_TYPES
+from wechatpy.messages import BaseMessage, UnknownMessage
 
 from bot.types import Incoming
 from bot.wecom.crypto import Malformed, parse_xml
@@ -71,6 +75,14 @@ def dedupe_key(data: dict[str, Any]) -> str:
     return key
 
 
+def classify(data: dict[str, Any]) -> BaseMessage:
+    """wechatpy's message object for parsed callback XML (as ``wechatpy.enterprise.parse_message``)."""
+    kind = data["MsgType"].lower()
+    if kind == "event":
+        return EVENT_TYPES.get(data["Event"].lower(), UnknownMessage)(data)
+    return MESSAGE_TYPES.get(kind, UnknownMessage)(data)
+
+
 def parse(xml: str, *, received_at: datetime) -> Parsed:
     data = parse_xml(xml)
     user = _s(data, "FromUserName")
@@ -78,8 +90,8 @@ def parse(xml: str, *, received_at: datetime) -> Parsed:
     if not user or not msgtype:
         raise Malformed("message without FromUserName or MsgType")
     try:
-        msg = parse_message(xml)
-    except Exception as e:  # wechatpy field conversion (e.g. a non-numeric CreateTime)
+        msg = classify(data)
+    except Exception as e:  # e.g. an event without its Event
         raise Malformed(f"unparseable message: {type(e).__name__}") from None
     raw: dict[str, Any] = dict(msg._data)
     common: dict[str, Any] = {"user_id": user, "msg_id": _s(data, "MsgId"), "received_at": received_at,

@@ -47,6 +47,8 @@ def test_kinds_and_dedupe_keys() -> None:
         parse("<xml><MsgType>text</MsgType></xml>", received_at=NOW)
     with pytest.raises(Malformed):
         parse("<nope/>", received_at=NOW)
+    with pytest.raises(Malformed):  # an event that does not say which
+        parse("<xml><FromUserName>cs01</FromUserName><MsgType>event</MsgType></xml>", received_at=NOW)
 
 
 def test_split_text_respects_the_byte_limit_and_keeps_everything() -> None:
