@@ -150,3 +150,30 @@ async def test_write_sessions_run_in_place_and_wait_for_a_held_lock_off_the_loop
     async with db.session() as s:
         assert (await s.execute(text("SELECT count(*) FROM w WHERE v = 3"))).scalar_one() == 3
     assert db.turns.count == 3 and 0.3 <= db.turns.held_s < 2  # the third turn waited for the other writer
+
+
+async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_no_lock_behind(db: Database) -> None:
+    """The BEGIN waited for on the thread runs on after a cancel; the cancelled write waits for it
+    and rolls it back, so the pooled connection never keeps SQLite's write lock."""
+    async with db.engine.begin() as c:
+        await c.execute(text("CREATE TABLE w (v INTEGER)"))
+    other = sqlite3.connect(str(db.engine.url.database), isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with db.write_session() as s:
+            await s.execute(text("INSERT INTO w (v) VALUES (1)"))
+
+    task = asyncio.ensure_future(write())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    asyncio.get_running_loop().call_later(0.2, other.commit)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    other.execute("BEGIN IMMEDIATE")  # free again: nothing of the cancelled write holds it
+    other.commit()
+    other.close()
+    async with db.write_session() as s:  # and the pool's connections work as before
+        await s.execute(text("INSERT INTO w (v) VALUES (2)"))
+    async with db.session() as s:
+        assert (await s.execute(text("SELECT v FROM w"))).scalars().all() == [2]
