@@ -57,7 +57,8 @@ def _ids(name: str = "ids") -> ColumnElement[object]:
 
 
 def _free(gone: bool) -> ColumnElement[bool]:
-    """:func:`_claimable` with bind parameters (``now``, ``stale``, ``gone``), for built-once statements."""
+    """Pending rows, and claims whose lease ran out (claimed at or before ``:stale``) or, with
+    ``gone``, whose process is one of ``:gone`` (orders.processes)."""
     stale = T.c.claimed_at <= bindparam("stale")
     if gone:
         stale = or_(stale, T.c.claimed_by.in_(_ids("gone")))
@@ -67,6 +68,7 @@ def _free(gone: bool) -> ColumnElement[bool]:
 # The claim's and the finish's statements, built once: each is compiled once and run with new
 # values, on the session's connection (Core). Building an ORM statement each time cost ~5x the
 # SQL's own time, and these run in the write turn every process waits for (orders.db).
+_UNFINISHED = {gone: select(T.c.id).where(_free(gone)).order_by(T.c.id) for gone in (False, True)}
 _USERS_OF = select(T.c.user_id).where(T.c.id.in_(_ids()))
 _CLAIM = {gone: update(T).where(T.c.id.in_(
     select(T.c.id).where(T.c.user_id.in_(_ids("users")), T.c.id <= bindparam("top"), _free(gone))
@@ -88,19 +90,12 @@ _FINISH = (update(T).where(T.c.id.in_(_ids()), T.c.status == "processing")
            .values(status="done", processed_at=bindparam("now"), xml="").returning(T.c.id))
 
 
-def _claimable(now: datetime, lease: timedelta, gone: Collection[str]) -> ColumnElement[bool]:
-    """Pending rows, and claims whose process is gone (orders.processes) or whose lease ran out."""
-    stale = InboxMessage.claimed_at <= now - lease
-    if gone:
-        stale = or_(stale, InboxMessage.claimed_by.in_(list(gone)))
-    return or_(InboxMessage.status == "pending", (InboxMessage.status == "processing") & stale)
-
-
 async def unfinished(session: AsyncSession, now: datetime, lease: timedelta,
                      gone: Collection[str] = ()) -> list[int]:
     """Ids of rows to (re)process: pending ones and claims that are free again, in arrival order."""
-    return list((await session.scalars(
-        select(InboxMessage.id).where(_claimable(now, lease, gone)).order_by(InboxMessage.id))).all())
+    res = await (await session.connection()).execute(_UNFINISHED[bool(gone)],
+                                                     {"stale": now - lease, "gone": list(gone)})
+    return list(res.scalars().all())
 
 
 async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: str = "") -> bool:
@@ -128,8 +123,7 @@ async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> di
         ins = dialect_insert(session, T)
         stmt = _STORE[conn.dialect.name] = (ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
                                             .returning(T.c.dedupe_key, T.c.id))
-    values = [{"msg_id": "", "status": "pending", "attempts": 0, "error": "", "claimed_at": None,
-               "claimed_by": None, "processed_at": None, **r} for r in rows]
+    values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
     return {k: i for k, i in (await conn.execute(stmt, values)).all()}
 
 
