@@ -13,6 +13,7 @@ from orders.reports.collaboration import collab_config, record_ask
 from orders.reports.region_config import RegionConfig
 from orders.reports.unsigned import overdue_since
 from orders.sheet import order_sheet, order_track
+from orders.shown import OrderShown
 
 READERS = ("cs", "cs_lead", "warehouse", "finance", "ops", "manager")
 MAX_TIMELINE_LINES = 60
@@ -60,12 +61,12 @@ async def history(req: Request, args: str) -> list[Reply]:
     return [Reply(text="\n".join(lines))]
 
 
-def _board(req: Request, order: Order) -> str:
+def _board(req: Request, order: Order | OrderShown) -> str:
     """The order's board page as a signed link ('' when the board has no public URL)."""
     return link_line(req.app.settings, order_path(order.order_no), req.app.clock.now())
 
 
-async def _asked(req: Request, order: Order, command: str) -> None:
+async def _asked(req: Request, order: Order | OrderShown, command: str) -> None:
     """Note the look-up for the collaboration report (who asked, the order's state then)."""
     await record_ask(req.app.db, order_id=order.id, state=order.status, state_since=order.status_since, user=req.user,
                      command=command, at=req.app.clock.now(), msg_id=req.incoming.msg_id,

@@ -11,6 +11,7 @@ from orders.models import Order, TimelineEvent
 from orders.money import fen_to_yuan
 from orders.privacy import mask_detail, mask_name
 from orders.sheet import Sheet
+from orders.shown import OrderShown
 
 
 def when(dt: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
@@ -31,12 +32,12 @@ def event_line(ev: TimelineEvent, tz: str) -> str:
     return f"{when(ev.at, tz)} {who} {what} [{SOURCES.get(ev.source, ev.source)}]"
 
 
-def address_masked(o: Order) -> str:
+def address_masked(o: Order | OrderShown) -> str:
     city = o.city if o.city != o.province else ""
     return f"{o.province}{city}{o.district}{mask_detail(o.address_detail)}"
 
 
-def amounts(o: Order) -> str:
+def amounts(o: Order | OrderShown) -> str:
     parts = [f"商品 {fen_to_yuan(o.goods_total_fen)}"]
     for d in o.discounts:
         sign = "−" if d.amount_fen >= 0 else "＋"
@@ -53,13 +54,13 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
-def items_line(o: Order, shown: int = 3) -> str:
+def items_line(o: Order | OrderShown, shown: int = 3) -> str:
     parts = [f"{ln.name}×{ln.qty}" for ln in o.lines[:shown]]
     more = f" 等{len(o.lines)}种" if len(o.lines) > shown else ""
     return "商品：" + ("、".join(parts) or "无") + more
 
 
-def amounts_short(o: Order) -> str:
+def amounts_short(o: Order | OrderShown) -> str:
     if len(o.discounts) <= 3:
         return amounts(o)
     disc = sum(d.amount_fen for d in o.discounts)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -229,9 +230,23 @@ async def find_order(session: AsyncSession, query: str, *, full: bool = False, s
     ``full`` also loads lines, discounts, tracking; ``shown``: for reading only (sealed digests not
     decrypted). Keys are tried exact first, then suffixes: a hub number in one statement, any other
     key in two (search, load)."""
+
+    async def load(s: AsyncSession, by: str, value: str | int) -> Order | None:
+        return await load_order(s, by, value, full=full, shown=shown)
+
+    return await find_with(session, query, load)
+
+
+Loaded = TypeVar("Loaded")
+
+
+async def find_with(session: AsyncSession, query: str,
+                    load: Callable[[AsyncSession, str, str | int], Awaitable[Loaded | None]]) -> Loaded:
+    """:func:`find_order` with the order loaded by ``load(session, by, value)`` (``by``:
+    ``order_no`` or ``id``), e.g. as plain rows (orders.shown)."""
     q = parse_query(query)
     if not q.tail and _HUBLIKE.match(q.text):
-        found = await load_order(session, "order_no", q.text, full=full, shown=shown)
+        found = await load(session, "order_no", q.text)
         if found is not None:
             return found
     exact, suffix, params = _conditions(q)
@@ -242,6 +257,6 @@ async def find_order(session: AsyncSession, query: str, *, full: bool = False, s
         raise OrderNotFound(q.text)
     if len(hits) > 1:
         raise AmbiguousOrder(q.text, [_candidate(r) for r in hits[:MAX_LISTED]], total)
-    order = await load_order(session, "id", hits[0].id, full=full, shown=shown)
+    order = await load(session, "id", hits[0].id)
     assert order is not None
     return order

@@ -16,9 +16,10 @@ from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.db import dialect_insert
 from orders.intake.carriers.scans import scans_of
 from orders.intake.models import CarrierScan
-from orders.lookup import find_order
+from orders.lookup import find_order, find_with
 from orders.models import Order, TimelineEvent, Tracking, UserFocus
 from orders.service import OrderService
+from orders.shown import OrderShown, load_shown
 from orders.sqlite_driver import inline_reads
 
 NOTE = "note"
@@ -33,7 +34,7 @@ class OpenCase:
 
 @dataclass
 class Sheet:
-    order: Order
+    order: OrderShown
     recent: list[TimelineEvent]
     note: TimelineEvent | None
     case: OpenCase | None
@@ -52,7 +53,7 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
     is around it (recent events, the latest note, the open case, the latest scan)."""
     with inline_reads():  # key lookups and LIMITed searches: small reads, run on the event loop
         async with service.db.session() as s:
-            order = await find_order(s, query, full=True, shown=True)
+            order = await find_with(s, query, load_shown)
             rows = (await s.execute(_around(last), {"order_id": order.id})).all()
             events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
                             key=lambda ev: (ev.at, ev.id))

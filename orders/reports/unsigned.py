@@ -18,6 +18,7 @@ from orders.due import DueItem
 from orders.models import Order, Tracking
 from orders.outbox import enqueue_text
 from orders.reports.facts import PICKED_STATE, ParcelFact, catch_up, epoch
+from orders.shown import OrderShown
 from orders.users import users_with_role
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ KIND = "unsigned48"
 CHUNK_BYTES = 1900  # WeCom text takes at most 2048 bytes
 
 
-async def overdue_since(db: Database, order: Order, now: datetime, hours: int = 48) -> datetime | None:
+async def overdue_since(db: Database, order: Order | OrderShown, now: datetime, hours: int = 48) -> datetime | None:
     """The 揽收 time when the order sits in 物流揽收, was picked up ``hours`` ago or more and has
     no 签收 (carrier or workflow); else None. Reads nothing for an order in another state."""
     if order.status != PICKED_STATE:
