@@ -12,7 +12,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     bindparam,
     func,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orders.base import Base
+from orders.base import Base, table
 from orders.crypto import EncryptedText
 from orders.db import dialect_insert
 
@@ -49,7 +48,7 @@ class InboxMessage(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
-T: Table = InboxMessage.__table__  # type: ignore[assignment]
+T = table(InboxMessage)
 
 
 def _ids(name: str = "ids") -> ColumnElement[object]:

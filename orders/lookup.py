@@ -26,7 +26,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import joinedload
 
 from orders.crypto import decrypt
 from orders.errors import AmbiguousOrder, Candidate, InvalidInput, OrderNotFound
@@ -203,36 +203,28 @@ async def candidates(s: AsyncSession, ids: list[int]) -> list[Candidate]:
     return [_candidate(r) for i in ids if (r := by_id.get(i)) is not None]
 
 
-# Encrypted columns no answer shows (the sealed digests behind key rotation): a read-only load
-# (``shown``) leaves them undecrypted, and touching one raises instead of a lazy load.
-_NOT_SHOWN = (defer(Order.phone_sealed, raiseload=True), defer(Order.buyer_id_sealed, raiseload=True))
-
-
 @functools.cache
-def _load_stmt(by: str, full: bool, shown: bool) -> Select[Any]:
+def _load_stmt(by: str, full: bool) -> Select[Any]:
     """The order whose ``by`` column (``order_no`` or ``id``) equals ``:v``; built once per shape."""
     opts = [joinedload(Order.lines), joinedload(Order.discounts), joinedload(Order.tracking)] if full else []
-    opts += _NOT_SHOWN if shown else ()
     return select(Order).where(getattr(Order, by) == bindparam("v")).options(*opts)
 
 
-async def load_order(session: AsyncSession, by: str, value: str | int, *, full: bool = False,
-                     shown: bool = False) -> Order | None:
+async def load_order(session: AsyncSession, by: str, value: str | int, *, full: bool = False) -> Order | None:
     """The order whose ``by`` column (``order_no`` or ``id``) is ``value``; ``full`` also loads
-    lines, discounts, tracking in the same statement (joined: one round trip, a few rows);
-    ``shown`` only what an answer shows."""
-    found = (await session.scalars(_load_stmt(by, full, shown), {"v": value})).unique().all()
+    lines, discounts, tracking in the same statement (joined: one round trip, a few rows). What 查
+    shows is read as plain rows instead (orders.shown)."""
+    found = (await session.scalars(_load_stmt(by, full), {"v": value})).unique().all()
     return found[0] if found else None
 
 
-async def find_order(session: AsyncSession, query: str, *, full: bool = False, shown: bool = False) -> Order:
+async def find_order(session: AsyncSession, query: str, *, full: bool = False) -> Order:
     """One order, or OrderNotFound / AmbiguousOrder (with the newest 10 as a list to choose from).
-    ``full`` also loads lines, discounts, tracking; ``shown``: for reading only (sealed digests not
-    decrypted). Keys are tried exact first, then suffixes: a hub number in one statement, any other
-    key in two (search, load)."""
+    ``full`` also loads lines, discounts, tracking. Keys are tried exact first, then suffixes: a
+    hub number in one statement, any other key in two (search, load)."""
 
     async def load(s: AsyncSession, by: str, value: str | int) -> Order | None:
-        return await load_order(s, by, value, full=full, shown=shown)
+        return await load_order(s, by, value, full=full)
 
     return await find_with(session, query, load)
 

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Table, Text, bindparam, select, update
+from sqlalchemy import Index, Integer, String, Text, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orders.base import Base
+from orders.base import Base, table
 from orders.crypto import EncryptedJSON
 from orders.db import dialect_insert
 
@@ -45,7 +45,7 @@ class OutboxMessage(Base):
     msgid: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
-OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+OUTBOX = table(OutboxMessage)
 _T = OUTBOX
 # The delivery's bookkeeping (notifications.worker), built once and run on the session's
 # connection (Core): it runs in the write turn every process waits for (orders.db), where an ORM

@@ -16,11 +16,11 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Integer, String, Table, delete, select, update
+from sqlalchemy import Integer, String, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orders.base import Base
+from orders.base import Base, table
 
 HEARTBEAT = timedelta(seconds=5)
 TIMEOUT = timedelta(seconds=30)  # a peer on another host that stopped beating this long is gone
@@ -38,7 +38,7 @@ class ProcessRow(Base):
     stopped_at: Mapped[datetime | None]
 
 
-_TABLE: Table = ProcessRow.__table__  # type: ignore[assignment]
+_TABLE = table(ProcessRow)
 _ALL = select(_TABLE.c.id, _TABLE.c.host, _TABLE.c.pid, _TABLE.c.heartbeat_at, _TABLE.c.stopped_at)
 
 

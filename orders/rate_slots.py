@@ -12,14 +12,12 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 from sqlalchemy import (
     BindParameter,
     Index,
     Integer,
     String,
-    Table,
     bindparam,
     delete,
     func,
@@ -31,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orders.base import Base
+from orders.base import Base, table
 from orders.job_lock import lock_key
 
 Window = tuple[timedelta, int]
@@ -144,7 +142,7 @@ class _Family:
 
 _READ_MANY = (select(RateSlot.family, RateSlot.slot, RateSlot.used_at)
               .where(RateSlot.family.in_(bindparam("fs", expanding=True))))
-_T = cast(Table, RateSlot.__table__)
+_T = table(RateSlot)
 _SET = (update(_T).where(_T.c.family == bindparam("f_"), _T.c.slot == bindparam("s_"))  # Core: a plain executemany
         .values(used_at=bindparam("at")))
 

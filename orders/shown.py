@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orders.base import table
 from orders.models import Discount, Order, OrderLine, Tracking
 
 
@@ -61,10 +62,7 @@ class OrderShown:
     tracking: list[TrackingShown]
 
 
-_O: Table = Order.__table__  # type: ignore[assignment]
-_L: Table = OrderLine.__table__  # type: ignore[assignment]
-_D: Table = Discount.__table__  # type: ignore[assignment]
-_K: Table = Tracking.__table__  # type: ignore[assignment]
+_O, _L, _D, _K = table(Order), table(OrderLine), table(Discount), table(Tracking)
 _ORDER_COLS = [f for f in OrderShown.__dataclass_fields__ if f not in ("lines", "discounts", "tracking")]
 
 

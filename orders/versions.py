@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Integer, String, Table, select
+from sqlalchemy import Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orders.base import Base
+from orders.base import Base, table
 from orders.models import User
 from orders.sqlite_driver import inline_reads
 from orders.users import get_user
@@ -35,7 +35,7 @@ Versions = dict[str, int]
 _batch: ContextVar[Versions | None] = ContextVar("orderbot_batch_versions", default=None)
 
 
-_TABLE: Table = CacheVersion.__table__  # type: ignore[assignment]
+_TABLE = table(CacheVersion)
 _READ = select(_TABLE.c.name, _TABLE.c.version)
 
 

@@ -19,10 +19,11 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import Table, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
+from orders.base import table
 from orders.clock import Clock
 from orders.db import Database
 from orders.finance.tracing import MISMATCH_FLAG
@@ -46,8 +47,8 @@ SQLITE_CACHE_KB = 65536
 DEFAULT_STATUS = "支付成功"
 ORDER_PREFIX = "BG"
 IMPORT_ACTOR = Actor.system(source="import", name="导入")
-ORDERS: Table = Order.__table__  # type: ignore[assignment]
-LINES: Table = OrderLine.__table__  # type: ignore[assignment]
+ORDERS = table(Order)
+LINES = table(OrderLine)
 
 
 class Reject(NamedTuple):
@@ -296,8 +297,8 @@ class Importer:
         built = rows.build(orders, ids, line_ids, numbers, now, default, sqlite_ts if sqlite else pg_ts)
         await write_tuples(s, ORDERS, rows.ORDER_COLS, built.orders)
         await write_tuples(s, LINES, rows.LINE_COLS, built.lines)
-        await write_tuples(s, Discount.__table__, rows.DISCOUNT_COLS, built.discounts)  # type: ignore[arg-type]
-        await write_tuples(s, TimelineEvent.__table__, rows.EVENT_COLS, built.events)  # type: ignore[arg-type]
+        await write_tuples(s, table(Discount), rows.DISCOUNT_COLS, built.discounts)
+        await write_tuples(s, table(TimelineEvent), rows.EVENT_COLS, built.events)
         for order_no, o, diff in built.mismatched:
             log.warning("order %s (%s %s): amounts do not add up, difference %s yuan",
                         order_no, o.channel, o.order_id, fen_to_yuan(diff))
