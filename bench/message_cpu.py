@@ -1,6 +1,7 @@
 """CPU per message on the message path, in process (steadier than the latency benches, whose
 figures move with the load generator sharing the machine): `查` inbox rows from 200 users run
-through the inbox processor (claim, dispatch, the reply and bookkeeping written), then the outbox
+through the inbox processor (claim, dispatch, the reply and bookkeeping written; each message
+handed over parsed, as the acknowledgement hands it), then the outbox
 worker delivers the replies to the fake WeCom API on loopback (claims, shared rate slots, send,
 sent marks). CPU is the process's (the event loop and aiosqlite's thread); the median of
 ``--runs`` fresh databases. ``--quick``: 2 runs of 400 messages."""
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -23,6 +25,7 @@ from sqlalchemy import select
 
 from bench.common import callback_xml, figure
 from bot.cli.common import dispatcher
+from bot.wecom.messages import parse
 from bot.wecom.processor import InboxProcessor
 from bot.wecom.runner import client_for
 from config import load_settings
@@ -58,17 +61,19 @@ async def one_run(n: int) -> tuple[float, float, float, float]:
     client = client_for(app)
     worker = OutboxWorker(app, client)
     await worker.run_until_idle()  # the seed's own messages first
-    rows = [dict(dedupe_key=f"k{i}", msg_id=str(10**17 + i), user_id=users[i % USERS], kind="text",
-                 xml=callback_xml(users[i % USERS], f"查 {nos[i % len(nos)]}", 10**17 + i, 1769047200, CORP_ID),
-                 received_at=app.clock.now()) for i in range(n)]
+    rows: list[dict[str, Any]] = [
+        dict(dedupe_key=f"k{i}", msg_id=str(10**17 + i), user_id=users[i % USERS], kind="text",
+             xml=callback_xml(users[i % USERS], f"查 {nos[i % len(nos)]}", 10**17 + i, 1769047200, CORP_ID),
+             received_at=app.clock.now()) for i in range(n)]
     async with app.db.write_session() as s:
         ids = await inbox.store_many(s, rows)
+    parsed = {ids[r["dedupe_key"]]: parse(r["xml"], received_at=r["received_at"]) for r in rows}  # as the ack did
     processor = InboxProcessor(app, dispatcher(app))
     before = len(fake.sent())
     turns0 = (app.db.turns.count, app.db.turns.held_s)
     c0 = time.process_time()
     for row_id in ids.values():
-        processor.submit(row_id)
+        processor.submit(row_id, parsed[row_id])
     await processor.drain()
     c1 = time.process_time()
     await worker.run_until_idle()

@@ -174,8 +174,7 @@ class Dispatcher:
             incoming = dataclasses.replace(incoming, text=normalize_text(incoming.text))
         elif incoming.scan_result:
             incoming = dataclasses.replace(incoming, scan_result=normalize_text(incoming.scan_result))
-        async with self.app.db.session() as s:
-            user = await self.users.get(s, incoming.user_id)
+        user = await self.users.get(self.app.db, incoming.user_id)
         if user is None:
             return await self._unknown_user(incoming.user_id, incoming.kind, incoming.transport)
         req = Request(self.app, user, incoming, self)
@@ -188,9 +187,8 @@ class Dispatcher:
     async def refuse_unknown(self, user_id: str, kind: str, transport: str) -> list[Reply] | None:
         """The "ask an admin" answer when ``user_id`` is not a user (for messages a transport
         cannot turn into an Incoming, e.g. a video); None for a known user."""
-        async with self.app.db.session() as s:
-            if await self.users.get(s, user_id) is not None:
-                return None
+        if await self.users.get(self.app.db, user_id) is not None:
+            return None
         return await self._unknown_user(user_id, kind, transport)
 
     async def _unknown_user(self, user_id: str, kind: str, transport: str) -> list[Reply]:

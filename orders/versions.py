@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base, table
+from orders.db import Database
 from orders.models import User
 from orders.sqlite_driver import inline_reads
 from orders.users import get_user
@@ -72,9 +73,15 @@ class UserCache:
         self._gen = 0  # bumped by every clear: a load that straddles one is not kept
         self._users: dict[str, User | None] = {}
 
-    async def get(self, s: AsyncSession, user_id: str) -> User | None:
+    async def get(self, db: Database, user_id: str) -> User | None:
+        """The user, from the cache when the batch's counters say it holds (no session at all:
+        opening and closing one cost ~0.1 ms, on every message)."""
+        v = _batch.get()
+        if v is not None and self._seen is not None and v.get("users") == self._seen and user_id in self._users:
+            return self._users[user_id]
         with inline_reads():  # a one-row table and a primary key: small reads, on the event loop
-            return await self._get(s, user_id)
+            async with db.session() as s:
+                return await self._get(s, user_id)
 
     async def _get(self, s: AsyncSession, user_id: str) -> User | None:
         seen = (await current(s)).get("users")

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bot.dispatch import Dispatcher
 from bot.types import Reply
-from bot.wecom.messages import parse
+from bot.wecom.messages import Parsed, parse
 from bot.wecom.replies import enqueue_all
 from orders import deferred, inbox, processes, versions
 from orders.app import App
@@ -60,6 +60,7 @@ class InboxProcessor:
         self._room = asyncio.Event()
         self._pending: list[int] = []
         self._inflight: set[int] = set()  # submitted and not yet written: a replay never takes them twice
+        self._parsed: dict[int, Parsed] = {}  # rows the acknowledgement parsed already (inflight ones only)
         self._finished: list[Finished] = []
         self._locks: dict[str, asyncio.Lock] = {}
         self._seq = 0  # messages handled so far; _last_done: the user's latest one's number
@@ -69,11 +70,14 @@ class InboxProcessor:
         self._claimer: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
 
-    def submit(self, row_id: int) -> None:
-        """Process a stored row in the background (the HTTP answer does not wait for it)."""
+    def submit(self, row_id: int, parsed: Parsed | None = None) -> None:
+        """Process a stored row in the background (the HTTP answer does not wait for it).
+        ``parsed``: the row's message as the acknowledgement parsed it (else parsed again here)."""
         if row_id in self._inflight:
             return
         self._inflight.add(row_id)
+        if parsed is not None:
+            self._parsed[row_id] = parsed
         self._pending.append(row_id)
         if self._claimer is None or self._claimer.done():
             self._claimer = self._spawn(self._claim_loop(), "inbox-claim")
@@ -100,6 +104,11 @@ class InboxProcessor:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _forget(self, row_ids: Iterable[int]) -> None:
+        for i in row_ids:
+            self._inflight.discard(i)
+            self._parsed.pop(i, None)
+
     async def _claim_loop(self) -> None:
         while self._pending:
             room = min(MAX_BATCH, self.ahead - self._claimed)
@@ -119,9 +128,9 @@ class InboxProcessor:
                     counters = await versions.read(s) if rows else None  # cached users/workflow hold for the batch
             except Exception:
                 log.exception("claiming %d inbox rows failed; the inbox sweep retries them", len(batch))
-                self._inflight.difference_update(batch)
+                self._forget(batch)
                 continue
-            self._inflight.difference_update(set(batch) - {r.id for r in rows})  # a peer has them
+            self._forget(set(batch) - {r.id for r in rows})  # a peer has them
             self._claimed += len(rows)
             by_user: dict[str, list[InboxMessage]] = {}
             for r in rows:
@@ -168,7 +177,7 @@ class InboxProcessor:
                 for f in batch:
                     await self._write_alone(f)
             finally:
-                self._inflight.difference_update(f.row.id for f in batch)
+                self._forget([f.row.id for f in batch])
                 self._claimed -= len(batch)
                 self._room.set()
                 for f in batch:
@@ -213,7 +222,7 @@ class InboxProcessor:
     async def _handle(self, row: InboxMessage) -> tuple[list[Reply], str]:
         """The replies to one row, and an error text when processing failed."""
         try:
-            parsed = parse(row.xml, received_at=row.received_at)
+            parsed = self._parsed.pop(row.id, None) or parse(row.xml, received_at=row.received_at)
             if parsed.incoming is None:  # an unknown user gets "ask an admin" whatever they sent
                 refused = await self.dispatcher.refuse_unknown(parsed.sender, parsed.kind, "wecom")
                 return refused or [Reply(text=UNSUPPORTED.format(label=parsed.unsupported))], ""

@@ -61,16 +61,17 @@ async def callback(request: web.Request) -> web.Response:
     sig, ts, nonce = _params(request)
     try:
         xml = request.app[CRYPTO].decrypt(body, sig, ts, nonce)
-        parsed = parse(xml, received_at=app.clock.now())
+        now = app.clock.now()
+        parsed = parse(xml, received_at=now)
     except CallbackError as e:
         return _refuse(request, e)
     user_id = parsed.sender
     row_id = await request.app[WRITER].store(dedupe_key=parsed.dedupe_key, msg_id=parsed.msg_id, user_id=user_id,
-                                             kind=parsed.kind, xml=xml, received_at=app.clock.now())
+                                             kind=parsed.kind, xml=xml, received_at=now)
     if row_id is None:
         log.info("duplicate callback %s from %s ignored", parsed.dedupe_key, user_id)
     else:
-        request.app[PROCESSOR].submit(row_id)
+        request.app[PROCESSOR].submit(row_id, parsed)  # parsed once: the processor does not parse it again
     return web.Response(status=200, body=b"")
 
 

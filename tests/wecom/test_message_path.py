@@ -5,7 +5,9 @@ its replies; a user's next message sees them; a failing one never costs the repl
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,33 @@ async def test_query_bookkeeping_rides_with_the_reply_in_message_order(wecom: Ha
         assert focus is not None
         assert await s.scalar(select(Order.order_no).where(Order.id == focus.order_id)) == "BG260122-0003"
         assert {r.status for r in (await s.scalars(select(InboxMessage))).all()} == {"done"}
+
+
+async def test_a_callback_is_parsed_once_and_nothing_of_it_is_kept(wecom: Harness,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The acknowledgement hands its parse to the processor; a replayed row (no hand-over) is parsed from its XML."""
+    import bot.wecom.processor as processor_module
+
+    again: list[str] = []
+    real = processor_module.parse
+
+    def counted(xml: str, **kw: Any) -> Any:
+        again.append(xml)
+        return real(xml, **kw)
+
+    monkeypatch.setattr(processor_module, "parse", counted)
+    for no in ("BG260122-0001", "BG260122-0002"):
+        assert (await wecom.say("cs01", f"查 {no}")).status == 200
+    await wecom.settle()
+    assert len(wecom.fake.texts_to("cs01")) == 2 and again == []
+    assert wecom.processor._parsed == {} and not wecom.processor._inflight
+    async with wecom.app.db.session() as s:  # a row left by a crash: no parse in memory, read from the row
+        row = await s.scalar(select(InboxMessage).where(InboxMessage.user_id == "cs01").limit(1))
+        assert row is not None
+        row.status = "pending"
+    await wecom.processor.replay()
+    await wecom.settle()
+    assert len(again) == 1 and len(wecom.fake.texts_to("cs01")) == 3
 
 
 async def _claimed(wecom: Harness, users: list[str]) -> list[InboxMessage]:
