@@ -5,6 +5,7 @@ the callback benches' pieces (a WeCom text message's XML, a free port, latency l
 
 from __future__ import annotations
 
+import os
 import resource
 import socket
 import statistics
@@ -133,3 +134,24 @@ def print_latencies(acks: Iterable[list[float]], e2es: Iterable[list[float]]) ->
     for name, rounds in (("ack", acks), ("end_to_end", e2es)):
         for p in (50, 99):
             print(f"{name}_p{p}: {statistics.median(pct(r, p) for r in rounds) * 1000:.1f} ms")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its live descendants
+    (Linux /proc; reaped children count in their parent's figures)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, (ppid, _) in stats.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(stats[p][1] for p in tree if p in stats)
+

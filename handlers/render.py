@@ -11,14 +11,14 @@ from orders.models import Order, TimelineEvent
 from orders.money import fen_to_yuan
 from orders.privacy import mask_detail, mask_name
 from orders.sheet import Sheet
-from orders.shown import OrderShown
+from orders.shown import EventShown, OrderShown, ScanShown
 
 
 def when(dt: datetime | None, tz: str, fmt: str = "%m-%d %H:%M") -> str:
     return dt.astimezone(ZoneInfo(tz)).strftime(fmt) if dt else "-"
 
 
-def event_line(ev: TimelineEvent, tz: str) -> str:
+def event_line(ev: TimelineEvent | EventShown, tz: str) -> str:
     who = ev.detail.get("actor_name") or ev.actor
     what = kind_label(ev.kind, ev.detail)
     if ev.from_state or ev.to_state:
@@ -69,7 +69,7 @@ def amounts_short(o: Order | OrderShown) -> str:
             f" ＝ 实付 {fen_to_yuan(o.paid_fen)} 元")
 
 
-def scan_line(scan: CarrierScan, tz: str) -> str:
+def scan_line(scan: CarrierScan | ScanShown, tz: str) -> str:
     place = f" {scan.place}" if scan.place else ""
     return f"{when(scan.event_at, tz)}{place} {scan.context}".strip()
 

@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import deferred, timeline
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
+from orders.base import table
 from orders.db import dialect_insert
 from orders.intake.carriers.scans import scans_of
 from orders.intake.models import CarrierScan
 from orders.lookup import find_order, find_with
 from orders.models import Order, TimelineEvent, Tracking, UserFocus
 from orders.service import OrderService
-from orders.shown import OrderShown, load_shown
+from orders.shown import EventShown, OrderShown, ScanShown, load_shown
 from orders.sqlite_driver import inline_reads
 
 NOTE = "note"
@@ -35,10 +36,10 @@ class OpenCase:
 @dataclass
 class Sheet:
     order: OrderShown
-    recent: list[TimelineEvent]
-    note: TimelineEvent | None
+    recent: list[EventShown]
+    note: EventShown | None
     case: OpenCase | None
-    scan: CarrierScan | None
+    scan: ScanShown | None
 
 
 def _focus(s: AsyncSession) -> Executable:
@@ -50,20 +51,22 @@ def _focus(s: AsyncSession) -> Executable:
 
 async def order_sheet(service: OrderService, query: str, *, user_id: str | None = None, last: int = 2) -> Sheet:
     """Two statements after the search: the order (lines, discounts, tracking joined), then what
-    is around it (recent events, the latest note, the open case, the latest scan)."""
+    is around it (recent events, the latest note, the open case, the latest scan); plain rows,
+    no ORM entities (those cost ~0.12 ms more per 查)."""
     with inline_reads():  # key lookups and LIMITed searches: small reads, run on the event loop
         async with service.db.session() as s:
             order = await find_with(s, query, load_shown)
-            rows = (await s.execute(_around(last), {"order_id": order.id})).all()
-            events = sorted({r.TimelineEvent.id: r.TimelineEvent for r in rows if r.TimelineEvent}.values(),
-                            key=lambda ev: (ev.at, ev.id))
-            notes = [ev for ev in events if ev.kind == NOTE]
-            top = rows[0]
-            case = OpenCase(top.case_no, top.kind, top.waiting or "") if top.case_no is not None else None
+            rows = (await (await s.connection()).execute(_around(last), {"order_id": order.id})).all()
+    events = sorted({r.e_id: EventShown(r.e_id, r.e_at, r.e_actor, r.e_source, r.e_kind, r.e_from, r.e_to, r.e_detail)
+                     for r in rows if r.e_id is not None}.values(), key=lambda ev: (ev.at, ev.id))
+    notes = [ev for ev in events if ev.kind == NOTE]
+    top = rows[0]
+    case = OpenCase(top.case_no, top.case_kind, top.waiting or "") if top.case_no is not None else None
+    scan = ScanShown(top.s_event_at, top.s_place, top.s_context) if top.s_id is not None else None
     if user_id:  # with the reply's transaction when there is one (the read above stays read-only)
         await deferred.write(service.db, deferred.Rows(_focus, {"user_id": user_id, "order_id": order.id,
                                                                 "updated_at": service.clock.now()}))
-    return Sheet(order, events[-last:] if last > 0 else [], notes[-1] if notes else None, case, top.CarrierScan)
+    return Sheet(order, events[-last:] if last > 0 else [], notes[-1] if notes else None, case, scan)
 
 
 @functools.cache
@@ -86,9 +89,15 @@ def _around(last: int) -> Select[Any]:
                .where(CarrierScan.number.in_(select(Tracking.number).where(Tracking.order_id == oid)))
                .order_by(CarrierScan.event_at.desc(), CarrierScan.id.desc()).limit(1).scalar_subquery())
     one = select(literal(1).label("one")).subquery()
-    return (select(TimelineEvent, AfterSalesCase.case_no, AfterSalesCase.kind, step.label("waiting"), CarrierScan)
-            .select_from(one).outerjoin(TimelineEvent, TimelineEvent.id.in_(events))
-            .outerjoin(AfterSalesCase, AfterSalesCase.id == case_id).outerjoin(CarrierScan, CarrierScan.id == scan_id))
+    ev, sc = table(TimelineEvent), table(CarrierScan)
+    return (select(ev.c.id.label("e_id"), ev.c.at.label("e_at"), ev.c.actor.label("e_actor"),
+                   ev.c.source.label("e_source"), ev.c.kind.label("e_kind"), ev.c.from_state.label("e_from"),
+                   ev.c.to_state.label("e_to"), ev.c.detail.label("e_detail"),
+                   AfterSalesCase.case_no, AfterSalesCase.kind.label("case_kind"), step.label("waiting"),
+                   sc.c.id.label("s_id"), sc.c.event_at.label("s_event_at"), sc.c.place.label("s_place"),
+                   sc.c.context.label("s_context"))
+            .select_from(one).outerjoin(ev, ev.c.id.in_(events))
+            .outerjoin(AfterSalesCase, AfterSalesCase.id == case_id).outerjoin(sc, sc.c.id == scan_id))
 
 
 async def order_track(service: OrderService, query: str) -> tuple[Order, list[TimelineEvent], list[CarrierScan]]:

@@ -39,6 +39,29 @@ class TrackingShown:
 
 
 @dataclass(frozen=True, slots=True)
+class EventShown:
+    """A timeline entry as 查 shows it (the fields ``handlers.render.event_line`` reads)."""
+
+    id: int
+    at: datetime
+    actor: str
+    source: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanShown:
+    """A parcel's carrier scan as 查 shows it."""
+
+    event_at: datetime | None
+    place: str
+    context: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderShown:
     id: int
     order_no: str
