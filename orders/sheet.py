@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Executable, Integer, Select, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders import deferred, timeline
+from orders import deferred, fast_reads, timeline
 from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.base import table
 from orders.db import dialect_insert
@@ -56,7 +56,7 @@ async def order_sheet(service: OrderService, query: str, *, user_id: str | None 
     with inline_reads():  # key lookups and LIMITed searches: small reads, run on the event loop
         async with service.db.session() as s:
             order = await find_with(s, query, load_shown)
-            rows = (await (await s.connection()).execute(_around(last), {"order_id": order.id})).all()
+            rows = await fast_reads.rows(await s.connection(), _around(last), {"order_id": order.id})
     events = sorted({r.e_id: EventShown(r.e_id, r.e_at, r.e_actor, r.e_source, r.e_kind, r.e_from, r.e_to, r.e_detail)
                      for r in rows if r.e_id is not None}.values(), key=lambda ev: (ev.at, ev.id))
     notes = [ev for ev in events if ev.kind == NOTE]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, Text, bindparam, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orders import fast_reads
 from orders.base import table
 from orders.crypto import EncryptedText, decrypt
 from orders.models import Discount, Order, OrderLine, Tracking
@@ -110,7 +111,7 @@ def _statement(by: str) -> Select[Any]:
 async def load_shown(session: AsyncSession, by: str, value: str | int) -> OrderShown | None:
     """The order whose ``by`` column (``order_no`` or ``id``) is ``value``, as 查 shows it; lines,
     discounts and tracking in id order, as the entity's relationships give them."""
-    rows = (await (await session.connection()).execute(_statement(by), {"v": value})).all()
+    rows = await fast_reads.rows(await session.connection(), _statement(by), {"v": value})
     if not rows:
         return None
     lines: dict[int, LineShown] = {}

@@ -46,6 +46,17 @@ def inline_reads() -> Iterator[None]:
         _INLINE.reset(token)
 
 
+def reading_inline() -> bool:
+    """Whether this task is inside :func:`inline_reads`."""
+    return _INLINE.get()
+
+
+def raw_connection(conn: OneTripConnection) -> sqlite3.Connection:
+    """The sqlite3 connection behind ``conn`` (for reads in place, orders.fast_reads)."""
+    raw: sqlite3.Connection = conn._conn
+    return raw
+
+
 def in_place(conn: object) -> None:
     """Run ``conn``'s next transaction in place, from ``BEGIN IMMEDIATE`` to the commit or
     rollback that ends it. For short transactions that always write; never a long one."""

@@ -24,7 +24,7 @@ from config import load_settings
 from orders.app import App, build_app
 from orders.clock import ManualClock
 from orders.intake.importer import Importer
-from orders.seed import DEMO_USERS
+from orders.seed import DEMO_USERS, seed_demo
 from orders.users import RoleBook, upsert_user
 from tests.factories import fixed_orders
 from tests.pg import Cluster
@@ -32,6 +32,7 @@ from tests.pg import Cluster
 os.environ.setdefault("ORDERBOT_SECRET_KEY", "orderbot-test-secret")  # the keyed hashes and encryption at rest
 pytest_plugins = ["tests.stt.support"]
 START = datetime(2026, 1, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+DEMO_NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai: the seeded demo's clock
 T = TypeVar("T")
 ENGINE = os.environ.get("ORDERBOT_TEST_ENGINE", "sqlite")
 PG_TEMPLATE = "orderbot_template"
@@ -83,6 +84,21 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     run_sync(_make_template(_url(path)))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the whole seeded demo (``demo.db`` and ``var``), built once per session; copy it."""
+    root = tmp_path_factory.mktemp("demo")
+
+    async def make() -> None:
+        app = await build_app(load_settings(database_url=_url(root / "demo.db"), data_dir=root / "var"),
+                              clock=ManualClock(DEMO_NOW))
+        assert await seed_demo(app) is not None
+        await app.close()
+
+    run_sync(make())
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import io
 import re
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,25 +22,11 @@ from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.app import App, build_app
 from orders.clock import ManualClock
 from orders.models import Order
-from orders.seed import SHOWCASE, seed_demo
+from orders.seed import SHOWCASE
 from tests.aftersales.helpers import last_id, outbox
+from tests.conftest import DEMO_NOW as NOW
 
-NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 README = Path(__file__).parents[1] / "README.md"
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-
-    async def make() -> None:
-        app = await build_app(load_settings(database_url=f"sqlite+aiosqlite:///{root / 'demo.db'}",
-                                            data_dir=root / "var"), clock=ManualClock(NOW))
-        assert await seed_demo(app) is not None
-        await app.close()
-
-    asyncio.run(make())
-    return root
 
 
 @pytest.fixture
