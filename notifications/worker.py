@@ -42,6 +42,7 @@ COUNTED = frozenset({"text", "markdown", "image", "voice", "template_card"})  # 
 ALERT_PREFIX = "outbox-dead:"
 CARD_TASK_USED = 42014  # template card task_id already used
 INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
+CLAIM_ROUNDS = 4  # rows claimed at once: this many rounds of ``concurrency`` requests
 
 
 class Permanent(Exception):
@@ -193,9 +194,18 @@ class OutboxWorker:
             picked.append(r)
         if not picked:
             return result
-        for i in range(0, len(picked), self.concurrency):  # claimed rows go out at once: their lease holds
-            claimed = await self._claim(picked[i:i + self.concurrency], result)
-            result.sent += sum(await asyncio.gather(*(self._deliver(r, result) for r in claimed)))
+        # claimed rows go out at once (their lease holds), ``concurrency`` requests at a time; a claim
+        # is a write turn with a fixed cost, so it takes several rounds of requests' worth of rows
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(r: OutboxMessage) -> int:
+            async with gate:
+                return await self._deliver(r, result)
+
+        step = self.concurrency * CLAIM_ROUNDS
+        for i in range(0, len(picked), step):
+            claimed = await self._claim(picked[i:i + step], result)
+            result.sent += sum(await asyncio.gather(*(deliver(r) for r in claimed)))
         return result
 
     async def _claim(self, rows: list[Addressed], result: PassResult) -> list[OutboxMessage]:

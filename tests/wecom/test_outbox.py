@@ -122,6 +122,39 @@ async def test_member_limit_holds_back_only_the_excess(wecom: Harness) -> None:
     assert all(r.status == "sent" for r in (await rows(wecom)).values())
 
 
+async def test_a_claim_takes_several_rounds_of_requests_and_requests_stay_capped(wecom: Harness) -> None:
+    """A claim is a write turn with a fixed cost: it takes CLAIM_ROUNDS x concurrency rows; no more
+    than ``concurrency`` requests are out at once (WeCom answers 45033 to too many)."""
+    worker = OutboxWorker(wecom.app, wecom.client, robots=wecom.worker.robots, concurrency=4)
+    users = [f"user{i:02d}" for i in range(37)]
+    wecom.fake.users.update(users)
+    for i, u in enumerate(users):
+        await put(wecom, u, f"m{i}")
+    out, most, claims = 0, 0, []
+    send, claim = wecom.client.send, worker._claim
+
+    async def counted_send(*a: Any, **kw: Any) -> Any:
+        nonlocal out, most
+        out += 1
+        most = max(most, out)
+        try:
+            await asyncio.sleep(0.001)  # answers overlap
+            return await send(*a, **kw)
+        finally:
+            out -= 1
+
+    async def counted_claim(batch: list[Any], result: Any) -> Any:
+        claims.append(len(batch))
+        return await claim(batch, result)
+
+    wecom.client.send = counted_send  # type: ignore[method-assign]
+    worker._claim = counted_claim  # type: ignore[method-assign]
+    n = await worker.run_until_idle()
+    assert n == 37
+    assert claims == [16, 16, 5] and most == 4
+    assert [wecom.fake.texts_to(u) for u in users] == [[f"m{i}"] for i in range(37)]
+
+
 async def test_limits_survive_a_restart(wecom: Harness) -> None:
     for i in range(32):
         await put(wecom, "cs01", f"m{i}")
