@@ -8,16 +8,20 @@ waiting, so two processes never add the same slot and neither waits for the othe
 
 from __future__ import annotations
 
+import functools
 import heapq
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Index,
     Integer,
     String,
+    TextualSelect,
     bindparam,
     delete,
     func,
@@ -29,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orders.base import Base, table
+from orders.base import Base, UTCDateTime, table
 from orders.job_lock import lock_key
 
 Window = tuple[timedelta, int]
@@ -130,9 +134,11 @@ async def take(s: AsyncSession, windows: Mapping[str, Sequence[Window]], now: da
 
 @dataclass
 class _Family:
-    """A family's slots as read once: a heap of (used_at, slot), the highest slot number."""
+    """What a batch needs of a family's slots, as read once: a heap of its oldest (used_at, slot)
+    (as many as the batch could take), how many slots it has, and the highest slot number."""
 
     heap: list[tuple[datetime, int]] = field(default_factory=list)
+    count: int = 0
     top: int = -1
 
     def reusable(self, span: timedelta, now: datetime) -> bool:
@@ -140,9 +146,26 @@ class _Family:
         return bool(self.heap) and self.heap[0][0] <= now - span
 
 
-_READ_MANY = (select(RateSlot.family, RateSlot.slot, RateSlot.used_at)
-              .where(RateSlot.family.in_(bindparam("fs", expanding=True))))
 _T = table(RateSlot)
+
+
+@functools.cache
+def _read_many(n: int, k: int) -> TextualSelect:
+    """SQLite: for ``n`` families (``:f0`` …), each family's slot count, highest slot and its ``k``
+    oldest slots (``s0``/``u0`` …, NULL past the last): each a lookup in an index, so a recipient
+    with a thousand slots in the hour window costs what one with three does (reading every slot
+    row, as before, cost ~1.5 ms per such recipient in a write turn)."""
+    one = "FROM rate_slots WHERE family = f.column1"
+    oldest = ", ".join(f"(SELECT slot {one} ORDER BY used_at, slot LIMIT 1 OFFSET {j}) AS s{j}, "
+                       f"(SELECT used_at {one} ORDER BY used_at, slot LIMIT 1 OFFSET {j}) AS u{j}" for j in range(k))
+    names = ", ".join(f"(:f{i})" for i in range(n))
+    sql = (f"SELECT f.column1 AS family, (SELECT count(*) {one}) AS n, (SELECT max(slot) {one}) AS top, {oldest} "
+           f"FROM (VALUES {names}) AS f")
+    types: dict[str, Any] = {"family": String, "n": Integer, "top": Integer}
+    types.update({f"s{j}": Integer for j in range(k)} | {f"u{j}": UTCDateTime for j in range(k)})
+    return text(sql).columns(**types)
+
+
 _SET = (update(_T).where(_T.c.family == bindparam("f_"), _T.c.slot == bindparam("s_"))  # Core: a plain executemany
         .values(used_at=bindparam("at")))
 
@@ -157,14 +180,18 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
     if s.get_bind().dialect.name != "sqlite":
         return [await take(s, w, now) for w in wanted]
     plans = [[(_family(key, span), span, cap) for key, wins in w.items() for span, cap in wins] for w in wanted]
-    names = sorted({f for plan in plans for f, _, _ in plan})
+    uses = Counter(f for plan in plans for f, _, _ in plan)
+    names = sorted(uses)
     fams = {f: _Family() for f in names}
     conn = await s.connection()  # Core: these run in the write turn (orders.db)
-    for i in range(0, len(names), 500):
-        for f, slot, used in (await conn.execute(_READ_MANY, {"fs": names[i:i + 500]})).all():
-            fam = fams[f]
-            fam.heap.append((used, int(slot)))
-            fam.top = max(fam.top, int(slot))
+    for i in range(0, len(names), 512):
+        part = names[i:i + 512]
+        n, k = 1 << (len(part) - 1).bit_length(), max(uses[f] for f in part)  # a few statement shapes, padded
+        params = {f"f{j}": part[min(j, len(part) - 1)] for j in range(n)}
+        for r in (await conn.execute(_read_many(n, k), params)).all():
+            fam = fams[r.family]
+            fam.count, fam.top = int(r.n), -1 if r.top is None else int(r.top)
+            fam.heap = [(r[4 + 2 * j], int(r[3 + 2 * j])) for j in range(k) if r[3 + 2 * j] is not None]
     for fam in fams.values():
         heapq.heapify(fam.heap)
     reuse: dict[tuple[str, int], datetime] = {}
@@ -174,7 +201,7 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
         wait: datetime | None = None
         for f, span, cap in plan:  # a message takes one slot per family: look at all, then take
             fam = fams[f]
-            if not fam.reusable(span, now) and len(fam.heap) >= cap:
+            if not fam.reusable(span, now) and fam.count >= cap:
                 wait = fam.heap[0][0] + span if fam.heap else now + RETRY  # as take(): the first full window
                 break
         out.append(wait)
@@ -187,6 +214,7 @@ async def take_many(s: AsyncSession, wanted: Sequence[Mapping[str, Sequence[Wind
                 reuse[(f, slot)] = now
             else:
                 fam.top += 1
+                fam.count += 1
                 heapq.heappush(fam.heap, (now, fam.top))
                 added.append({"family": f, "slot": fam.top, "used_at": now})
     if reuse:  # (a slot added above is used now: never old enough to be reused in the same batch)

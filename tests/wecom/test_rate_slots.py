@@ -85,3 +85,23 @@ async def test_take_many_decides_as_take_one_by_one(app: App, clock: ManualClock
         assert await _slots(app, fam.format("m")) == await _slots(app, fam.format("o")), fam
         assert len(await _slots(app, fam.format("m"))) <= (3 if fam.startswith("60:") else 4)
     assert held > 20 and taken > 20  # both kinds of answer were compared
+
+
+async def test_take_many_reads_families_in_parts_and_big_families_by_their_oldest(app: App, clock: ManualClock) -> None:
+    """More recipients than one read takes (512), and a family with many slots: the same answers
+    as taking one by one (a full family waits for its oldest slot, a reusable one reuses it)."""
+    now = clock.now()
+    big = (timedelta(hours=1), 300)
+    async with app.db.session() as s:
+        for i in range(300):  # "u:full" holds 300 slots used over the last 50 minutes; "u:old" 300 used 2 h ago
+            assert await rate_slots.take(s, {"u:full": [big]}, now - timedelta(seconds=3000 - 10 * i)) is None
+            assert await rate_slots.take(s, {"u:old": [big]}, now - timedelta(hours=2, seconds=-i)) is None
+    wanted = [{f"u:r{i:03d}": [MINUTE]} for i in range(600)] + [{"u:full": [big]}, {"u:old": [big]}, {"u:old": [big]}]
+    async with app.db.session() as s:
+        got = await rate_slots.take_many(s, wanted, now)
+    assert got[:600] == [None] * 600
+    assert got[600] == now - timedelta(seconds=3000) + timedelta(hours=1)  # when the full family's oldest frees
+    assert got[601:] == [None, None]  # the two oldest slots reused
+    old = await _slots(app, "3600:u:old")
+    assert len(old) == 300 and [used for _, used in old[:2]] == [now, now]
+    assert len(await _slots(app, "60:u:r599")) == 1
