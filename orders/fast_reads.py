@@ -43,8 +43,8 @@ _kept: dict[int, Select[Any]] = {}  # the statements behind the ids above: never
 
 def _prepare(stmt: Select[Any], dialect: Dialect) -> _Prepared | None:
     compiled = stmt.compile(dialect=dialect)
-    if compiled.positiontup is None or any(b.expanding for b in compiled.binds.values()):
-        return None
+    if compiled.positiontup is None or any(b.expanding or b.callable is not None for b in compiled.binds.values()):
+        return None  # a list or a value known only at execution: SQLAlchemy's own path
     binds = []
     for name in compiled.positiontup:
         b = compiled.binds[name]
