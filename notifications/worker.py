@@ -42,7 +42,7 @@ COUNTED = frozenset({"text", "markdown", "image", "voice", "template_card"})  # 
 ALERT_PREFIX = "outbox-dead:"
 CARD_TASK_USED = 42014  # template card task_id already used
 INTERRUPTED = "interrupted while sending; sent again (a duplicate is possible)"
-CLAIM_ROUNDS = 4  # rows claimed at once: this many rounds of ``concurrency`` requests
+CLAIM_ROUNDS = 4  # rows claimed at once: this many rounds of ``concurrency`` requests (a lease each)
 
 
 class Permanent(Exception):
@@ -215,7 +215,8 @@ class OutboxWorker:
         (``result.next_at`` says when to look again). Returns the claimed rows, in order."""
         now = self.app.clock.now()
         async with self.app.db.write_session() as s:
-            got = await outbox.claim(s, [r.id for r in rows], now, self.me, now + self.policy.lease)
+            rounds = -(-len(rows) // self.concurrency)  # each round's requests within one lease (> the timeout)
+            got = await outbox.claim(s, [r.id for r in rows], now, self.me, now + self.policy.lease * rounds)
             limited = [r for r in rows if r.id in got and counted(r)]
             waits = await rate_slots.take_many(
                 s, [{k: self.limiter.windows(k) for k in sorted(lanes(r))} for r in limited], now)

@@ -133,10 +133,14 @@ async def test_a_claim_takes_several_rounds_of_requests_and_requests_stay_capped
     out, most, claims = 0, 0, []
     send, claim = wecom.client.send, worker._claim
 
+    leases: set[timedelta] = set()
+
     async def counted_send(*a: Any, **kw: Any) -> Any:
         nonlocal out, most
         out += 1
         most = max(most, out)
+        leases.update(r.next_attempt_at - clock(wecom).now() for r in (await rows(wecom)).values()
+                      if r.status == "sending")
         try:
             await asyncio.sleep(0.001)  # answers overlap
             return await send(*a, **kw)
@@ -152,6 +156,8 @@ async def test_a_claim_takes_several_rounds_of_requests_and_requests_stay_capped
     n = await worker.run_until_idle()
     assert n == 37
     assert claims == [16, 16, 5] and most == 4
+    # the last of a claim's rounds still goes out within its lease: one lease per round (> the timeout)
+    assert leases == {worker.policy.lease * 4, worker.policy.lease * 2}
     assert [wecom.fake.texts_to(u) for u in users] == [[f"m{i}"] for i in range(37)]
 
 
