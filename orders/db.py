@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -27,6 +27,7 @@ from orders.file_turns import FileTurns
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+E = TypeVar("E")
 MIGRATE_LOCK = 0x6F72646572626F74  # "orderbot": the PostgreSQL advisory lock held while migrating
 STARTUP_LOCK = MIGRATE_LOCK + 1  # held by a starting process through migrations and first-start seeding
 
@@ -47,6 +48,19 @@ def dialect_insert(session: AsyncSession, model: Any) -> PgInsert | SqliteInsert
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(model)
     return sqlite_insert(model)
+
+
+_BUILT: dict[tuple[Callable[[AsyncSession], Any], str], Any] = {}
+
+
+def built_once(session: AsyncSession, build: Callable[[AsyncSession], E]) -> E:
+    """``build(session)``, built once per database kind and kept: a statement compiled once and
+    run with new values (building one per call cost several times the SQL on the hot paths)."""
+    key = (build, session.get_bind().dialect.name)
+    made = _BUILT.get(key)
+    if made is None:
+        made = _BUILT[key] = build(session)
+    return made
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders.db import Database
+from orders.db import Database, built_once
 
 Write = Callable[[AsyncSession], Awaitable[None]]
 Statement = Callable[[AsyncSession], Executable]
@@ -59,9 +59,6 @@ def collect() -> Iterator[list[Write]]:
         _unit.reset(token)
 
 
-_BUILT: dict[tuple[Statement, str], Executable] = {}
-
-
 async def run(session: AsyncSession, writes: list[Write]) -> None:
     """Run collected writes; :class:`Rows` of one statement together, after the others, each
     statement built once per database kind and run on the session's connection (Core)."""
@@ -75,8 +72,4 @@ async def run(session: AsyncSession, writes: list[Write]) -> None:
         return
     conn = await session.connection()
     for statement, params in grouped.items():
-        key = (statement, conn.dialect.name)
-        built = _BUILT.get(key)
-        if built is None:
-            built = _BUILT[key] = statement(session)
-        await conn.execute(built, params)
+        await conn.execute(built_once(session, statement), params)

@@ -37,8 +37,9 @@ class _Prepared:
     row: Callable[..., Any]  # a named tuple class: access by label or position, as a Row
 
 
-_prepared: dict[tuple[int, str], _Prepared] = {}
-_kept: dict[int, Select[Any]] = {}  # the statements behind the ids above: never collected, never reused ids
+# by the statement's id, with the statement (kept: never collected, so its id is never reused);
+# None: a statement SQLAlchemy runs itself (found out once)
+_prepared: dict[int, tuple[Select[Any], _Prepared | None]] = {}
 
 
 def _prepare(stmt: Select[Any], dialect: Dialect) -> _Prepared | None:
@@ -62,12 +63,12 @@ async def rows(conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any])
     driver = (await conn.get_raw_connection()).driver_connection
     if not isinstance(driver, sqlite_driver.OneTripConnection) or driver.in_place:
         return (await conn.execute(stmt, params)).all()
-    key = (id(stmt), conn.dialect.name)
-    prep = _prepared.get(key)
+    known = _prepared.get(id(stmt))
+    if known is None:
+        known = _prepared[id(stmt)] = (stmt, _prepare(stmt, conn.dialect))
+    prep = known[1]
     if prep is None:
-        if (made := _prepare(stmt, conn.dialect)) is None:
-            return (await conn.execute(stmt, params)).all()
-        _prepared[key], _kept[id(stmt)], prep = made, stmt, made
+        return (await conn.execute(stmt, params)).all()
     args = tuple((proc(v) if proc is not None else v) for name, fixed, given, proc in prep.binds
                  for v in (params[name] if given else fixed,))
     sync = conn.sync_connection

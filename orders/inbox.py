@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base, table
 from orders.crypto import EncryptedText
-from orders.db import dialect_insert
+from orders.db import built_once, dialect_insert
 
 # status: pending -> processing -> done | failed
 
@@ -109,21 +109,19 @@ async def finish(session: AsyncSession, row_id: int, now: datetime, *, error: st
     return res.scalar_one_or_none() is not None
 
 
-_STORE: dict[str, Executable] = {}
+def _store(session: AsyncSession) -> Executable:
+    return dialect_insert(session, T).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
+        T.c.dedupe_key, T.c.id)
 
 
 async def store_many(session: AsyncSession, rows: list[dict[str, object]]) -> dict[str, int]:
-    """Insert several messages in one statement; {dedupe_key: id} of those that were new."""
+    """Insert several messages in one statement (run with many parameter sets: insertmanyvalues);
+    {dedupe_key: id} of those that were new."""
     if not rows:
         return {}
-    conn = await session.connection()
-    stmt = _STORE.get(conn.dialect.name)
-    if stmt is None:  # one statement per database kind, run with many parameter sets (insertmanyvalues)
-        ins = dialect_insert(session, T)
-        stmt = _STORE[conn.dialect.name] = (ins.on_conflict_do_nothing(index_elements=["dedupe_key"])
-                                            .returning(T.c.dedupe_key, T.c.id))
     values = [{"status": "pending", "attempts": 0, "error": "", **r} for r in rows]
-    return {k: i for k, i in (await conn.execute(stmt, values)).all()}
+    res = await (await session.connection()).execute(built_once(session, _store), values)
+    return {k: i for k, i in res.all()}
 
 
 async def claim_many(session: AsyncSession, ids: list[int], now: datetime, lease: timedelta, *,

@@ -46,21 +46,20 @@ class OutboxMessage(Base):
 
 
 OUTBOX = table(OutboxMessage)
-_T = OUTBOX
 # The delivery's bookkeeping (notifications.worker), built once and run on the session's
 # connection (Core): it runs in the write turn every process waits for (orders.db), where an ORM
 # statement built each time cost several times the SQL's own time.
-_CLAIM = (update(_T).where(_T.c.id.in_(  # SKIP LOCKED: rows a peer is claiming are its (PostgreSQL)
-    select(_T.c.id).where(_T.c.id.in_(bindparam("ids", expanding=True)), _T.c.status == "pending",
-                          _T.c.next_attempt_at <= bindparam("now"))
+_CLAIM = (update(OUTBOX).where(OUTBOX.c.id.in_(  # SKIP LOCKED: rows a peer is claiming are its (PostgreSQL)
+    select(OUTBOX.c.id).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)), OUTBOX.c.status == "pending",
+                              OUTBOX.c.next_attempt_at <= bindparam("now"))
     .with_for_update(skip_locked=True).scalar_subquery()))
     .values(status="sending", claimed_by=bindparam("by"), next_attempt_at=bindparam("until"))
-    .returning(_T.c.id))
-_BACK = (update(_T).where(_T.c.id == bindparam("id_"))
+    .returning(OUTBOX.c.id))
+_BACK = (update(OUTBOX).where(OUTBOX.c.id == bindparam("id_"))
          .values(status="pending", claimed_by=None, next_attempt_at=bindparam("at")))
 _WHOLE = select(OutboxMessage).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
 _MARK_COLS = ("status", "sent_at", "attempts", "last_error", "msgid", "claimed_by", "payload")
-_MARK = update(_T).where(_T.c.id == bindparam("id_")).values({c: bindparam(c) for c in _MARK_COLS})
+_MARK = update(OUTBOX).where(OUTBOX.c.id == bindparam("id_")).values({c: bindparam(c) for c in _MARK_COLS})
 
 
 async def claim(session: AsyncSession, ids: list[int], now: datetime, by: str, until: datetime) -> set[int]:

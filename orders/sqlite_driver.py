@@ -51,8 +51,9 @@ def reading_inline() -> bool:
     return _INLINE.get()
 
 
-def raw_connection(conn: OneTripConnection) -> sqlite3.Connection:
-    """The sqlite3 connection behind ``conn`` (for reads in place, orders.fast_reads)."""
+def raw_connection(conn: aiosqlite.Connection) -> sqlite3.Connection:
+    """The sqlite3 connection behind ``conn`` (for work in place: the write turn's BEGIN,
+    orders.fast_reads)."""
     raw: sqlite3.Connection = conn._conn
     return raw
 
@@ -68,7 +69,7 @@ def in_place(conn: object) -> None:
 async def _begin_immediate(conn: aiosqlite.Connection) -> None:
     """Take SQLite's write lock for an in-place transaction: at once when it is free, else by
     waiting on the thread (with the busy timeout), so the loop never waits for another writer."""
-    raw: sqlite3.Connection = conn._conn
+    raw = raw_connection(conn)
     if raw.in_transaction:
         return
     raw.execute("PRAGMA busy_timeout=0")

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 
 from config import load_settings
 from orders import fast_reads, sheet, shown
@@ -61,7 +61,7 @@ async def _compare(app: App) -> None:
     # pending step, carrier scans with UTC times, sealed names, discounts
     assert all(seen[k] for k in ("e_detail", "e_at", "case_no", "waiting", "s_event_at", "buyer_name", "d_label",
                                  "status_since", "flags")), [k for k, n in seen.items() if not n]
-    assert {(id(stmt), "sqlite") for stmt, _ in cases} <= set(fast_reads._prepared)
+    assert all(fast_reads._prepared[id(stmt)][1] is not None for stmt, _ in cases)
 
 
 async def test_listeners_see_the_statement_and_writes_go_through_sqlalchemy(app: App) -> None:
@@ -88,5 +88,15 @@ async def test_listeners_see_the_statement_and_writes_go_through_sqlalchemy(app:
         async with app.db.session() as s:  # outside inline_reads: through SQLAlchemy (on the thread)
             await fast_reads.rows(await s.connection(), stmt, {"order_id": 1})
         assert len(seen) == 1 and seen[0][1] is not None
+        seen.clear()
+        listed = select(Order.order_no).where(Order.id.in_(bindparam("ids", expanding=True))).order_by(Order.id)
+        for _ in range(2):  # a list parameter: SQLAlchemy's own path, found out once and kept
+            async with app.db.session() as s:
+                with inline_reads():
+                    got = await fast_reads.rows(await s.connection(), listed, {"ids": [1, 2]})
+            assert [r.order_no for r in got] == ["BG260122-0001", "BG260122-0002"]
+        assert len(seen) == 2 and all(ctx is not None for _, ctx in seen)
+        if app.db.is_sqlite:
+            assert fast_reads._prepared[id(listed)][1] is None
     finally:
         event.remove(app.db.engine.sync_engine, "before_cursor_execute", on)
