@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -35,6 +36,11 @@ class _RowContext:
         return self.row
 
 
+# SQLite's bound-parameter limit (SQLITE_MAX_VARIABLE_NUMBER, 32766 since 3.32): rows go in as
+# multi-row VALUES of up to this many parameters. One statement binds them all and then runs
+# without the GIL; an executemany takes the GIL back for every row, and behind a busy event loop
+# each of those waits out the interpreter's switch interval (5 ms).
+SQLITE_MAX_VARS = 32766
 Plan = tuple[str, list[str], list[Callable[[Any], Any] | None], dict[str, Any], dict[str, Callable[[Any], Any]]]
 _CACHE: dict[tuple[str, str], Plan] = {}
 
@@ -139,8 +145,12 @@ async def write_tuples(s: AsyncSession, table: Table, cols: tuple[str, ...], row
         rows = [r + extra for r in rows]
     conn = await s.connection()
     if s.get_bind().dialect.name == "sqlite":
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-        await conn.exec_driver_sql(sql, rows)
+        head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+        one = f"({', '.join('?' * len(names))})"
+        per = SQLITE_MAX_VARS // len(names)
+        for i in range(0, len(rows), per):
+            part = rows[i:i + per]
+            await conn.exec_driver_sql(head + ", ".join([one] * len(part)), tuple(chain.from_iterable(part)))
         return
     raw = await conn.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(table.name, records=rows, columns=names)  # type: ignore[union-attr]

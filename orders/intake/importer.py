@@ -27,7 +27,7 @@ from orders.base import table
 from orders.clock import Clock
 from orders.db import Database
 from orders.finance.tracing import MISMATCH_FLAG
-from orders.intake import brushing, rows
+from orders.intake import brushing, interpreter, rows
 from orders.intake.bulk import pg_ts, reserve_ids, sqlite_ts, write_tuples
 from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
 from orders.intake.files import UnusableFile, decode
@@ -139,12 +139,18 @@ class Importer:
         writer's database waits, so parsing overlaps the database's own work (SQLite's C code
         runs without the GIL; PostgreSQL is another process). Rows, report and log come out as
         if read and written strictly in turn."""
-        report = report or ImportReport()
-        items = iter(parsed)
+        with interpreter.tuned_for_import():
+            return await self._import(iter(parsed), progress, report or ImportReport())
+
+    async def _import(self, items: Iterator[Parsed], progress: Callable[[int], None] | None,
+                      report: ImportReport) -> ImportReport:
         writing: asyncio.Task[None] | None = None
+        on_db = asyncio.Event()
         written = 0
         try:
             while True:
+                if writing is not None:  # read on while the batch in flight waits on the database
+                    await on_db.wait()
                 batch, rejects, skipped, more = await self._next_batch(items, overlap=writing is not None)
                 if writing is not None:
                     await writing
@@ -156,7 +162,8 @@ class Importer:
                     log.warning("import row %d rejected: %s: %s", r.row, r.field, r.reason)
                 report.skipped += skipped
                 if batch:
-                    writing = asyncio.ensure_future(self._write(batch, report))
+                    on_db = asyncio.Event()
+                    writing = asyncio.ensure_future(self._write(batch, report, on_db))
                     written = len(batch)
                 if not more:
                     break
@@ -192,7 +199,16 @@ class Importer:
     async def import_orders(self, orders: Iterable[CanonOrder]) -> ImportReport:
         return await self.import_parsed((i, o) for i, o in enumerate(orders, 1))
 
-    async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport) -> None:
+    async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport, on_db: asyncio.Event) -> None:
+        """Write ``batch``; ``on_db`` is set once what is left is mostly the database's work (the
+        next batch is read then: read earlier, it would hold up this one's own Python work)."""
+        try:
+            await self._write_batch(batch, report, on_db)
+        finally:
+            on_db.set()
+
+    async def _write_batch(self, batch: list[tuple[int, CanonOrder]], report: ImportReport,
+                           on_db: asyncio.Event) -> None:
         async with self.db.session() as s:
             if self.db.is_sqlite:  # the orders table's dozen indexes stay in memory while a batch goes in
                 await s.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}"))
@@ -200,6 +216,8 @@ class Importer:
             names = set(wf.definition.all_names)
             default = DEFAULT_STATUS if DEFAULT_STATUS in names else wf.definition.initial
             existing = await self._existing(s, {(o.channel, o.order_id) for _, o in batch})
+            if existing:  # known orders move one by one, mostly waiting on the database
+                on_db.set()
             new: list[tuple[int, CanonOrder]] = []
             seen: dict[tuple[str, str], tuple[int, CanonOrder]] = {}
             for no, o in batch:
@@ -225,7 +243,7 @@ class Importer:
                 else:
                     await self._update(s, wf, old, o, report)
             if new:
-                await self._insert(s, new, default, report)
+                await self._insert(s, new, default, report, on_db)
 
     @staticmethod
     async def _existing(s: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:
@@ -285,7 +303,7 @@ class Importer:
             report.unchanged += 1
 
     async def _insert(self, s: AsyncSession, new: list[tuple[int, CanonOrder]], default: str,
-                      report: ImportReport) -> None:
+                      report: ImportReport, on_db: asyncio.Event) -> None:
         """New orders, set-based: order numbers and ids reserved for the batch, then one bulk write
         per table (SQLite ``executemany``, PostgreSQL ``COPY``) and one brushing check."""
         now = self.clock.now()
@@ -295,6 +313,7 @@ class Importer:
         line_ids = await reserve_ids(s, LINES, sum(len(o.items) for o in orders))
         sqlite = s.get_bind().dialect.name == "sqlite"
         built = rows.build(orders, ids, line_ids, numbers, now, default, sqlite_ts if sqlite else pg_ts)
+        on_db.set()
         await write_tuples(s, ORDERS, rows.ORDER_COLS, built.orders)
         await write_tuples(s, LINES, rows.LINE_COLS, built.lines)
         await write_tuples(s, table(Discount), rows.DISCOUNT_COLS, built.discounts)

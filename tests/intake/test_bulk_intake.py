@@ -4,6 +4,7 @@ while one is written changes nothing, and the adapters' quick time path reads as
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import shutil
 from datetime import timedelta
@@ -18,6 +19,7 @@ from config import load_settings
 from orders.app import App, build_app
 from orders.crypto import decrypt, encrypt_many, fernet_tokens, keyring
 from orders.intake.canonical import CanonOrder
+from orders.intake.rows import LINE_COLS, ORDER_COLS
 from orders.models import Discount, Order, OrderLine, TimelineEvent
 from orders.outbox import OutboxMessage
 from tests.factories import canon
@@ -142,6 +144,98 @@ async def test_next_batch_read_while_writing_keeps_order(app: App, monkeypatch: 
         nos = (await s.scalars(select(Order.order_no).where(Order.channel_order_id.like("OV-%"))
                                .order_by(Order.id))).all()
     assert len(nos) == 7 and nos == sorted(nos)  # numbered in reading order
+
+
+async def test_next_batch_is_read_once_the_batch_in_flight_has_built_its_rows(app: App, monkeypatch: Any) -> None:
+    """The next batch is read while the last one is on the database, not while it still builds
+    its rows (read earlier, the reading held up that batch's own Python work); a batch of known
+    orders lets the reading go on at once (it moves them one by one on the database)."""
+    from orders.intake import importer as imp_mod
+    from orders.intake import rows
+
+    monkeypatch.setattr(imp_mod, "BATCH", 3)
+    seen: list[str] = []
+    build = rows.build
+
+    def logged_build(new: Any, *a: Any, **kw: Any) -> Any:
+        seen.append("build " + ",".join(o.order_id for o in new))
+        return build(new, *a, **kw)
+
+    monkeypatch.setattr(rows, "build", logged_build)
+
+    def items(names: list[str]) -> Any:
+        for i, name in enumerate(names, 1):
+            seen.append("read " + name)
+            yield i, CanonOrder.model_validate(canon(name, phone=f"1370000{i:04d}"))
+
+    names = [f"RD-{i}" for i in range(1, 8)]
+    rep = await importer(app).import_parsed(items(names))
+    assert rep.added == 7
+    assert seen == ["read RD-1", "read RD-2", "read RD-3", "build RD-1,RD-2,RD-3",
+                    "read RD-4", "read RD-5", "read RD-6", "build RD-4,RD-5,RD-6", "read RD-7", "build RD-7"]
+    seen.clear()
+    rep = await importer(app).import_parsed(items(names[:6]))  # known orders: nothing to build
+    assert rep.unchanged == 6 and seen == [f"read {n}" for n in names[:6]]
+
+
+async def test_interpreter_settings_hold_while_any_import_runs(app: App) -> None:
+    import gc
+    import sys
+
+    from orders.intake import interpreter
+
+    before = gc.get_threshold(), sys.getswitchinterval()
+    inside: list[tuple[Any, float]] = []
+
+    def items(tag: str) -> Any:
+        for i in range(1, 4):
+            inside.append((gc.get_threshold(), sys.getswitchinterval()))
+            yield i, CanonOrder.model_validate(canon(f"{tag}-{i}", phone=f"1380000{i:04d}"))
+
+    async def slow_second() -> Any:
+        await asyncio.sleep(0.01)
+        return await importer(app).import_parsed(items("GC-B"))
+
+    reps = await asyncio.gather(importer(app).import_parsed(items("GC-A")), slow_second())
+    assert [r.added for r in reps] == [3, 3]
+    assert all(t[2] == interpreter.FULL_EVERY and t[:2] == before[0][:2] for t, _ in inside)
+    assert all(si == min(interpreter.SWITCH_INTERVAL_S, before[1]) for _, si in inside)
+    assert (gc.get_threshold(), sys.getswitchinterval()) == before  # put back once both ended
+
+
+async def test_sqlite_bulk_rows_go_in_as_multi_row_statements_in_parts(app: App, monkeypatch: Any) -> None:
+    """A batch's rows go in as multi-row VALUES of at most SQLITE_MAX_VARS parameters each (one
+    statement's binding, then SQLite without the GIL); every row lands whatever the split."""
+    from sqlalchemy import event, func
+
+    from orders.intake import bulk
+
+    if not app.db.is_sqlite:
+        pytest.skip("PostgreSQL writes with COPY")
+    monkeypatch.setattr(bulk, "SQLITE_MAX_VARS", 80)  # two orders (35 columns) or 13 lines a statement
+    inserts: list[tuple[str, int]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT INTO orders ") or statement.startswith("INSERT INTO order_lines "):
+            inserts.append((statement.split()[2], len(parameters)))
+
+    sync = app.db.engine.sync_engine
+    event.listen(sync, "before_cursor_execute", seen)
+    try:
+        rep = await importer(app).import_parsed(
+            (i, CanonOrder.model_validate(canon(f"MR-{i}", phone=f"1390000{i:04d}"))) for i in range(1, 6))
+    finally:
+        event.remove(sync, "before_cursor_execute", seen)
+    assert rep.added == 5
+    order_cols = len(ORDER_COLS) + len(bulk._filled(Order.__table__, ORDER_COLS)[0])
+    assert [n for t, n in inserts if t == "orders"] == [2 * order_cols, 2 * order_cols, order_cols]
+    assert all(n <= 80 and n % len(LINE_COLS) == 0 for t, n in inserts if t == "order_lines")
+    async with app.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(Order)
+                              .where(Order.channel_order_id.like("MR-%"))) == 5
+        lines = await s.scalar(select(func.count()).select_from(OrderLine).join(Order)
+                               .where(Order.channel_order_id.like("MR-%")))
+    assert lines == sum(n for t, n in inserts if t == "order_lines") // len(LINE_COLS)
 
 
 async def test_reader_failing_mid_way_leaves_written_batches(app: App, monkeypatch: Any) -> None:
