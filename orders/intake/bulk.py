@@ -1,7 +1,7 @@
 """Fast bulk inserts. ``insert_many`` (dict rows): on SQLite one driver-level ``executemany`` per
 table with the values already run through each column type's bind processor (what Core would do,
 minus its per-row bookkeeping); other databases use Core ``insert()``. ``write_tuples`` (rows
-already as the database takes them): SQLite ``executemany``, PostgreSQL ``COPY``."""
+already as the database takes them): SQLite multi-row ``VALUES``, PostgreSQL ``COPY``."""
 
 from __future__ import annotations
 
@@ -135,8 +135,9 @@ async def reserve_ids(s: AsyncSession, table: Table, n: int) -> list[int]:
 
 async def write_tuples(s: AsyncSession, table: Table, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Insert ``rows`` (tuples in ``cols`` order, values already as the database takes them: see
-    :func:`sqlite_ts` / :func:`pg_ts`, JSON as text) in one statement: SQLite ``executemany``,
-    PostgreSQL ``COPY`` (asyncpg ``copy_records_to_table``) inside the session's transaction."""
+    :func:`sqlite_ts` / :func:`pg_ts`, JSON as text): SQLite multi-row ``VALUES`` statements of
+    up to SQLITE_MAX_VARS parameters, PostgreSQL ``COPY`` (asyncpg ``copy_records_to_table``),
+    inside the session's transaction."""
     if not rows:
         return
     extra_names, extra = _filled(table, cols)

@@ -134,11 +134,12 @@ class Importer:
 
     async def import_parsed(self, parsed: Iterable[Parsed], progress: Callable[[int], None] | None = None,
                             report: ImportReport | None = None) -> ImportReport:
-        """Import batches of ``parsed`` one after the other. While a batch is being written, the
-        next one is read (adapted and validated by the caller's iterator) in slices between the
-        writer's database waits, so parsing overlaps the database's own work (SQLite's C code
-        runs without the GIL; PostgreSQL is another process). Rows, report and log come out as
-        if read and written strictly in turn."""
+        """Import batches of ``parsed`` one after the other. Once a batch being written has built
+        its rows, the next one is read (adapted and validated by the caller's iterator) in slices
+        between the writer's database waits, so parsing overlaps the database's own work
+        (SQLite's C code runs without the GIL; PostgreSQL is another process). Rows, report and
+        log come out as if read and written strictly in turn. The interpreter is tuned for the
+        import while it runs (orders.intake.interpreter)."""
         with interpreter.tuned_for_import():
             return await self._import(iter(parsed), progress, report or ImportReport())
 
@@ -305,7 +306,7 @@ class Importer:
     async def _insert(self, s: AsyncSession, new: list[tuple[int, CanonOrder]], default: str,
                       report: ImportReport, on_db: asyncio.Event) -> None:
         """New orders, set-based: order numbers and ids reserved for the batch, then one bulk write
-        per table (SQLite ``executemany``, PostgreSQL ``COPY``) and one brushing check."""
+        per table (SQLite multi-row ``VALUES``, PostgreSQL ``COPY``) and one brushing check."""
         now = self.clock.now()
         orders = [o for _, o in new]
         numbers = await self._allocate(s, [o.created_at for o in orders])  # takes SQLite's write lock

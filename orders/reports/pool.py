@@ -130,7 +130,7 @@ def _tuples(pool: pd.DataFrame, built_at: Any) -> tuple[tuple[str, ...], list[tu
 
 async def store(s: AsyncSession, pool: pd.DataFrame, sizes: dict[str, int], now: datetime, day: str) -> None:
     """Replace the pool and the day's sizes (one transaction: readers see the old or the new).
-    The rows go in as one driver-level statement: SQLite ``executemany``, PostgreSQL ``COPY``."""
+    The rows go in driver-level: SQLite multi-row ``VALUES`` (bulk.write_tuples), PostgreSQL ``COPY``."""
     await s.execute(delete(CustomerPoolRow))
     pg = s.get_bind().dialect.name == "postgresql"
     names, rows = _tuples(pool, pg_ts(now) if pg else sqlite_ts(now))
