@@ -10,26 +10,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders import timeline
+from orders import numbers, timeline
 from orders.aftersales.models import AfterSalesCase
 from orders.errors import IllegalTransition, NotPermitted
-from orders.models import Order, OrderCounter, OrderLine
+from orders.models import Order, OrderLine
 from orders.service import Actor, OrderService
 
 log = logging.getLogger(__name__)
-PREFIX = "BG"
 ENTRY_STATE = "仓库分单"
 
 
 async def next_order_no(s: AsyncSession, now: datetime, tz: str) -> str:
     day = now.astimezone(ZoneInfo(tz)).strftime("%y%m%d")
-    row = await s.get(OrderCounter, day)
-    if row is None:
-        row = OrderCounter(day=day, last=0)
-        s.add(row)
-    row.last += 1
-    await s.flush()
-    return f"{PREFIX}{day}-{row.last:04d}"
+    return numbers.number(day, await numbers.take(s, day))
 
 
 async def create_linked(s: AsyncSession, service: OrderService, case: AfterSalesCase, original: Order,

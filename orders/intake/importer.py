@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders import timeline
+from orders import numbers, timeline
 from orders.base import table
 from orders.clock import Clock
 from orders.db import Database
@@ -31,7 +32,7 @@ from orders.intake import brushing, interpreter, rows
 from orders.intake.bulk import pg_ts, reserve_ids, sqlite_ts, write_tuples
 from orders.intake.canonical import CanonOrder, first_error, is_platform_flag
 from orders.intake.files import UnusableFile, decode
-from orders.models import Discount, Order, OrderCounter, OrderLine, TimelineEvent
+from orders.models import Discount, Order, OrderLine, TimelineEvent
 from orders.money import fen_to_yuan
 from orders.privacy import hash_text
 from orders.progression import move_along
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 SQLITE_CACHE_KB = 65536
 DEFAULT_STATUS = "支付成功"
-ORDER_PREFIX = "BG"
 IMPORT_ACTOR = Actor.system(source="import", name="导入")
 ORDERS = table(Order)
 LINES = table(OrderLine)
@@ -327,20 +327,15 @@ class Importer:
         report.flagged_brushing += await brushing.detect(s, self.brushing, built.phones, now)
 
     async def _allocate(self, s: AsyncSession, created: list[datetime]) -> list[str]:
+        """Hub numbers for orders created at ``created``, in that order: each day's numbers taken
+        at once (orders.numbers, days in sorted order), which also takes SQLite's write lock
+        before ids are reserved."""
         days = [f"{d.year % 100:02d}{d.month:02d}{d.day:02d}" for d in (c.astimezone(self.tz) for c in created)]
         counters: dict[str, int] = {}
-        for day in set(days):
-            row = await s.get(OrderCounter, day)
-            counters[day] = row.last if row else 0
+        for day, n in sorted(Counter(days).items()):
+            counters[day] = await numbers.take(s, day, n) - n
         out = []
         for day in days:
             counters[day] += 1
-            out.append(f"{ORDER_PREFIX}{day}-{counters[day]:04d}")
-        for day, last in counters.items():
-            row = await s.get(OrderCounter, day)
-            if row is None:
-                s.add(OrderCounter(day=day, last=last))
-            else:
-                row.last = last
-        await s.flush()  # takes SQLite's write lock before ids are reserved
+            out.append(numbers.number(day, counters[day]))
         return out
