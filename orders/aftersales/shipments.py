@@ -21,7 +21,7 @@ ENTRY_STATE = "仓库分单"
 
 
 async def next_order_no(s: AsyncSession, now: datetime, tz: str) -> str:
-    day = now.astimezone(ZoneInfo(tz)).strftime("%y%m%d")
+    day = numbers.day_of(now.astimezone(ZoneInfo(tz)))
     return numbers.number(day, await numbers.take(s, day))
 
 

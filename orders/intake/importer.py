@@ -87,6 +87,11 @@ class ImportReport:
 Parsed = tuple[int, "CanonOrder | Reject | None"]  # None = skipped on purpose (counted)
 
 
+def _setting(event: asyncio.Event) -> Callable[[object], None]:
+    """A done callback that sets ``event``."""
+    return lambda _: event.set()
+
+
 def parse_lines(lines: Iterable[str]) -> Iterator[Parsed]:
     """(line number, order) or (line number, Reject) for each non-blank JSON line."""
     for no, line in enumerate(lines, 1):
@@ -163,8 +168,9 @@ class Importer:
                     log.warning("import row %d rejected: %s: %s", r.row, r.field, r.reason)
                 report.skipped += skipped
                 if batch:
-                    on_db = asyncio.Event()
+                    on_db = asyncio.Event()  # set by the writer, or when it ends (done or failed)
                     writing = asyncio.ensure_future(self._write(batch, report, on_db))
+                    writing.add_done_callback(_setting(on_db))
                     written = len(batch)
                 if not more:
                     break
@@ -203,13 +209,6 @@ class Importer:
     async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport, on_db: asyncio.Event) -> None:
         """Write ``batch``; ``on_db`` is set once what is left is mostly the database's work (the
         next batch is read then: read earlier, it would hold up this one's own Python work)."""
-        try:
-            await self._write_batch(batch, report, on_db)
-        finally:
-            on_db.set()
-
-    async def _write_batch(self, batch: list[tuple[int, CanonOrder]], report: ImportReport,
-                           on_db: asyncio.Event) -> None:
         async with self.db.session() as s:
             if self.db.is_sqlite:  # the orders table's dozen indexes stay in memory while a batch goes in
                 await s.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}"))
@@ -330,7 +329,7 @@ class Importer:
         """Hub numbers for orders created at ``created``, in that order: each day's numbers taken
         at once (orders.numbers, days in sorted order), which also takes SQLite's write lock
         before ids are reserved."""
-        days = [f"{d.year % 100:02d}{d.month:02d}{d.day:02d}" for d in (c.astimezone(self.tz) for c in created)]
+        days = [numbers.day_of(c.astimezone(self.tz)) for c in created]
         counters: dict[str, int] = {}
         for day, n in sorted(Counter(days).items()):
             counters[day] = await numbers.take(s, day, n) - n
