@@ -244,7 +244,7 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=1, help="orderbot serve --workers N")
     ap.add_argument("--client", choices=["raw", "aiohttp"], default="raw",
                     help="the load generator's HTTP client (bench/raw_http.py): raw keep-alive sockets, "
-                         "or aiohttp's client as before (costs ~4x per request on the same two cores)")
+                         "or aiohttp's client as before (bench/raw_http.py has both figures)")
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite",
                     help="postgresql: N `serve` replicas on one PostgreSQL (bench/callback_replicas.py)")
     ap.add_argument("--replicas", type=int, default=3, help="with --engine postgresql: serve processes")

@@ -4,9 +4,11 @@ loopback connections, the answer's status line and Content-Length read back, not
 WeCom's servers are other machines; on the bench they share our two cores with the server, so
 what the load generator spends per request comes out of the server's share and, in a burst of
 200, out of its acknowledgement times (the generator's event loop turns each answer over only
-when it gets to it). aiohttp's client costs ~4x this one per request (bench/callback_load.py
-``--client aiohttp`` keeps it for comparison). Like aiohttp's pool (``limit=0``), a request
-takes an idle connection or opens a new one (the connect is inside its time)."""
+when it gets to it). Measured on this bench (2026-12-02): the generator with the fake WeCom API
+took 1.1-1.2 ms of CPU per callback with this client against 1.5-1.8 ms with aiohttp's, and 220
+posts at once to a do-nothing aiohttp server were answered at p99 42-49 ms against 73-76 ms
+(bench/callback_load.py ``--client aiohttp`` keeps aiohttp's for comparison). Like aiohttp's
+pool (``limit=0``), a request takes an idle connection or opens a new one (the connect is inside its time)."""
 
 from __future__ import annotations
 
