@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -102,7 +103,8 @@ def counted(row: Addressed) -> bool:
 class OutboxWorker:
     def __init__(self, app: App, client: WeComClient, *, robots: RobotBook | None = None,
                  limits: Limits | None = None, policy: RetryPolicy | None = None, rng: random.Random | None = None,
-                 concurrency: int = 16, scan: int = 2000, poll: float = 1.0) -> None:
+                 concurrency: int = 16, scan: int = 2000, poll: float = 1.0,
+                 before_send: Callable[[], Awaitable[None]] | None = None) -> None:
         self.app = app
         self.client = client
         self.robots = robots or RobotBook.load(app.config)
@@ -116,6 +118,7 @@ class OutboxWorker:
         self._loaded = False
         self.me = processes.current().id
         self.marks = SentMarks(app)
+        self.before_send = before_send  # e.g. callbacks being answered go first (bot.wecom.acks)
 
     def wake(self) -> None:
         """Something was queued: run a pass now rather than at the next poll."""
@@ -200,6 +203,8 @@ class OutboxWorker:
 
         async def deliver(r: OutboxMessage) -> int:
             async with gate:
+                if self.before_send is not None:
+                    await self.before_send()
                 return await self._deliver(r, result)
 
         step = self.concurrency * CLAIM_ROUNDS

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.dispatch import Dispatcher
 from bot.types import Reply
+from bot.wecom.acks import AckGate
 from bot.wecom.messages import Parsed, parse
 from bot.wecom.replies import enqueue_all
 from orders import deferred, inbox, processes, versions
@@ -46,11 +47,12 @@ class InboxProcessor:
     and the "done" mark together), so a slow message (voice) never holds up anyone else's."""
 
     def __init__(self, app: App, dispatcher: Dispatcher, *, on_outbox: Callable[[], None] | None = None,
-                 concurrency: int = 8, ahead: int | None = None) -> None:
+                 concurrency: int = 8, ahead: int | None = None, acks: AckGate | None = None) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.on_outbox = on_outbox
         self.me = processes.current().id
+        self.acks = acks or AckGate()  # the callback handler counts itself in: acknowledgements go first
         self._sem = asyncio.Semaphore(concurrency)
         # claimed rows not yet written, at most ``ahead``: under a backlog the rest stay pending
         # (a peer's replay may take them) and the event loop is not crowded with waiting messages
@@ -149,8 +151,8 @@ class InboxProcessor:
                     # their own role, say) may have moved them: then read them again
                     fresh = counters if self._last_done.get(user_id, -1) < mark else None
                     # a message's reads may run without yielding the loop (orders.sqlite_driver.inline_reads):
-                    # callbacks already read get to their inbox write (and WeCom its 200) first
-                    await asyncio.sleep(0)
+                    # callbacks in progress get to their inbox write (and WeCom its 200) first
+                    await self.acks.wait()
                     async with self._sem:
                         with deferred.collect() as writes, versions.batch(fresh):
                             replies, error = await self._handle(r)

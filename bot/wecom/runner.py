@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
+from bot.wecom.acks import AckGate
 from bot.wecom.processor import InboxProcessor
 from bot.wecom.server import RouteAdder, create_web_app
 from bot.wecom.workers import SUPERVISOR
@@ -88,8 +89,9 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
         await processes.register(s, app.clock.now())
     beating = asyncio.create_task(_heartbeat(app, stop), name="heartbeat")
     app[MEDIA_FETCHER] = client
-    worker = OutboxWorker(app, client)
-    processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake)
+    acks = AckGate()  # sends and processing hold back while callbacks are answered (bot.wecom.acks)
+    worker = OutboxWorker(app, client, before_send=acks.wait)
+    processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake, acks=acks)
     web_app = create_web_app(app, dispatcher, extra_routes=extra_routes, processor=processor)
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()

@@ -53,6 +53,11 @@ async def verify_url(request: web.Request) -> web.Response:
 
 
 async def callback(request: web.Request) -> web.Response:
+    with request.app[PROCESSOR].acks.answer():  # the processor holds back meanwhile (bot.wecom.acks)
+        return await _callback(request)
+
+
+async def _callback(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         log.warning("callback refused (413) from %s: %d bytes", request.remote, request.content_length)
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
