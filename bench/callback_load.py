@@ -255,7 +255,8 @@ if __name__ == "__main__":
     if args.engine == "postgresql":
         from bench.callback_replicas import run as run_replicas
 
-        asyncio.run(run_replicas(args.concurrency, 2 if args.quick else args.rounds, args.replicas, args.db_url))
+        asyncio.run(run_replicas(args.concurrency, 2 if args.quick else args.rounds, args.replicas, args.db_url,
+                                 args.client))
     else:
         asyncio.run(main(args.concurrency, 2 if args.quick else args.rounds, 10.0 if args.quick else args.seconds,
                          args.rate, args.workers, args.client))

@@ -22,10 +22,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 
 from bench.common import callback_xml, free_port, print_latencies
+from bench.raw_http import Built, Poster, poster
 from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
 from orders.app import build_app
@@ -93,7 +95,7 @@ async def _ready(http: aiohttp.ClientSession, port: int, proc: asyncio.subproces
     raise RuntimeError(f"serve on port {port} did not come up")
 
 
-async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None) -> None:
+async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None, client: str = "raw") -> None:
     from sqlalchemy import select
 
     tmp = Path(tempfile.mkdtemp(prefix="orderbot-bench-"))
@@ -110,27 +112,30 @@ async def run(concurrency: int, rounds: int, replicas: int, db_url: str | None) 
         await app.close()
         fake = await FakeWeCom().start()
         procs, ports = await _start(replicas, url, tmp, fake)
+        posters = {port: poster(client, "127.0.0.1", port) for port in ports}
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
                 await asyncio.gather(*(_ready(http, port, p) for port, p in zip(ports, procs, strict=True)))
                 sent: dict[tuple[str, str], float] = {}
-                results = [await _round(http, fake, ports, users, order_nos, r, sent) for r in range(rounds)]
+                results = [await _round(posters, fake, ports, users, order_nos, r, sent) for r in range(rounds)]
                 lost, doubled = await _tally(fake, sent)
         finally:
+            for each in posters.values():
+                await each.close()
             for p in procs:
                 if p.returncode is None:
                     p.send_signal(signal.SIGTERM)
             await asyncio.gather(*(p.wait() for p in procs))
             await fake.close()
     print(f"run: {rounds} rounds x {concurrency} concurrent callbacks (+10% retried at another replica), "
-          f"{replicas} replicas on PostgreSQL")
+          f"{replicas} replicas on PostgreSQL; {client} client")
     print_latencies((r.acks for r in results), (r.e2e for r in results))
     print(f"messages_per_s: {statistics.median(r.rate for r in results):.1f} messages/s")
     print(f"lost: {lost} messages")
     print(f"doubled: {doubled} messages")
 
 
-async def _round(http: aiohttp.ClientSession, fake: FakeWeCom, ports: list[int], users: list[str],
+async def _round(posters: dict[int, Poster], fake: FakeWeCom, ports: list[int], users: list[str],
                  order_nos: list[str], rnd: int, sent: dict[tuple[str, str], float]) -> Round:
     """One round: each user asks for a different order than in other rounds, so a late reply is
     matched to its own message (not taken for a double of the next round's)."""
@@ -140,22 +145,24 @@ async def _round(http: aiohttp.ClientSession, fake: FakeWeCom, ports: list[int],
         msg_id = 10**17 + rnd * 100_000 + i
         order_no = order_nos[(i + rnd) % len(order_nos)]
         body, sig = crypto.encrypt(_xml(u, f"查 {order_no}", msg_id, 1769047200 + rnd), f"n{msg_id}", "1769047200")
-        jobs.append((u, order_no, body, {"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"}, i))
+        query = urlencode({"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"})
+        target = f"/wecom/callback?{query}"
+        first, retry = ports[i % len(ports)], ports[(i + 1) % len(ports)]  # a retry reaches the next replica
+        jobs.append((u, order_no, posters[first].request(target, body), first, posters[retry].request(target, body),
+                     retry))
     acks: list[float] = []
 
-    async def post(u: str, order_no: str, body: bytes, params: dict[str, str], port: int, first: bool) -> None:
-        t0 = time.perf_counter()
+    async def post(u: str, order_no: str, req: Built, port: int, first: bool) -> None:
         if first:
-            sent[(u, order_no)] = t0
-        async with http.post(f"http://127.0.0.1:{port}/wecom/callback", data=body, params=params) as r:
-            await r.read()
-            assert r.status == 200, r.status
-        acks.append(time.perf_counter() - t0)
+            sent[(u, order_no)] = time.perf_counter()
+        status, took = await posters[port].post(req)
+        assert status == 200, status
+        acks.append(took)
 
     t_first = time.perf_counter()
     mine = {(u, o) for u, o, *_ in jobs}
-    await asyncio.gather(*(post(u, o, b, p, ports[i % len(ports)], True) for u, o, b, p, i in jobs),
-                         *(post(u, o, b, p, ports[(i + 1) % len(ports)], False) for u, o, b, p, i in jobs[::10]))
+    await asyncio.gather(*(post(u, o, req, port, True) for u, o, req, port, _, _ in jobs),
+                         *(post(u, o, req, port, False) for u, o, _, _, req, port in jobs[::10]))
     deadline = time.perf_counter() + 120
     firsts: dict[tuple[str, str], float] = {}
     while time.perf_counter() < deadline:
