@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
@@ -22,6 +22,7 @@ from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.aftersales.notes import amount_text, when
 from orders.app import App
 from orders.due import DueItem
+from orders.job_lock import lock_key
 from orders.models import Order
 from orders.outbox import enqueue_text
 from orders.users import lead_role_of, names_of, users_with_role
@@ -35,7 +36,14 @@ async def claim_due(s: AsyncSession, kinds: tuple[str, ...], now: datetime, work
     """Mark every due row of ``kinds`` done and return the ones THIS call changed. On SQLite the
     UPDATE takes the write lock; on PostgreSQL rows are taken with ``FOR UPDATE SKIP LOCKED`` (a
     row another sweep is claiming is left to it, and a committed claim is re-checked: ``state``).
-    Either way a row comes back from exactly one claimer."""
+    Either way a row comes back from exactly one claimer. On PostgreSQL a claim also holds a
+    transaction advisory lock for ``kinds``, tried without waiting: a sweep that finds it taken
+    claims nothing, so two sweeps at once never split the due rows between them (each recipient's
+    one message lists all their cases; the scheduler's job lock does the same for its own runs)."""
+    if s.get_bind().dialect.name == "postgresql":
+        key = lock_key("claim-due:" + ",".join(sorted(kinds)))
+        if not await s.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}):
+            return []
     free = (select(DueItem.id).where(DueItem.state == "due", DueItem.due_at <= now, DueItem.kind.in_(kinds))
             .with_for_update(skip_locked=True))
     rows = await s.execute(

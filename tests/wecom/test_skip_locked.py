@@ -62,6 +62,29 @@ async def test_due_rows_being_claimed_are_skipped(app: App, clock: ManualClock) 
         assert await claim_due(s, ("escalate_lead",), now, "replica-c") == []
 
 
+async def test_a_sweep_claims_nothing_while_another_is_claiming(app: App, clock: ManualClock) -> None:
+    """Rows that fall due while one sweep's claim is open are not split off by a second sweep (its
+    recipients would get two messages for one sweep): the second claims nothing, the next sweep
+    takes them."""
+    now = clock.now()
+
+    def due(i: int) -> DueItem:
+        return DueItem(kind="escalate_lead", ref=f"step:{i}:lead", due_at=now - timedelta(minutes=1), state="due",
+                       data={}, created_at=now, done_by="")
+
+    async with app.db.session() as s:
+        s.add_all([due(i) for i in range(3)])
+    async with app.db.session() as first:
+        mine = await claim_due(first, ("escalate_lead",), now, "replica-a")
+        async with app.db.session() as s:  # committed while the first sweep is still open
+            s.add(due(3))
+        async with app.db.session() as s:
+            theirs = await asyncio.wait_for(claim_due(s, ("escalate_lead",), now, "replica-b"), QUICK)
+    assert len(mine) == 3 and theirs == []
+    async with app.db.session() as s:
+        assert [d.ref for d in await claim_due(s, ("escalate_lead",), now, "replica-c")] == ["step:3:lead"]
+
+
 async def test_concurrent_senders_take_different_rate_slots(app: App, clock: ManualClock) -> None:
     now = clock.now()
     wins = {"u:cs01": [(timedelta(minutes=1), 2)]}
