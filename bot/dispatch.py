@@ -258,7 +258,7 @@ class Dispatcher:
             roles = self.app.roles.labels(list(allowed_roles(self.app, cmd))) or ["管理员"]
             log.info("user %s (%s) may not run %s", req.user.user_id, ",".join(req.user.roles), name)
             return [Reply(text=f"您的角色不能使用「{name}」。可以使用的角色：{'、'.join(roles)}")]
-        log.info("command %s by %s", name, req.user.user_id)
+        log.debug("command %s by %s", name, req.user.user_id)  # per message: the usage counts keep it
         await count_command(self.app.db, req.user.user_id, name, self.app.clock.now())
         try:
             return await cmd.func(req, args.strip())

@@ -275,7 +275,8 @@ class OutboxWorker:
         if counted(row):
             self.limiter.record(lanes(row), self.app.clock.now())
         await self._sent(row, str(answer.get("msgid") or ""), code=str(answer.get("response_code") or ""))
-        log.info("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
+        # per message: the row keeps it (status, sent_at, msgid); failures and retries log at INFO and up
+        log.debug("outbox %d sent (%s %s to %s)", row.id, row.channel, row.msgtype, row.target[:60])
         return 1
 
     async def _send(self, row: OutboxMessage) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
 from bot.wecom.acks import AckGate
 from bot.wecom.processor import InboxProcessor
-from bot.wecom.server import RouteAdder, create_web_app
+from bot.wecom.server import QuietCallbacks, RouteAdder, create_web_app
 from bot.wecom.workers import SUPERVISOR
 from notifications.scheduler import JobSpec
 from notifications.wecom_api import WeComClient
@@ -93,7 +93,7 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     worker = OutboxWorker(app, client, before_send=acks.wait)
     processor = InboxProcessor(app, dispatcher, on_outbox=worker.wake, acks=acks)
     web_app = create_web_app(app, dispatcher, extra_routes=extra_routes, processor=processor)
-    runner = web.AppRunner(web_app, handle_signals=False)
+    runner = web.AppRunner(web_app, handle_signals=False, access_log_class=QuietCallbacks)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.http_host, app.settings.http_port, reuse_port=reuse_port or None)
     await site.start()

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from typing import Any
 
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
 from bot.wecom.acks import AckGate
-from bot.wecom.server import PROCESSOR, WRITER
+from bot.wecom.server import PROCESSOR, WRITER, QuietCallbacks, create_web_app
 from orders.seed import DEMO_USERS
-from tests.wecom.harness import Harness
+from tests.wecom.harness import Harness, text_xml
 
 
 async def test_no_callback_in_progress_means_no_wait() -> None:
@@ -115,3 +119,23 @@ async def test_the_outbox_worker_asks_before_each_send(wecom: Harness) -> None:
         await wecom.say(DEMO_USERS[0][0], text)
     sent = await wecom.settle()
     assert sent >= 2 and len(asked) == sent
+
+
+async def test_answered_callbacks_stay_out_of_the_access_log(wecom: Harness,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """``serve``'s access log (QuietCallbacks) skips callbacks answered 200 (the inbox has them),
+    and keeps refused ones and every other request."""
+    web_app = create_web_app(wecom.app, wecom.processor.dispatcher, processor=wecom.processor)
+    server = TestServer(web_app, host="127.0.0.1")
+    await server.start_server(access_log_class=QuietCallbacks)  # as serve's runner has it
+    async with TestClient(server) as http:
+        body, params = wecom.encrypt(text_xml(DEMO_USERS[0][0], "帮助", msg_id="7000000000000000999"))
+        with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+            assert (await http.post("/wecom/callback", params=params, data=body)).status == 200
+            refused = {**params, "msg_signature": "0" * 40}
+            assert (await http.post("/wecom/callback", params=refused, data=body)).status == 403
+            assert (await http.get("/healthz")).status == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(lines) == 2, lines
+    assert '/wecom/callback?' in lines[0] and '" 403 ' in lines[0] and "/healthz" in lines[1]
+    await wecom.settle()
