@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
@@ -22,7 +22,7 @@ from orders.aftersales.models import AfterSalesCase, ApprovalStep
 from orders.aftersales.notes import amount_text, when
 from orders.app import App
 from orders.due import DueItem
-from orders.job_lock import lock_key
+from orders.job_lock import try_xact_lock
 from orders.models import Order
 from orders.outbox import enqueue_text
 from orders.users import lead_role_of, names_of, users_with_role
@@ -40,10 +40,8 @@ async def claim_due(s: AsyncSession, kinds: tuple[str, ...], now: datetime, work
     transaction advisory lock for ``kinds``, tried without waiting: a sweep that finds it taken
     claims nothing, so two sweeps at once never split the due rows between them (each recipient's
     one message lists all their cases; the scheduler's job lock does the same for its own runs)."""
-    if s.get_bind().dialect.name == "postgresql":
-        key = lock_key("claim-due:" + ",".join(sorted(kinds)))
-        if not await s.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}):
-            return []
+    if not await try_xact_lock(s, "claim-due:" + ",".join(sorted(kinds))):
+        return []
     free = (select(DueItem.id).where(DueItem.state == "due", DueItem.due_at <= now, DueItem.kind.in_(kinds))
             .with_for_update(skip_locked=True))
     rows = await s.execute(

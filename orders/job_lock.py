@@ -13,8 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.db import Database
+
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
 def lock_key(name: str) -> int:
@@ -30,8 +33,16 @@ async def exclusive(db: Database, name: str) -> AsyncIterator[bool]:
         yield True
         return
     async with db.engine.connect() as conn:  # one idle transaction holds the lock; rollback frees it
-        got = bool(await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(name)}))
+        got = bool(await conn.scalar(_TRY_LOCK, {"k": lock_key(name)}))
         try:
             yield got
         finally:
             await conn.rollback()
+
+
+async def try_xact_lock(s: AsyncSession, name: str) -> bool:
+    """On PostgreSQL, the transaction advisory lock named ``name`` when no other transaction holds
+    it (held until this one ends; never waited for); on SQLite True (one writer at a time)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(await s.scalar(_TRY_LOCK, {"k": lock_key(name)}))

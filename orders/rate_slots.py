@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orders.base import Base, UTCDateTime, table
-from orders.job_lock import lock_key
+from orders.job_lock import try_xact_lock
 
 Window = tuple[timedelta, int]
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
@@ -67,7 +67,6 @@ _ADD = insert(RateSlot)
 _USE = (update(RateSlot).where(RateSlot.family == _F, RateSlot.slot == _S, RateSlot.used_at == bindparam("was"))
         .values(used_at=bindparam("at")))
 _DROP = delete(RateSlot).where(RateSlot.family == _F, RateSlot.slot == _S)
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
 def _family(key: str, span: timedelta) -> str:
@@ -84,7 +83,7 @@ async def _oldest(s: AsyncSession, family: str) -> tuple[int, datetime] | None:
 async def _add(s: AsyncSession, family: str, cap: int, now: datetime) -> _Taken | bool:
     """A new slot used now, when the family has fewer than ``cap``; False when it has them all,
     True when another transaction is adding one right now (PostgreSQL: try again soon)."""
-    if s.get_bind().dialect.name == "postgresql" and not await s.scalar(_TRY_LOCK, {"k": lock_key(f"rate:{family}")}):
+    if not await try_xact_lock(s, f"rate:{family}"):
         return True
     n, top = (await s.execute(_COUNT, {"f": family})).one()
     if n >= cap:
