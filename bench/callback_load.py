@@ -22,13 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import callback_xml, free_port, pct, print_latencies, tree_cpu_s
+from bench.common import callback_xml, free_port, pct, print_latencies, signed_callback, tree_cpu_s
 from bench.raw_http import Built, Poster, poster
 from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
@@ -49,9 +48,7 @@ def xml(user: str, text: str, msg_id: int, ts: int) -> str:
 
 def built(http: Poster, crypto: CallbackCrypto, user: str, text: str, msg_id: int, ts: int, nonce: str) -> Built:
     """An encrypted callback as WeCom posts it, ready to send."""
-    body, sig = crypto.encrypt(xml(user, text, msg_id, ts), nonce, "1769047200")
-    query = urlencode({"msg_signature": sig, "timestamp": "1769047200", "nonce": nonce})
-    return http.request(f"/wecom/callback?{query}", body)
+    return http.request(*signed_callback(crypto, xml(user, text, msg_id, ts), nonce))
 
 
 async def main(concurrency: int, rounds: int, seconds: float, rate: float, workers: int, client: str) -> None:

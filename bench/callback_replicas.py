@@ -22,11 +22,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 
-from bench.common import callback_xml, free_port, print_latencies
+from bench.common import callback_xml, free_port, print_latencies, signed_callback
 from bench.raw_http import Built, Poster, poster
 from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
@@ -144,9 +143,7 @@ async def _round(posters: dict[int, Poster], fake: FakeWeCom, ports: list[int], 
     for i, u in enumerate(users):
         msg_id = 10**17 + rnd * 100_000 + i
         order_no = order_nos[(i + rnd) % len(order_nos)]
-        body, sig = crypto.encrypt(_xml(u, f"查 {order_no}", msg_id, 1769047200 + rnd), f"n{msg_id}", "1769047200")
-        query = urlencode({"msg_signature": sig, "timestamp": "1769047200", "nonce": f"n{msg_id}"})
-        target = f"/wecom/callback?{query}"
+        target, body = signed_callback(crypto, _xml(u, f"查 {order_no}", msg_id, 1769047200 + rnd), f"n{msg_id}")
         first, retry = ports[i % len(ports)], ports[(i + 1) % len(ports)]  # a retry reaches the next replica
         jobs.append((u, order_no, posters[first].request(target, body), first, posters[retry].request(target, body),
                      retry))

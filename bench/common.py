@@ -1,7 +1,7 @@
 """Shared bench helpers: figures printed as `figure: value unit`, percentiles, a fresh
 migrated SQLite app with the demo users and orders, a migrated temporary SQLite file that
 big synthetic data sets are bulk-loaded into (Core executemany in batches, one transaction), and
-the callback benches' pieces (a WeCom text message's XML, a free port, latency lines)."""
+the callback benches' pieces (a WeCom text message's XML, the signed callback, a free port, latency lines)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, event, insert
 
 from bot.dispatch import Dispatcher
+from bot.wecom.crypto import CallbackCrypto
 from config import load_settings
 from orders.app import App, build_app
 from orders.clock import ManualClock
@@ -120,6 +122,13 @@ def callback_xml(user: str, text: str, msg_id: int, ts: int, corp_id: str) -> st
     return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
             f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
             f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")
+
+
+def signed_callback(crypto: CallbackCrypto, xml: str, nonce: str, timestamp: str = "1769047200") -> tuple[str, bytes]:
+    """A callback as WeCom posts it: the target (path with signature, timestamp and nonce) and the
+    encrypted body."""
+    body, sig = crypto.encrypt(xml, nonce, timestamp)
+    return "/wecom/callback?" + urlencode({"msg_signature": sig, "timestamp": timestamp, "nonce": nonce}), body
 
 
 def free_port() -> int:
