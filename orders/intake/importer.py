@@ -44,6 +44,7 @@ from orders.workflow import Workflow, WorkflowRegistry
 
 log = logging.getLogger(__name__)
 BATCH = 2000
+AHEAD_SLICE = 256  # orders built ahead between two looks at the event loop (the batch in flight moves on)
 SQLITE_CACHE_KB = 65536
 DEFAULT_STATUS = "支付成功"
 IMPORT_ACTOR = Actor.system(source="import", name="导入")
@@ -85,6 +86,23 @@ class ImportReport:
 
 
 Parsed = tuple[int, "CanonOrder | Reject | None"]  # None = skipped on purpose (counted)
+
+
+@dataclass
+class Ahead:
+    """A batch's rows, built while the batch before it was on the database (orders.intake.rows.build_ahead)."""
+
+    orders: list[CanonOrder]
+    default: str
+    rows: rows.NewRows
+
+
+@dataclass
+class Lookahead:
+    """What the last batch's transaction saw, for building the next batch's rows ahead."""
+
+    default: str | None = None  # the workflow's paid state
+    mostly_new: bool = True  # known orders are moved one by one, not built: then nothing is built ahead
 
 
 def _setting(event: asyncio.Event) -> Callable[[object], None]:
@@ -152,12 +170,15 @@ class Importer:
                       report: ImportReport) -> ImportReport:
         writing: asyncio.Task[None] | None = None
         on_db = asyncio.Event()
+        look = Lookahead()
         written = 0
         try:
             while True:
                 if writing is not None:  # read on while the batch in flight waits on the database
                     await on_db.wait()
                 batch, rejects, skipped, more = await self._next_batch(items, overlap=writing is not None)
+                # its rows too, while the batch in flight is on the database (SQLite's C code runs without the GIL)
+                ahead = await self._build_ahead(batch, look) if writing is not None else None
                 if writing is not None:
                     await writing
                     writing = None
@@ -169,7 +190,7 @@ class Importer:
                 report.skipped += skipped
                 if batch:
                     on_db = asyncio.Event()  # set by the writer, or when it ends (done or failed)
-                    writing = asyncio.ensure_future(self._write(batch, report, on_db))
+                    writing = asyncio.ensure_future(self._write(batch, report, on_db, look, ahead))
                     writing.add_done_callback(_setting(on_db))
                     written = len(batch)
                 if not more:
@@ -203,18 +224,38 @@ class Importer:
                 await asyncio.sleep(0)
         return batch, rejects, skipped, False
 
+    async def _build_ahead(self, batch: list[tuple[int, CanonOrder]], look: Lookahead) -> Ahead | None:
+        """The rows of ``batch`` as new orders, in slices between which the event loop runs; None when
+        the last batch was mostly known orders (or none went in yet)."""
+        if not batch or look.default is None or not look.mostly_new:
+            return None
+        orders = [o for _, o in batch]
+        now = self.clock.now()
+        ts = sqlite_ts if self.db.is_sqlite else pg_ts
+        built = rows.NewRows()
+        line = 0
+        for i in range(0, len(orders), AHEAD_SLICE):
+            part = orders[i:i + AHEAD_SLICE]
+            built.extend(rows.build_ahead(part, i, line, now, look.default, ts))
+            line += sum(len(o.items) for o in part)
+            await asyncio.sleep(0)
+        return Ahead(orders, look.default, built)
+
     async def import_orders(self, orders: Iterable[CanonOrder]) -> ImportReport:
         return await self.import_parsed((i, o) for i, o in enumerate(orders, 1))
 
-    async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport, on_db: asyncio.Event) -> None:
-        """Write ``batch``; ``on_db`` is set once what is left is mostly the database's work (the
-        next batch is read then: read earlier, it would hold up this one's own Python work)."""
+    async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport, on_db: asyncio.Event,
+                     look: Lookahead | None = None, ahead: Ahead | None = None) -> None:
+        """Write ``batch`` (its new orders' rows from ``ahead`` when built already); ``on_db`` is set
+        once what is left is mostly the database's work (the next batch is read then: read earlier,
+        it would hold up this one's own Python work). ``look`` learns what the next batch needs."""
+        look = look or Lookahead()
         async with self.db.session() as s:
             if self.db.is_sqlite:  # the orders table's dozen indexes stay in memory while a batch goes in
                 await s.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}"))
             wf = await self.workflows.current(s)
             names = set(wf.definition.all_names)
-            default = DEFAULT_STATUS if DEFAULT_STATUS in names else wf.definition.initial
+            default = look.default = DEFAULT_STATUS if DEFAULT_STATUS in names else wf.definition.initial
             existing = await self._existing(s, {(o.channel, o.order_id) for _, o in batch})
             if existing:  # known orders move one by one, mostly waiting on the database
                 on_db.set()
@@ -242,8 +283,9 @@ class Importer:
                     new.append((no, o))
                 else:
                     await self._update(s, wf, old, o, report)
+            look.mostly_new = 2 * len(new) >= len(batch)
             if new:
-                await self._insert(s, new, default, report, on_db)
+                await self._insert(s, new, default, report, on_db, ahead)
 
     @staticmethod
     async def _existing(s: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Order]:
@@ -303,24 +345,30 @@ class Importer:
             report.unchanged += 1
 
     async def _insert(self, s: AsyncSession, new: list[tuple[int, CanonOrder]], default: str,
-                      report: ImportReport, on_db: asyncio.Event) -> None:
+                      report: ImportReport, on_db: asyncio.Event, ahead: Ahead | None = None) -> None:
         """New orders, set-based: order numbers and ids reserved for the batch, then one bulk write
-        per table (SQLite multi-row ``VALUES``, PostgreSQL ``COPY``) and one brushing check."""
+        per table (SQLite multi-row ``VALUES``, PostgreSQL ``COPY``) and one brushing check. Rows
+        built ahead only get their ids and numbers here."""
         now = self.clock.now()
         orders = [o for _, o in new]
         numbers = await self._allocate(s, [o.created_at for o in orders])  # takes SQLite's write lock
         ids = await reserve_ids(s, ORDERS, len(orders))
         line_ids = await reserve_ids(s, LINES, sum(len(o.items) for o in orders))
         sqlite = s.get_bind().dialect.name == "sqlite"
-        built = rows.build(orders, ids, line_ids, numbers, now, default, sqlite_ts if sqlite else pg_ts)
+        if ahead is not None and ahead.default == default:  # (the workflow may have changed meanwhile)
+            at = {id(o): k for k, o in enumerate(ahead.orders)}
+            built = rows.place(ahead.rows, [at[id(o)] for o in orders], ids, line_ids, numbers)
+        else:
+            built = rows.build(orders, ids, line_ids, numbers, now, default, sqlite_ts if sqlite else pg_ts)
         on_db.set()
         await write_tuples(s, ORDERS, rows.ORDER_COLS, built.orders)
         await write_tuples(s, LINES, rows.LINE_COLS, built.lines)
         await write_tuples(s, table(Discount), rows.DISCOUNT_COLS, built.discounts)
         await write_tuples(s, table(TimelineEvent), rows.EVENT_COLS, built.events)
-        for order_no, o, diff in built.mismatched:
+        number = dict(zip(ids, numbers, strict=True))
+        for oid, o, diff in built.mismatched:
             log.warning("order %s (%s %s): amounts do not add up, difference %s yuan",
-                        order_no, o.channel, o.order_id, fen_to_yuan(diff))
+                        number[oid], o.channel, o.order_id, fen_to_yuan(diff))
         report.flagged_amount += len(built.mismatched)
         report.added += len(new)
         report.flagged_brushing += await brushing.detect(s, self.brushing, built.phones, now)

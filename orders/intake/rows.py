@@ -43,7 +43,11 @@ class NewRows:
     discounts: list[Row] = field(default_factory=list)
     events: list[Row] = field(default_factory=list)
     phones: list[tuple[int, str, datetime]] = field(default_factory=list)  # (id, phone hash, created) for brushing
-    mismatched: list[tuple[str, CanonOrder, int]] = field(default_factory=list)  # (order no, order, diff fen)
+    mismatched: list[tuple[int, CanonOrder, int]] = field(default_factory=list)  # (order id, order, diff fen)
+
+    def extend(self, more: NewRows) -> None:
+        for name in ("orders", "lines", "discounts", "events", "phones", "mismatched"):
+            getattr(self, name).extend(getattr(more, name))
 
 
 def amount_check(o: CanonOrder) -> tuple[int, int, int]:
@@ -106,6 +110,36 @@ def build(new: Sequence[CanonOrder], ids: Sequence[int], line_ids: Sequence[int]
         if diff:
             flag = dumps({"actor_name": "系统", "flag": MISMATCH_FLAG, "diff_fen": diff, "diff": fen_to_yuan(diff)})
             out.events.append(event_row(oid, now_ts, "system", "import", kind="flagged", detail=flag))
-            out.mismatched.append((order_no, o, diff))
+            out.mismatched.append((oid, o, diff))
         out.phones.append((oid, keys["phone_hash"], o.created_at))
+    return out
+
+
+def build_ahead(new: Sequence[CanonOrder], start: int, line_start: int, now: datetime, default: str,
+                ts: Callable[[datetime], Any]) -> NewRows:
+    """``build`` before the batch's transaction, when ids and order numbers are not taken yet: order
+    ``new[k]`` gets the stand-in id ``start + k``, its lines stand-in ids from ``line_start`` on (in
+    order, as ``build`` numbers them) and no order number; :func:`place` puts the real ones in."""
+    n_lines = sum(len(o.items) for o in new)
+    return build(new, range(start, start + len(new)), range(line_start, line_start + n_lines), [""] * len(new),
+                 now, default, ts)
+
+
+def place(ahead: NewRows, keep: Sequence[int], ids: Sequence[int], line_ids: Sequence[int],
+          numbers: Sequence[str]) -> NewRows:
+    """The rows ``build`` makes for the orders of stand-in ids ``keep`` (increasing; the batch's others
+    turned out known, duplicated or refused) with their real ``ids``, ``line_ids`` and order
+    ``numbers``, from rows built ahead (:func:`build_ahead` over stand-in ids 0, 1, ...)."""
+    real = dict(zip(keep, ids, strict=True))
+    number = dict(zip(keep, numbers, strict=True))
+    li = iter(line_ids)
+    line_of = {r[0]: next(li) for r in ahead.lines if r[1] in real}
+    out = NewRows()
+    out.orders = [(real[r[0]], number[r[0]], number[r[0]][::-1], *r[3:]) for r in ahead.orders if r[0] in real]
+    out.lines = [(line_of[r[0]], real[r[1]], *r[2:]) for r in ahead.lines if r[1] in real]
+    out.discounts = [(real[r[0]], None if r[1] is None else line_of[r[1]], *r[2:])
+                     for r in ahead.discounts if r[0] in real]
+    out.events = [(real[r[0]], *r[1:]) for r in ahead.events if r[0] in real]
+    out.phones = [(real[k], h, at) for k, h, at in ahead.phones if k in real]
+    out.mismatched = [(real[k], o, diff) for k, o, diff in ahead.mismatched if k in real]
     return out
