@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.dispatch import Dispatcher
 from bot.keys import MEDIA_FETCHER
 from bot.wecom.acks import AckGate
+from bot.wecom.collector import tuned_for_serving
 from bot.wecom.processor import InboxProcessor
 from bot.wecom.server import QuietCallbacks, RouteAdder, create_web_app
 from bot.wecom.workers import SUPERVISOR
@@ -106,7 +107,8 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
     purge = JobSpec("privacy-purge", _purge, lambda tz: IntervalTrigger(hours=1, timezone=tz), run_on_start=True)
     jobs = await start_background(app, [replay, purge])
     try:
-        await stop.wait()
+        with tuned_for_serving():  # start-up done: its heap frozen, fewer collections (bot.wecom.collector)
+            await stop.wait()
     finally:
         log.info("stopping: finishing in-flight messages")
         await jobs.stop(app)

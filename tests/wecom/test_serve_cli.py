@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.dispatch import Dispatcher
+from bot.wecom.collector import THRESHOLDS
 from bot.wecom.crypto import CallbackCrypto
 from bot.wecom.runner import serve
 from orders.app import App
@@ -39,6 +41,7 @@ def _free_port() -> int:
 async def test_serve_answers_callbacks_and_delivers_then_stops_gracefully(app: App) -> None:
     from handlers import registry
 
+    before = gc.get_threshold()
     fake = await FakeWeCom().start()
     s = app.settings
     s.wecom_corp_id, s.wecom_token, s.wecom_aes_key, s.wecom_agent_id = CORP_ID, TOKEN, AES_KEY, AGENT_ID
@@ -65,9 +68,12 @@ async def test_serve_answers_callbacks_and_delivers_then_stops_gracefully(app: A
             if fake.texts_to("cs02") and _digests_to(fake, "boss") and _images_to(fake, "boss"):
                 break
             await asyncio.sleep(0.05)
+    serving = gc.get_threshold(), gc.get_freeze_count()
     stop.set()
     await asyncio.wait_for(task, 10)
     await fake.close()
+    assert serving[0] == THRESHOLDS and serving[1] > 100_000  # the start-up heap frozen (bot.wecom.collector)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     assert len(fake.texts_to("cs02")) == 1 and "BG260122-0005" in fake.texts_to("cs02")[0]
     # the scheduler ran its start-up sweep: 10:00 local is past the 09:00 digest, so it caught up
     assert "运营日报" in _digests_to(fake, "boss")[0]
