@@ -7,7 +7,9 @@ steps of an acknowledgement (read, store, answer) pushed WeCom's 200 back by its
 The callback handler counts itself in; the inbox processor (before each message) and the outbox
 worker (before each send) wait while any is in progress, except in a window of ``SLICE`` seconds
 opened every ``PERIOD`` seconds: a steady stream of callbacks still leaves the work behind them
-about half the loop (all of it when the stream pauses), so a backlog drains meanwhile."""
+about half the loop (all of it when the stream pauses), so a backlog drains meanwhile. The first
+window of a burst (callbacks in progress after none) opens only ``HOLD`` seconds in: a burst is
+answered whole before the work behind it, unless it lasts longer than that."""
 
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from contextlib import contextmanager
 
 PERIOD = 0.01  # while callbacks keep coming, a window opens this often
 SLICE = 0.005  # and stays open this long (a message begun in it runs on)
+HOLD = 0.05  # a burst's first window opens this long after it began
 
 
 class AckGate:
-    def __init__(self, period: float = PERIOD, window: float = SLICE) -> None:
-        self.period, self.window = period, window
+    def __init__(self, period: float = PERIOD, window: float = SLICE, hold: float = HOLD) -> None:
+        self.period, self.window, self.hold = period, window, hold
         self._answering = 0
         self._opened = -1e9  # loop time the latest window opened
         self._tick: asyncio.Future[None] | None = None  # what the waiters wait on: quiet, or the next window
@@ -36,6 +39,8 @@ class AckGate:
     def answer(self) -> Iterator[None]:
         """Around a callback's handling, from its request to its answer."""
         self._answering += 1
+        if self._answering == 1 and self.period:  # a burst begins: its first window opens after the hold
+            self._opened = max(self._opened, asyncio.get_running_loop().time() + self.hold - self.period)
         try:
             yield
         finally:
@@ -59,7 +64,7 @@ class AckGate:
         loop = asyncio.get_running_loop()
         while self._answering:
             now = loop.time()
-            if now - self._opened < self.window:
+            if 0 <= now - self._opened < self.window:
                 return
             if now >= self._opened + self.period:
                 self._opened = now

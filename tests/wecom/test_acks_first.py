@@ -139,3 +139,23 @@ async def test_answered_callbacks_stay_out_of_the_access_log(wecom: Harness,
     assert len(lines) == 2, lines
     assert '/wecom/callback?' in lines[0] and '" 403 ' in lines[0] and "/healthz" in lines[1]
     await wecom.settle()
+
+
+async def test_a_burst_is_answered_whole_before_the_first_window() -> None:
+    """Callbacks in progress after none: the work behind them waits the hold out (the burst's
+    answers first), then goes in windows while they keep coming."""
+    gate = AckGate(period=0.01, window=0.005, hold=0.08)
+    loop = asyncio.get_running_loop()
+    passed: list[float] = []
+    with gate.answer():
+        t0 = loop.time()
+
+        async def worker() -> None:
+            while loop.time() - t0 < 0.15:
+                await gate.wait()
+                passed.append(loop.time() - t0)
+                await asyncio.sleep(0.001)
+
+        await asyncio.gather(*(worker() for _ in range(3)))
+    assert passed and min(passed) >= 0.08 - 0.002  # nothing went before the hold was out
+    assert len(passed) >= 3  # then windows: progress
