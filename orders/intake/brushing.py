@@ -8,8 +8,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Text, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders import timeline
@@ -43,19 +45,20 @@ async def detect(s: AsyncSession, rule: BrushingRule, new: Sequence[tuple[int, s
     new_ids = {n[0] for n in new}
     lo = min(n[2] for n in new) - rule.window
     hi = max(n[2] for n in new) + rule.window
+    pg = s.get_bind().dialect.name == "postgresql"
     hashes: list[str] = []
     candidates = sorted({n[1] for n in new})
     for i in range(0, len(candidates), 500):  # only phones with more than one order near that time
         hashes += (await s.scalars(
-            select(Order.phone_hash).where(Order.phone_hash.in_(candidates[i:i + 500]), Order.created_at >= lo,
-                                           Order.created_at <= hi)
+            _of_phones(select(Order.phone_hash), candidates[i:i + 500], pg)
+            .where(Order.created_at >= lo, Order.created_at <= hi)
             .group_by(Order.phone_hash).having(func.count() > 1))).all()
     groups: dict[tuple[str, str], list[tuple[datetime, int]]] = defaultdict(list)
     for i in range(0, len(hashes), 500):
         rows = await s.execute(
-            select(Order.id, Order.phone_hash, Order.created_at, OrderLine.sku)
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.phone_hash.in_(hashes[i:i + 500]), Order.created_at >= lo, Order.created_at <= hi))
+            _of_phones(select(Order.id, Order.phone_hash, Order.created_at, OrderLine.sku)
+                       .join(OrderLine, OrderLine.order_id == Order.id), hashes[i:i + 500], pg)
+            .where(Order.created_at >= lo, Order.created_at <= hi))
         for oid, ph, created, sku in rows:
             groups[(ph, sku)].append((created, oid))
     flagged = 0
@@ -66,6 +69,18 @@ async def detect(s: AsyncSession, rule: BrushingRule, new: Sequence[tuple[int, s
                 continue
             flagged += await _flag(s, rule, ids, sku, now)
     return flagged
+
+
+def _of_phones(stmt: Select[Any], hashes: list[str], pg: bool) -> Select[Any]:
+    """``stmt`` narrowed to orders of these phone hashes. PostgreSQL: joined with the hashes as one
+    unnested array, a plan linear in both whatever the statistics say. An ``IN`` list of bound
+    parameters is searched value by value for every row, and before the first ANALYZE (a big first
+    import) the planner took the time-range index and did that for every order in the range:
+    127-264 ms per 500 phones at 10,000-20,000 orders, half of the import's time."""
+    if not pg:
+        return stmt.where(Order.phone_hash.in_(hashes))
+    phones = func.unnest(bindparam("phones", value=hashes, type_=ARRAY(Text))).table_valued("h").render_derived()
+    return stmt.join(phones, Order.phone_hash == phones.c.h)
 
 
 def _clusters(items: list[tuple[datetime, int]], window: timedelta) -> list[list[tuple[datetime, int]]]:
