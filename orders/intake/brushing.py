@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, Text, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -19,6 +19,7 @@ from orders.models import Order, OrderLine
 from orders.outbox import enqueue
 
 log = logging.getLogger(__name__)
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 FLAG = "疑似刷单"
 
 
@@ -71,7 +72,7 @@ async def detect(s: AsyncSession, rule: BrushingRule, new: Sequence[tuple[int, s
     return flagged
 
 
-def _of_phones(stmt: Select[Any], hashes: list[str], pg: bool) -> Select[Any]:
+def _of_phones(stmt: Q, hashes: list[str], pg: bool) -> Q:
     """``stmt`` narrowed to orders of these phone hashes. PostgreSQL: joined with the hashes as one
     unnested array, a plan linear in both whatever the statistics say. An ``IN`` list of bound
     parameters is searched value by value for every row, and before the first ANALYZE (a big first
