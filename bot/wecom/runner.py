@@ -106,23 +106,23 @@ async def serve(app: App, dispatcher: Dispatcher, *, stop: asyncio.Event | None 
                      lambda tz: IntervalTrigger(seconds=REPLAY_EVERY, timezone=tz))
     purge = JobSpec("privacy-purge", _purge, lambda tz: IntervalTrigger(hours=1, timezone=tz), run_on_start=True)
     jobs = await start_background(app, [replay, purge])
-    try:
-        with tuned_for_serving():  # start-up done: its heap frozen, fewer collections (bot.wecom.collector)
+    with tuned_for_serving():  # start-up done: its heap frozen, fewer collections until stopped (bot.wecom.collector)
+        try:
             await stop.wait()
-    finally:
-        log.info("stopping: finishing in-flight messages")
-        await jobs.stop(app)
-        await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
-        worker_stop.set()
-        await worker_task
-        await client.close()
-        beating.cancel()
-        await asyncio.gather(beating, return_exceptions=True)  # out of its transaction before the engine closes
-        async with app.db.session() as s:
-            await processes.stopped(s, app.clock.now())
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
-        log.info("stopped")
+        finally:
+            log.info("stopping: finishing in-flight messages")
+            await jobs.stop(app)
+            await runner.cleanup()  # stops accepting, then drains the inbox processor (on_shutdown)
+            worker_stop.set()
+            await worker_task
+            await client.close()
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)  # out of its transaction before the engine closes
+            async with app.db.session() as s:
+                await processes.stopped(s, app.clock.now())
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.remove_signal_handler(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
+            log.info("stopped")
