@@ -98,9 +98,13 @@ class CanonOrder(BaseModel):
     @field_validator("created_at", "paid_at", "modified_at")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
+        if v is None:
+            return v
+        if v.tzinfo is None:
             raise ValueError("timestamp needs a UTC offset, e.g. 2026-01-22T10:42:00+08:00")
-        if v is not None and not EARLIEST <= v < LATEST:
+        # a year strictly inside is inside whatever the offset; only the edge years need the aware
+        # comparison (1.7 µs with a ZoneInfo, three per order)
+        if not EARLIEST.year < v.year < LATEST.year - 1 and not EARLIEST <= v < LATEST:
             raise ValueError(f"time {v.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
         return v
 

@@ -9,11 +9,14 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import cli
 from orders.app import App
+from orders.intake.canonical import CanonOrder
 from orders.models import Order
 from tests.factories import canon
 from tests.fakes import payloads as P
@@ -84,3 +87,16 @@ async def test_pull_payloads_out_of_range_are_rejected_not_raised(app: App) -> N
     assert rep.added == 1 and len(rep.rejects) == 2
     assert {r.row for r in rep.rejects} == {1, 2}
     assert (await order_of(app, "douyin", "DY-R3")).paid_fen > 0
+
+
+def test_the_edges_of_the_time_range_are_read_with_their_offsets() -> None:
+    """Inside is 2000-01-01T00:00Z up to (not including) 2100-01-01T00:00Z, whatever the offset."""
+    inside = ["2000-01-01T08:00:00+08:00", "2099-12-31T23:59:59+00:00", "2100-01-01T07:59:59+08:00",
+              "2050-06-01T00:00:00-12:00"]
+    outside = ["2000-01-01T07:59:59+08:00", "1999-12-31T23:59:59+00:00", "2099-12-31T23:00:00-01:00",
+               "2100-01-01T00:00:00+00:00"]
+    for at in inside:
+        assert CanonOrder.model_validate(canon("EDGE-1", created_at=at, paid_at=None)).created_at.isoformat() == at
+    for at in outside:
+        with pytest.raises(ValidationError, match=r"outside 2000\.\.2099"):
+            CanonOrder.model_validate(canon("EDGE-2", created_at=at, paid_at=None))
