@@ -245,11 +245,10 @@ class Importer:
         return await self.import_parsed((i, o) for i, o in enumerate(orders, 1))
 
     async def _write(self, batch: list[tuple[int, CanonOrder]], report: ImportReport, on_db: asyncio.Event,
-                     look: Lookahead | None = None, ahead: Ahead | None = None) -> None:
+                     look: Lookahead, ahead: Ahead | None) -> None:
         """Write ``batch`` (its new orders' rows from ``ahead`` when built already); ``on_db`` is set
         once what is left is mostly the database's work (the next batch is read then: read earlier,
         it would hold up this one's own Python work). ``look`` learns what the next batch needs."""
-        look = look or Lookahead()
         async with self.db.session() as s:
             if self.db.is_sqlite:  # the orders table's dozen indexes stay in memory while a batch goes in
                 await s.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}"))
@@ -345,7 +344,7 @@ class Importer:
             report.unchanged += 1
 
     async def _insert(self, s: AsyncSession, new: list[tuple[int, CanonOrder]], default: str,
-                      report: ImportReport, on_db: asyncio.Event, ahead: Ahead | None = None) -> None:
+                      report: ImportReport, on_db: asyncio.Event, ahead: Ahead | None) -> None:
         """New orders, set-based: order numbers and ids reserved for the batch, then one bulk write
         per table (SQLite multi-row ``VALUES``, PostgreSQL ``COPY``) and one brushing check. Rows
         built ahead only get their ids and numbers here."""

@@ -8,7 +8,8 @@ short switch interval.
   cycles go as usual; old ones go at the first full collection after the import.
 - **Young collections every 50,000 allocations** (at least; 700 by default): each order's
   validation and rows allocate a few hundred objects, nearly all freed by reference counting;
-  import alone +10-20 % in four interleaved pairs (docs/scaling.md, session 11).
+  import alone faster in 5 of 6 interleaved pairs (docs/scaling.md, session 11). ``serve`` uses
+  the same young threshold (bot.wecom.collector).
 - **The GIL changes hands sooner.** SQLite writes a batch on aiosqlite's thread, without the GIL,
   while the event loop reads the next batch. Each statement's end takes the GIL back; behind a busy
   loop that waits out the switch interval (5 ms by default), twice per statement, which doubled
