@@ -8,13 +8,15 @@ orders with two, discount and bearer columns) detected, read, grouped and import
     python bench/intake.py --quick --engine postgresql   # the same on a throwaway PostgreSQL cluster
 
 Prints `figure: value unit` lines: orders/s end to end (payloads adapted while the importer writes
-the previous batch), the adapt-only and import-only rates, the export file's orders/s (read + map,
-and end to end with the import), and peak RSS."""
+the previous batch), the adapt-only and import-only rates, the database's own rate for the same rows
+written straight (the ceiling for the others), the export file's orders/s (read + map, and end to
+end with the import), and peak RSS."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import resource
 import shutil
@@ -27,17 +29,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import ConfigDir
+from orders.base import table
 from orders.clock import ManualClock
 from orders.db import Database
 from orders.intake import interpreter
 from orders.intake.brushing import BrushingRule
+from orders.intake.bulk import write_tuples
 from orders.intake.channels import Channels
-from orders.intake.importer import Importer
+from orders.intake.importer import BATCH, SQLITE_CACHE_KB, Importer
 from orders.models import Discount, Order, OrderLine, TimelineEvent
 from orders.workflow import WorkflowDef, WorkflowRegistry
 from tests.fakes import payloads as P
@@ -132,10 +136,59 @@ def importer(db: Database, channels: Channels) -> Importer:
                     brushing_rule=BrushingRule.from_config(channels.raw.get("brushing")))
 
 
+TABLES = (Order, OrderLine, Discount, TimelineEvent)
+
+
+async def stored_rows(url: str) -> list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Each table's columns and rows (by id) as the driver returns them: what the database took."""
+    db = Database(url)
+    out = []
+    async with db.session() as s:
+        conn = await s.connection()
+        for model in TABLES:
+            cols = tuple(c.name for c in table(model).columns)
+            res = await conn.exec_driver_sql(f"SELECT {', '.join(cols)} FROM {table(model).name} ORDER BY id")
+            # JSON back as text (SQLAlchemy's asyncpg codecs decode it), as the importer writes it
+            out.append((cols, [tuple(json.dumps(v) if isinstance(v, list | dict) else v for v in r) for r in res]))
+    await db.dispose()
+    return out
+
+
+async def write_floor(url: str, stored: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -> float:
+    """Orders/s at which the database takes ``stored`` (an import's rows) written straight into
+    ``url``: per 2,000 orders one transaction with one bulk write per table, by the importer's own
+    writer (SQLite multi-row VALUES, PostgreSQL COPY). No adapting, validating, row building,
+    numbering or brushing check: the ceiling of the import's rates on this engine and machine."""
+    (ocols, orders), *children = stored
+    batches: list[list[list[tuple[Any, ...]]]] = [[orders[i:i + BATCH]] for i in range(0, len(orders), BATCH)]
+    first_id = orders[0][ocols.index("id")]
+    for cols, rows in children:
+        at = cols.index("order_id")
+        parts: list[list[tuple[Any, ...]]] = [[] for _ in batches]
+        for r in rows:
+            parts[(r[at] - first_id) // BATCH].append(r)
+        for b, part in zip(batches, parts, strict=True):
+            b.append(part)
+    db = Database(url)
+    t0 = time.perf_counter()
+    for b in batches:
+        async with db.session() as s:
+            if db.is_sqlite:  # as the importer does
+                await s.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}"))
+            for model, (cols, _), rows in zip(TABLES, stored, b, strict=True):
+                await write_tuples(s, table(model), cols, rows)
+    rate = len(orders) / (time.perf_counter() - t0)
+    async with db.session() as s:
+        for model, (_, rows) in zip(TABLES, stored, strict=True):
+            assert await s.scalar(select(func.count()).select_from(model)) == len(rows), model
+    await db.dispose()
+    return rate
+
+
 async def run(engine: Engine, n: int, runs: int) -> None:
     data = payloads(n)
     channels = Channels.load(ConfigDir(), "Asia/Shanghai")
-    adapt, write, total, row_rates = [], [], [], []
+    adapt, write, total, row_rates, floor = [], [], [], [], []
     cpu: dict[str, list[float]] = {"adapt": [], "import": [], "intake": []}
     rows = 0
     for _ in range(runs):
@@ -163,6 +216,7 @@ async def run(engine: Engine, n: int, runs: int) -> None:
         row_rates.append(rows / (t1 - t0))
         await db.dispose()
         del parsed
+        floor.append(await write_floor(await engine.fresh(), await stored_rows(db.url)))
         db = Database(await engine.fresh())
         t0, c0 = time.perf_counter(), time.process_time()
         rep = await importer(db, channels).import_parsed(
@@ -177,6 +231,8 @@ async def run(engine: Engine, n: int, runs: int) -> None:
     print(f"intake_rate: {med(total):.0f} orders/s (payloads adapted and imported in one stream)")
     print(f"adapt_rate: {med(adapt):.0f} orders/s (channel adapters + validation alone)")
     print(f"import_rate: {med(write):.0f} orders/s (import alone of adapted orders)")
+    print(f"write_floor_rate: {med(floor):.0f} orders/s (the same rows written straight, 2,000 orders per "
+          "transaction: the database's own ceiling)")
     for k, v in cpu.items():  # CPU seconds of this process (all its threads; not a PostgreSQL server's)
         print(f"{k}_cpu_rate: {med(v):.0f} orders per CPU-second of the bench process")
     print(f"rows_written: {rows} rows (orders, lines, discount ledger, timeline)")
