@@ -8,7 +8,6 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orders.base import Base
-from orders.models import TimelineEvent
 
 # case status: open -> approved | rejected
 # step state: waiting (not reached yet) -> pending (on someone's desk) -> approved | rejected;
@@ -75,6 +74,3 @@ class ApprovalStep(Base):
 
     case: Mapped[AfterSalesCase] = relationship(back_populates="steps")
 
-
-# Digest queries count state entries per day (e.g. packs for the mis-ship rate).
-ix_timeline_to_state_at = Index("ix_timeline_to_state_at", TimelineEvent.to_state, TimelineEvent.at)

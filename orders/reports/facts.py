@@ -65,7 +65,8 @@ DIRTY = "parcel_facts_dirty"  # Session.info key: order ids to recompute before 
 ORDER_FIELDS = ("province", "city", "district", "paid_at", "platform_status")
 WATERMARK = "timeline"
 LAG = 5000  # timeline ids below the watermark re-checked for entries committed late
-# made by migrations 0017_*: pushes are read by order, 揽收 / 签收 entries by state and time
+# made by migrations 0017_*: pushes are read by order, 揽收 / 签收 entries by state and time; state entries
+# per day (digest counts, e.g. packs for the mis-ship rate) use the timeline index's prefix
 ix_carrier_pushes_order_id = Index("ix_carrier_pushes_order_id", CarrierPush.order_id)
 ix_timeline_state_at_order = Index("ix_timeline_state_at_order", TimelineEvent.to_state, TimelineEvent.at,
                                    TimelineEvent.order_id)
