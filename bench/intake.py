@@ -156,17 +156,18 @@ async def stored_rows(url: str) -> list[tuple[tuple[str, ...], list[tuple[Any, .
 
 async def write_floor(url: str, stored: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]) -> float:
     """Orders/s at which the database takes ``stored`` (an import's rows) written straight into
-    ``url``: per 2,000 orders one transaction with one bulk write per table, by the importer's own
+    ``url``: per BATCH (2,000) orders one transaction with one bulk write per table, by the importer's own
     writer (SQLite multi-row VALUES, PostgreSQL COPY). No adapting, validating, row building,
     numbering or brushing check: the ceiling of the import's rates on this engine and machine."""
     (ocols, orders), *children = stored
     batches: list[list[list[tuple[Any, ...]]]] = [[orders[i:i + BATCH]] for i in range(0, len(orders), BATCH)]
-    first_id = orders[0][ocols.index("id")]
+    key = ocols.index("id")
+    batch_of = {o[key]: k // BATCH for k, o in enumerate(orders)}
     for cols, rows in children:
         at = cols.index("order_id")
         parts: list[list[tuple[Any, ...]]] = [[] for _ in batches]
         for r in rows:
-            parts[(r[at] - first_id) // BATCH].append(r)
+            parts[batch_of[r[at]]].append(r)
         for b, part in zip(batches, parts, strict=True):
             b.append(part)
     db = Database(url)
