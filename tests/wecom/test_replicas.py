@@ -286,8 +286,12 @@ async def test_three_replicas_one_killed_each_message_once(pg_cluster: Cluster, 
         assert _window_max([filled] * 25 + heavy, SPAN) <= 30, sorted(t - filled for t in heavy)
         assert cap[HOURLY] <= len([c for c in fake.sent() if HOURLY in c.body["touser"].split("|")]) <= 5  # 995 used
         held = Counter(st for t, st, _ in replies if t in cap)  # the rest wait for their window, none lost
-        assert held == {"sent": sum(len(set(got[u])) for u in cap),
-                        "pending": sum(len(words[u]) - len(set(got[u])) for u in cap)}, held
+        # a capped member's row caught in flight at the kill may have reached WeCom and still be pending:
+        # put back by a peer, its resend waits for the member's window
+        delivered = sum(len(set(got[u])) for u in cap)
+        caught = sum(lb.left_sending[u] for u in cap)
+        assert set(held) <= {"sent", "pending"} and held.total() == sum(len(words[u]) for u in cap), held
+        assert delivered - caught <= held["sent"] <= delivered, (held, delivered, caught)
         # due once although each replica ran the clock at start
         assert len([t for t in fake.texts_to("fin01") if t.startswith("⏰ 提醒")]) == 1
         assert len([t for t in fake.texts_to("cslead") if "升级" in t]) == 1
