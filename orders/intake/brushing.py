@@ -8,11 +8,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from orders import timeline
 from orders.models import Order, OrderLine
@@ -89,7 +89,7 @@ def _lines_of(hashes: list[str], lo: datetime, hi: datetime, pg: bool) -> Select
             .join(OrderLine, OrderLine.order_id == o.c.id))
 
 
-def _unnested(hashes: list[str]) -> Any:
+def _unnested(hashes: list[str]) -> TableValuedAlias:
     """PostgreSQL: ``hashes`` as one array parameter, unnested to a table ``h``. Each phone is then
     looked up on its own in the (phone_hash, created_at) index: a count in a subquery, or a
     LATERAL subquery that OFFSET 0 keeps from being merged into the join. Joined plainly (or as an
