@@ -12,9 +12,14 @@ from orders.base import Base
 from orders.crypto import EncryptedText
 
 
+def reversed_key(key: str) -> str:
+    """What a reversed-key column holds (suffix search on an index): the key upper-cased and reversed."""
+    return key.upper()[::-1]
+
+
 def _rev(ctx: Any, column: str) -> str:
-    """Insert default of a reversed-key column: the key upper-cased and reversed."""
-    return str(ctx.get_current_parameters().get(column) or "").upper()[::-1]
+    """Insert default of a reversed-key column."""
+    return reversed_key(str(ctx.get_current_parameters().get(column) or ""))
 
 
 SOURCES = ("chat", "voice", "button", "import", "schedule", "system", "board")

@@ -150,6 +150,11 @@ class Importer:
         self.brushing = brushing_rule or brushing.BrushingRule(enabled=False)
         self.warehouse = warehouse  # a platform hold on a packed parcel tells its leads (orders.app.WAREHOUSE)
 
+    @property
+    def _ts(self) -> Callable[[datetime], object]:
+        """An aware datetime as this database's UTCDateTime columns take it in a bulk write."""
+        return sqlite_ts if self.db.is_sqlite else pg_ts
+
     async def import_file(self, path: Path, progress: Callable[[int], None] | None = None) -> ImportReport:
         """A canonical JSON Lines file (UTF-8). Raises UnusableFile naming the encoding found otherwise."""
         raw = await asyncio.to_thread(path.read_bytes)
@@ -231,12 +236,11 @@ class Importer:
             return None
         orders = [o for _, o in batch]
         now = self.clock.now()
-        ts = sqlite_ts if self.db.is_sqlite else pg_ts
         built = rows.NewRows()
         line = 0
         for i in range(0, len(orders), AHEAD_SLICE):
             part = orders[i:i + AHEAD_SLICE]
-            built.extend(rows.build_ahead(part, i, line, now, look.default, ts))
+            built.extend(rows.build_ahead(part, i, line, now, look.default, self._ts))
             line += sum(len(o.items) for o in part)
             await asyncio.sleep(0)
         return Ahead(orders, look.default, built)
@@ -353,12 +357,11 @@ class Importer:
         numbers = await self._allocate(s, [o.created_at for o in orders])  # takes SQLite's write lock
         ids = await reserve_ids(s, ORDERS, len(orders))
         line_ids = await reserve_ids(s, LINES, sum(len(o.items) for o in orders))
-        sqlite = s.get_bind().dialect.name == "sqlite"
         if ahead is not None and ahead.default == default:  # (the workflow may have changed meanwhile)
             at = {id(o): k for k, o in enumerate(ahead.orders)}
             built = rows.place(ahead.rows, [at[id(o)] for o in orders], ids, line_ids, numbers)
         else:
-            built = rows.build(orders, ids, line_ids, numbers, now, default, sqlite_ts if sqlite else pg_ts)
+            built = rows.build(orders, ids, line_ids, numbers, now, default, self._ts)
         on_db.set()
         await write_tuples(s, ORDERS, rows.ORDER_COLS, built.orders)
         await write_tuples(s, LINES, rows.LINE_COLS, built.lines)

@@ -14,6 +14,7 @@ from typing import Any
 from orders.crypto import encrypt_many
 from orders.finance.tracing import MISMATCH_FLAG
 from orders.intake.canonical import CanonOrder
+from orders.models import reversed_key
 from orders.money import fen_to_yuan
 from orders.privacy import buyer_columns, buyer_id_seal, hash_buyer_id
 
@@ -88,8 +89,8 @@ def build(new: Sequence[CanonOrder], ids: Sequence[int], line_ids: Sequence[int]
         name, phone_sealed, detail, buyer_sealed = sealed[4 * k:4 * k + 4]
         addr = o.address
         out.orders.append((
-            oid, order_no, order_no[::-1], o.channel, o.order_id, o.order_id.upper()[::-1], o.shop, status, since,
-            fj, created, since if o.paid_at else None, now_ts, name, keys["phone_masked"], keys["phone_hash"],
+            oid, order_no, reversed_key(order_no), o.channel, o.order_id, reversed_key(o.order_id), o.shop, status,
+            since, fj, created, since if o.paid_at else None, now_ts, name, keys["phone_masked"], keys["phone_hash"],
             phone_sealed, keys["phone_last4"], keys["name_hash"], keys["nick_hash"], addr.province, addr.city,
             addr.district, detail, o.goods_total, o.shipping, disc, o.paid, o.owner, o.note, 1, o.platform_status,
             diff, hash_buyer_id(o.channel, o.buyer_id), buyer_sealed))
@@ -135,7 +136,7 @@ def place(ahead: NewRows, keep: Sequence[int], ids: Sequence[int], line_ids: Seq
     li = iter(line_ids)
     line_of = {r[0]: next(li) for r in ahead.lines if r[1] in real}
     out = NewRows()
-    out.orders = [(real[r[0]], number[r[0]], number[r[0]][::-1], *r[3:]) for r in ahead.orders if r[0] in real]
+    out.orders = [(real[r[0]], number[r[0]], reversed_key(number[r[0]]), *r[3:]) for r in ahead.orders if r[0] in real]
     out.lines = [(line_of[r[0]], real[r[1]], *r[2:]) for r in ahead.lines if r[1] in real]
     out.discounts = [(real[r[0]], None if r[1] is None else line_of[r[1]], *r[2:])
                      for r in ahead.discounts if r[0] in real]
